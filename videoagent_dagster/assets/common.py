@@ -1,0 +1,81 @@
+"""What every stage asset shares: per-shot concurrency, media keys, metadata helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import TypeVar
+
+import dagster as dg
+
+from ..models import ProviderCall
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def shot_name(index: int) -> str:
+    return f"shot_{index + 1:03d}"
+
+
+def task_key(task: str, kind: str, name: str) -> str:
+    """Where a task's media lives: tasks/{task}/{kind}/{name}."""
+    return f"tasks/{task}/{kind}/{name}"
+
+
+def for_each_shot(
+    context: dg.AssetExecutionContext,
+    items: Sequence[T],
+    work: Callable[[int, T], R],
+    *,
+    max_workers: int,
+    stage: str,
+) -> list[R]:
+    """Run `work(i, item)` for every shot, at most `max_workers` at once.
+
+    Every shot runs even when one fails, so each success lands in the cache; then the asset
+    fails naming the failed shots, and re-materialising it redoes only those.
+    """
+    results: list[R | None] = [None] * len(items)
+    failures: dict[int, str] = {}
+    done = 0
+    with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix=stage.replace(" ", "-")) as pool:
+        futures = {pool.submit(work, i, item): i for i, item in enumerate(items)}
+        for fut in as_completed(futures):
+            i = futures[fut]
+            done += 1
+            try:
+                results[i] = fut.result()
+                context.log.info(f"{stage} {done}/{len(items)}: shot {i + 1} done")
+            except Exception as e:  # noqa: BLE001 - reported together below
+                failures[i] = f"{type(e).__name__}: {e}"
+                context.log.error(f"{stage} {done}/{len(items)}: shot {i + 1} failed: {e}")
+    if failures:
+        listed = "; ".join(f"shot {i + 1}: {msg}" for i, msg in sorted(failures.items()))
+        raise dg.Failure(
+            description=f"{stage}: {len(failures)} of {len(items)} shots failed: {listed}",
+            metadata={"failed_shots": dg.MetadataValue.json(sorted(i + 1 for i in failures)),
+                      "succeeded_shots": len(items) - len(failures)},
+        )
+    return results  # type: ignore[return-value]
+
+
+def calls_table(calls: Sequence[ProviderCall], extra: Sequence[dict] | None = None) -> dg.TableMetadataValue:
+    """Per-shot provider, latency, cost and cache hit, for the asset's metadata."""
+    rows = []
+    for i, c in enumerate(calls):
+        row = {"shot": i + 1, "provider": c.provider, "model": c.model, "cached": c.cached,
+               "latency_s": c.latency_s, "cost_usd": c.cost_usd}
+        row.update((extra or [{}] * len(calls))[i])
+        rows.append(dg.TableRecord(row))
+    columns = [dg.TableColumn(k) for k in (rows[0].data if rows else {"shot": 0})]
+    return dg.MetadataValue.table(rows, schema=dg.TableSchema(columns=columns))
+
+
+def calls_summary(calls: Sequence[ProviderCall]) -> dict[str, dg.RawMetadataValue]:
+    return {
+        "provider_calls": sum(1 for c in calls if not c.cached),
+        "cache_hits": sum(1 for c in calls if c.cached),
+        "cost_usd": round(sum(c.cost_usd for c in calls), 4),
+        "providers": ", ".join(sorted({f"{c.provider}:{c.model}" for c in calls})),
+    }

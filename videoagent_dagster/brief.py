@@ -1,0 +1,166 @@
+"""The brief: what a user asks for, validated before anything is written."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime, timezone
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .styles import STYLE_NAMES, closest_style
+
+ASPECTS = ("16:9", "9:16", "1:1")
+# 180p and 360p are preview sizes: quick drafts and tests. The rest are delivery sizes.
+RESOLUTIONS = ("180p", "360p", "480p", "720p", "1080p")
+FPS_CHOICES = (24, 25, 30)
+LANGUAGES = ("en", "zh")
+MIN_DURATION, MAX_DURATION = 5.0, 600.0
+MAX_TOPIC = 2000
+
+
+class BriefError(ValueError):
+    """A brief was rejected. `problems` holds one (field, value, allowed) line per fault."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("invalid brief: " + "; ".join(problems))
+
+
+class BriefOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    duration: float = Field(30.0, ge=MIN_DURATION, le=MAX_DURATION, description="seconds")
+    aspect: Literal["16:9", "9:16", "1:1"] = "16:9"
+    resolution: Literal["180p", "360p", "480p", "720p", "1080p"] = "1080p"
+    fps: Literal[24, 25, 30] = 24
+    language: Literal["en", "zh"] | None = None
+    include_audio: bool = True
+    voice: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_+\-]+$")
+    shots: int | None = Field(None, ge=1, le=120, description="number of shots; default about one per 6 s")
+
+    def size(self) -> tuple[int, int]:
+        """Output width and height: the short side is the resolution's number, both sides even."""
+        short = int(self.resolution[:-1])
+        long = round(short * 16 / 9 / 2) * 2
+        return {"16:9": (long, short), "9:16": (short, long), "1:1": (short, short)}[self.aspect]
+
+
+class Brief(BaseModel):
+    """A validated brief, as stored in `briefs/{task}.json` and returned by `video_brief`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: str
+    topic: str
+    style: str | None = None
+    style_warning: str | None = None
+    language: Literal["en", "zh"]
+    options: BriefOptions
+    created_at: str
+
+    @field_validator("topic")
+    @classmethod
+    def _topic_clean(cls, v: str) -> str:
+        if not v or v != clean_topic(v):
+            raise ValueError("topic must be cleaned with clean_topic")
+        return v
+
+
+def clean_topic(topic: str) -> str:
+    """Drop control characters, collapse whitespace, trim."""
+    no_controls = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in topic)
+    return re.sub(r"\s+", " ", no_controls).strip()
+
+
+def detect_language(text: str) -> str:
+    """'zh' when Chinese characters make up a fair share of the letters, else 'en'."""
+    han = len(re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff]", text))
+    latin = len(re.findall(r"[A-Za-z]", text))
+    return "zh" if han and han * 3 >= latin else "en"
+
+
+def validate_brief(raw: dict[str, Any], task: str, now: datetime | None = None) -> Brief:
+    """Validate a submitted brief (`{"topic", "style"?, "options"?: {...}}`) into a Brief.
+
+    Raises BriefError naming each bad field, its value and what is allowed.
+    """
+    if not isinstance(raw, dict):
+        raise BriefError([f"brief: expected a JSON object, got {type(raw).__name__}"])
+    problems: list[str] = []
+    unknown = set(raw) - {"topic", "style", "options"}
+    if unknown:
+        problems.append(f"{', '.join(sorted(unknown))}: unknown field(s); allowed: topic, style, options")
+
+    topic_raw = raw.get("topic")
+    topic = ""
+    if not isinstance(topic_raw, str):
+        problems.append(f"topic: {topic_raw!r} is not text; a topic of 1-{MAX_TOPIC} characters is required")
+    else:
+        topic = clean_topic(topic_raw)
+        if not topic:
+            problems.append("topic: is blank; a topic of 1-2000 characters is required")
+        elif len(topic) > MAX_TOPIC:
+            problems.append(f"topic: {len(topic)} characters is too long; allowed: 1-{MAX_TOPIC} characters")
+
+    style, style_warning = None, None
+    style_raw = raw.get("style")
+    if style_raw is not None and not (isinstance(style_raw, str) and not style_raw.strip()):
+        if not isinstance(style_raw, str):
+            problems.append(f"style: {style_raw!r} is not text; allowed: {', '.join(STYLE_NAMES)}")
+        else:
+            style = closest_style(style_raw)
+            if style is None:
+                problems.append(f"style: {style_raw!r} is not a known style; allowed: {', '.join(STYLE_NAMES)}")
+            elif style != style_raw.strip().lower():
+                style_warning = f"style {style_raw!r} is not in the catalogue; using the closest, {style!r}"
+
+    options_raw = raw.get("options") or {}
+    options = None
+    if not isinstance(options_raw, dict):
+        problems.append(f"options: {options_raw!r} is not an object")
+    else:
+        try:
+            options = BriefOptions.model_validate(options_raw)
+        except ValidationError as e:
+            problems.extend(_describe(err, options_raw) for err in e.errors())
+        else:
+            if options.shots and options.duration / options.shots < 1.0:
+                problems.append(
+                    f"options.shots: {options.shots} shots in {options.duration:g} s is under 1 s a shot; "
+                    f"allowed: at most {int(options.duration)} shots for this duration"
+                )
+    if problems:
+        raise BriefError(problems)
+    assert options is not None
+    language = options.language or detect_language(topic)
+    return Brief(
+        task=task,
+        topic=topic,
+        style=style,
+        style_warning=style_warning,
+        language=language,
+        options=options.model_copy(update={"language": language}),
+        created_at=(now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),
+    )
+
+
+_ALLOWED = {
+    "duration": f"a number of seconds from {MIN_DURATION:g} to {MAX_DURATION:g}",
+    "aspect": ", ".join(ASPECTS),
+    "resolution": ", ".join(RESOLUTIONS),
+    "fps": ", ".join(map(str, FPS_CHOICES)),
+    "language": ", ".join(LANGUAGES) + " (or leave it out to detect it from the topic)",
+    "include_audio": "true or false",
+    "voice": "a voice name of letters, digits, '_', '+', '-' (up to 64)",
+    "shots": "a whole number from 1 to 120",
+}
+
+
+def _describe(err: dict[str, Any], raw: dict[str, Any]) -> str:
+    field = str(err["loc"][0]) if err["loc"] else "options"
+    if err["type"] == "extra_forbidden":
+        return f"options.{field}: unknown option; allowed: {', '.join(_ALLOWED)}"
+    value = raw.get(field, err.get("input"))
+    return f"options.{field}: {value!r} is not allowed; allowed: {_ALLOWED.get(field, err['msg'])}"

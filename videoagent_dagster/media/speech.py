@@ -1,0 +1,42 @@
+"""The offline voice: espeak-ng speaking a line to a WAV file."""
+
+from __future__ import annotations
+
+import subprocess
+import wave
+from pathlib import Path
+
+from .ffmpeg import MediaToolError, require_tool
+
+# espeak-ng voice per brief language, and its speaking rate in words per minute.
+VOICES = {"en": "en-us", "zh": "cmn"}
+RATES = {"en": 170, "zh": 200}  # words (en) or syllables (zh) per minute
+DEFAULT_RATE = 170
+MAX_RATE = 260
+
+
+def wav_duration(path: Path) -> float:
+    with wave.open(str(path), "rb") as w:
+        return w.getnframes() / float(w.getframerate())
+
+
+def speak(text: str, out: Path, *, language: str, voice: str | None = None, rate: int | None = None) -> float:
+    """Speak `text` into `out` (WAV); return its duration in seconds."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    chosen = voice or VOICES.get(language, "en-us")
+    rate = rate or RATES.get(language, DEFAULT_RATE)
+    # Text goes on stdin, so nothing a user wrote can be read as an espeak-ng option.
+    proc = subprocess.run([require_tool("espeak-ng"), "-v", chosen, "-s", str(rate), "-w", str(out), "--stdin"],
+                          input=text.encode("utf-8"), capture_output=True, timeout=120)
+    if proc.returncode != 0 or not out.exists():
+        raise MediaToolError(f"espeak-ng ({chosen}) failed: {proc.stderr.decode(errors='replace').strip()[-400:]}")
+    return wav_duration(out)
+
+
+def speak_within(text: str, out: Path, *, language: str, limit: float, voice: str | None = None) -> float:
+    """Speak `text`, speeding up (to at most MAX_RATE) so it ends within `limit` seconds if it can."""
+    duration = speak(text, out, language=language, voice=voice)
+    if duration > limit > 0:
+        rate = min(MAX_RATE, int(RATES.get(language, DEFAULT_RATE) * duration / limit * 1.05) + 1)
+        duration = speak(text, out, language=language, voice=voice, rate=rate)
+    return duration

@@ -1,0 +1,166 @@
+"""Manifests: what each asset returns. The same models validate what an LLM writes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .brief import Brief
+
+CameraMovement = Literal["static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out",
+                         "dolly", "tracking"]
+CAMERA_MOVEMENTS: tuple[str, ...] = CameraMovement.__args__  # type: ignore[attr-defined]
+ShotType = Literal["establishing", "wide", "medium", "close_up", "extreme_close_up", "aerial", "over_the_shoulder"]
+SHOT_TYPES: tuple[str, ...] = ShotType.__args__  # type: ignore[attr-defined]
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StyleProfile(Manifest):
+    name: str
+    tags: list[str]
+    visual_style: str
+    mood: str
+    palette: list[str]
+    lighting: str
+    source: Literal["user", "detected", "fallback"]
+    reasoning: str
+
+
+class Scene(Manifest):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1)
+    narration: str = Field(min_length=1)
+    duration: float = Field(gt=0)
+    visual_notes: str = ""
+    audio_notes: str = ""
+
+
+class Script(Manifest):
+    """Also the schema an LLM fills in for the script stage."""
+
+    title: str = Field(min_length=1, max_length=200)
+    synopsis: str = Field(min_length=1)
+    text: str = Field(min_length=1, description="the full narration, scene by scene")
+    scenes: list[Scene] = Field(min_length=1)
+
+
+class Shot(Manifest):
+    """One storyboard shot; also the schema an LLM fills in for each shot."""
+
+    scene: int = Field(ge=0, description="index of the script scene this shot belongs to")
+    title: str = Field(min_length=1, max_length=120, description="short caption for the frame")
+    description: str = Field(min_length=1)
+    narration: str = Field(description="what is spoken over this shot; may be empty")
+    camera_movement: CameraMovement
+    shot_type: ShotType
+    duration: float = Field(gt=0, le=60)
+    composition: str
+    lighting: str
+    palette: list[str] = Field(min_length=2, max_length=8)
+
+
+class StoryboardDraft(Manifest):
+    shots: list[Shot] = Field(min_length=1)
+
+
+class Storyboard(Manifest):
+    shots: list[Shot] = Field(min_length=1)
+    total_duration: float
+    width: int
+    height: int
+    fps: int
+    style: str
+
+
+class ProviderCall(Manifest):
+    """Who served one provider call and what it cost."""
+
+    provider: str
+    model: str
+    cached: bool
+    latency_s: float
+    cost_usd: float = 0.0
+    cache_key: str
+
+
+class FrameItem(Manifest):
+    shot: int
+    key: str
+    uri: str
+    sha256: str
+    width: int
+    height: int
+    prompt: str
+    call: ProviderCall
+
+
+class FirstFrames(Manifest):
+    frames: list[FrameItem]
+    contact_sheet: str
+
+
+class ClipItem(Manifest):
+    shot: int
+    key: str
+    uri: str
+    duration: float
+    fps: int
+    width: int
+    height: int
+    call: ProviderCall
+
+
+class ShotClips(Manifest):
+    clips: list[ClipItem]
+
+
+class NarrationLine(Manifest):
+    shot: int
+    text: str
+    start: float
+    end: float
+    audio_key: str | None = None
+    speech_duration: float = 0.0
+    call: ProviderCall | None = None
+
+
+class Narration(Manifest):
+    lines: list[NarrationLine]
+    track_key: str | None  # the whole narration, shot-aligned; None when audio is off
+    subtitles_srt: str
+    subtitles_ass: str
+
+
+class FinalVideo(Manifest):
+    key: str
+    uri: str
+    duration: float
+    width: int
+    height: int
+    fps: float
+    codec: str
+    audio_codec: str | None
+    bitrate: int
+    size_bytes: int
+    thumbnail: str
+    subtitles: str
+    shots: int
+    style: str
+    total_cost_usd: float
+
+
+# Which model each asset's manifest is, for the IO manager.
+MANIFEST_MODELS: dict[str, type[BaseModel]] = {
+    "video_brief": Brief,
+    "style_profile": StyleProfile,
+    "script": Script,
+    "storyboard": Storyboard,
+    "first_frames": FirstFrames,
+    "shot_clips": ShotClips,
+    "narration": Narration,
+    "final_video": FinalVideo,
+}

@@ -1,0 +1,185 @@
+"""Phrase templates for the offline writer, per language.
+
+Placeholders: {subject} (the topic without its framing), {Subject}, {kw}/{kw2} (its content
+words), {mood}, {visual} (the style's look), {lighting}, and in shot descriptions
+{shot_type} and {beat_visual}. Each narration group lists options from short to long; the
+writer takes the longest that fits the shot.
+"""
+
+from __future__ import annotations
+
+MIDDLE_BEATS = ("context", "detail", "life", "change")
+
+
+def beat_for(scene: int, n_scenes: int) -> str:
+    if scene == 0:
+        return "opening"
+    if scene == n_scenes - 1:
+        return "closing"
+    return MIDDLE_BEATS[(scene - 1) % len(MIDDLE_BEATS)]
+
+
+_TYPE_CYCLE = ("wide", "medium", "close_up", "aerial", "medium", "extreme_close_up", "over_the_shoulder", "wide")
+
+
+def shot_type_for(i: int, n: int) -> str:
+    """Open establishing, close wide, and vary in between."""
+    if i == 0:
+        return "establishing"
+    if i == n - 1 and n > 2:
+        return "wide"
+    return _TYPE_CYCLE[(i - 1) % len(_TYPE_CYCLE)]
+
+
+EN_STOPWORDS = {
+    "a", "an", "the", "of", "in", "on", "at", "to", "for", "and", "or", "but", "with", "from", "by", "about",
+    "into", "over", "under", "how", "why", "what", "when", "where", "who", "is", "are", "was", "were", "be",
+    "its", "their", "his", "her", "our", "your", "this", "that", "these", "those", "through", "across",
+}
+
+EN = {
+    "video_title": "{Subject}",
+    "synopsis": "A {mood} short film about {subject}: where it begins, what it looks like up close, "
+                "how it lives and changes, and what it leaves us with.",
+    "titles": {
+        "opening": "{Subject}", "context": "The bigger picture", "detail": "A closer look at {kw}",
+        "life": "Life and motion", "change": "What is changing", "closing": "Looking ahead",
+    },
+    "detail_titles": ["{kw}", "Around {kw2}", "Details of {kw}", "Moments of {kw2}"],
+    "scene_descriptions": {
+        "opening": "Introduce {subject} with a wide, {mood} opening image.",
+        "context": "Set {subject} in its wider world: place, scale and history.",
+        "detail": "Move in on {kw} and the details that define it.",
+        "life": "Show {subject} in motion: the everyday rhythm around {kw2}.",
+        "change": "Show how {subject} is changing, and why it matters.",
+        "closing": "Pull back for a last, {mood} view of {subject}.",
+    },
+    "beat_visuals": {
+        "opening": "the whole of {subject} at first light", "context": "{subject} set against its wider landscape",
+        "detail": "textures and shapes of {kw}", "life": "movement and rhythm around {kw2}",
+        "change": "signs of change in {subject}", "closing": "a last wide view of {subject}",
+    },
+    "shot_description": "{shot_type} of {beat_visual}, {visual}.",
+    "visual_notes": "{visual}; {lighting}.",
+    "audio_notes": "Calm narration over a quiet bed.",
+    "narration": {
+        "opening": [
+            ["{Subject}.", "This is {subject}.", "This is the story of {subject}.",
+             "This is the story of {subject}, told in a {mood} way."],
+            ["Let us begin.", "Let us take a closer look.", "There is more here than first meets the eye.",
+             "There is far more to {subject} than first meets the eye."],
+        ],
+        "context": [
+            ["The bigger picture.", "First, the bigger picture.", "To understand {subject}, start with the bigger picture.",
+             "To understand {subject}, we start with the bigger picture: {kw} and {kw2}."],
+            ["It all connects.", "Everything here is connected.", "Everything here connects to {kw}.",
+             "Everything here connects, from {kw} to {kw2}, in ways we rarely notice."],
+        ],
+        "detail": [
+            ["Look closer.", "Up close, {kw} tells its own story.", "Up close, {kw} reveals details that are easy to miss.",
+             "Up close, {kw} reveals patterns and details that are easy to miss from afar."],
+            ["Every detail matters.", "Every detail has a purpose.", "Each small detail of {kw} has a purpose.",
+             "Each small detail of {kw} has a purpose, shaped over a very long time."],
+        ],
+        "life": [
+            ["Always moving.", "Here, nothing stands still.", "Around {kw2}, nothing ever truly stands still.",
+             "Every day, {subject} is shaped by movement, rhythm and the lives around it."],
+            ["Life goes on.", "Life finds its own rhythm.", "Life around {kw} finds its own rhythm.",
+             "Life around {kw} finds its own rhythm, from the first light to the last."],
+        ],
+        "change": [
+            ["Things are changing.", "Today, {subject} is changing.", "Today, {subject} is changing faster than ever.",
+             "Today, {subject} is changing faster than ever, and the change is easy to see."],
+            ["Change has a cost.", "Every change leaves a mark.", "Every change to {kw} leaves a lasting mark.",
+             "Every change to {kw} leaves a lasting mark on {kw2} and on us."],
+        ],
+        "closing": [
+            ["There is always more.", "There is always more to see.", "{Subject} reminds us there is always more to see.",
+             "In the end, {subject} reminds us that there is always more to see."],
+            ["Thank you for watching.", "Until next time.", "Until next time, keep looking closely.",
+             "Until next time, keep looking closely at {subject} and the world around it."],
+        ],
+    },
+    "shot_types": {
+        "establishing": "Establishing shot", "wide": "Wide shot", "medium": "Medium shot", "close_up": "Close-up",
+        "extreme_close_up": "Extreme close-up", "aerial": "Aerial shot", "over_the_shoulder": "Over-the-shoulder shot",
+    },
+    "compositions": {
+        "establishing": "rule of thirds, low horizon, lots of sky", "wide": "balanced, horizon on the lower third",
+        "medium": "subject centred, some context around it", "close_up": "subject fills the frame",
+        "extreme_close_up": "a single detail fills the frame", "aerial": "top-down, strong leading lines",
+        "over_the_shoulder": "foreground silhouette frames the subject",
+    },
+    "moods": {},
+    "visual_styles": {},
+}
+
+ZH = {
+    "video_title": "{subject}",
+    "synopsis": "一部关于{subject}的短片：从全景到细节，从日常到变化，最后留下值得回味的画面。",
+    "titles": {
+        "opening": "{subject}", "context": "更大的图景", "detail": "走近{kw}",
+        "life": "生生不息", "change": "正在发生的变化", "closing": "展望未来",
+    },
+    "detail_titles": ["{kw}", "{kw2}的四周", "{kw}的细节", "{kw2}的瞬间"],
+    "scene_descriptions": {
+        "opening": "以{mood}的全景画面引出{subject}。",
+        "context": "把{subject}放进更大的背景：地点、规模与历史。",
+        "detail": "靠近{kw}，展示它独特的细节。",
+        "life": "展现{subject}的日常节奏与{kw2}周围的动态。",
+        "change": "展示{subject}正在发生的变化及其意义。",
+        "closing": "拉远镜头，以{mood}的画面告别{subject}。",
+    },
+    "beat_visuals": {
+        "opening": "晨光中的{subject}全貌", "context": "{subject}与它所在的广阔天地",
+        "detail": "{kw}的纹理与形状", "life": "{kw2}周围的动感与节奏",
+        "change": "{subject}变化的痕迹", "closing": "{subject}最后的远景",
+    },
+    "shot_description": "{shot_type}：{beat_visual}，{visual}。",
+    "visual_notes": "{visual}；{lighting}。",
+    "audio_notes": "平静的旁白，轻柔的背景声。",
+    "narration": {
+        "opening": [
+            ["{subject}。", "这就是{subject}。", "这是关于{subject}的故事。", "这是一个关于{subject}的故事，让我们慢慢走近。"],
+            ["让我们开始吧。", "让我们走近看看。", "这里的一切远比表面更丰富。", "关于{subject}，还有很多值得发现的地方。"],
+        ],
+        "context": [
+            ["先看全景。", "首先，看看全景。", "要了解{subject}，先从全景开始。", "要了解{subject}，我们先从{kw}和{kw2}的全景开始。"],
+            ["一切相连。", "这里的一切都彼此相连。", "这里的一切都与{kw}相连。", "从{kw}到{kw2}，一切都以我们很少注意的方式相连。"],
+        ],
+        "detail": [
+            ["靠近一点。", "走近看，{kw}自有故事。", "走近看，{kw}藏着容易被忽略的细节。", "走近细看，{kw}藏着许多远处看不到的纹理和细节。"],
+            ["细节很重要。", "每个细节都有意义。", "{kw}的每个细节都有它的意义。", "{kw}的每一个细节，都是漫长岁月塑造的结果。"],
+        ],
+        "life": [
+            ["一切都在动。", "这里从不静止。", "在{kw2}周围，一切从不静止。", "每一天，{subject}都在流动、节奏与生命之中改变。"],
+            ["生活继续。", "生命自有节奏。", "{kw}周围的生命自有节奏。", "从清晨到黄昏，{kw}周围的生命都有自己的节奏。"],
+        ],
+        "change": [
+            ["变化正在发生。", "今天，{subject}正在改变。", "今天，{subject}正以前所未有的速度改变。", "今天，{subject}正以前所未有的速度改变，而且清晰可见。"],
+            ["变化有代价。", "每一次变化都留下痕迹。", "{kw}的每一次变化都会留下痕迹。", "{kw}的每一次变化，都会在{kw2}和我们身上留下痕迹。"],
+        ],
+        "closing": [
+            ["总有更多。", "总有更多值得看。", "{subject}提醒我们，总有更多值得发现。", "最后，{subject}提醒我们，这个世界总有更多值得发现。"],
+            ["感谢观看。", "下次再见。", "下次再见，记得细心观察。", "下次再见，记得细心观察{subject}和身边的世界。"],
+        ],
+    },
+    "shot_types": {
+        "establishing": "建立镜头", "wide": "远景", "medium": "中景", "close_up": "近景",
+        "extreme_close_up": "特写", "aerial": "航拍", "over_the_shoulder": "过肩镜头",
+    },
+    "compositions": {
+        "establishing": "三分法构图，低地平线，大片天空", "wide": "平衡构图，地平线位于下三分之一",
+        "medium": "主体居中，保留周围环境", "close_up": "主体充满画面", "extreme_close_up": "单一细节充满画面",
+        "aerial": "俯视角度，强烈的引导线", "over_the_shoulder": "前景剪影框住主体",
+    },
+    "moods": {"dramatic": "戏剧性", "informative": "纪实", "playful": "活泼", "calm": "宁静", "nostalgic": "怀旧",
+              "awe": "震撼", "serene": "宁静", "energetic": "充满活力", "upbeat": "明快", "contemplative": "沉思",
+              "wonder": "奇妙", "magical": "梦幻"},
+    "visual_styles": {"cinematic": "电影感的高反差画面", "documentary": "自然的纪实构图", "animated": "粗线条的卡通造型",
+                      "minimalist": "留白的几何构图", "vintage": "带颗粒感的复古胶片", "futuristic": "暗色玻璃上的霓虹线条",
+                      "nature": "层叠的山丘与天空", "urban": "街头视角的城市几何", "commercial": "精致的产品式画面",
+                      "artistic": "富有笔触感的色彩", "scifi": "深空中的星球与群星", "fantasy": "发光的奇幻国度"},
+}
+
+LANG = {"en": EN, "zh": ZH}

@@ -1,0 +1,29 @@
+"""The content-addressed provider cache: the same request never reaches a provider twice."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from .media_store import MediaStore
+
+
+def cache_key(stage: str, provider: str, model: str, prompt: str, params: dict[str, Any],
+              input_hashes: list[str] | tuple[str, ...] = ()) -> str:
+    """sha256 over everything that determines a provider's output."""
+    doc = json.dumps(
+        {"stage": stage, "provider": provider, "model": model, "prompt": prompt, "params": params,
+         "inputs": list(input_hashes)},
+        sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+    )
+    return hashlib.sha256(doc.encode("utf-8")).hexdigest()
+
+
+def cache_media_key(key: str, ext: str) -> str:
+    return f"cache/{key[:2]}/{key}.{ext}"
+
+
+def cached(store: MediaStore, key: str, ext: str) -> str | None:
+    media_key = cache_media_key(key, ext)
+    return media_key if store.exists(media_key) else None

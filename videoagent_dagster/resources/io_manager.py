@@ -1,0 +1,32 @@
+"""Manifests are stored as JSON beside the media, one file per asset and task."""
+
+from __future__ import annotations
+
+import dagster as dg
+from pydantic import BaseModel
+
+from ..models import MANIFEST_MODELS
+from .media_store import MediaStore
+
+
+def manifest_key(task: str, asset: str) -> str:
+    return f"tasks/{task}/manifests/{asset}.json"
+
+
+class ManifestIOManager(dg.ConfigurableIOManager):
+    """Readable, inspectable JSON in the media store instead of pickles: a person (or another
+    process, on another machine) can open `tasks/{task}/manifests/storyboard.json`."""
+
+    store: MediaStore
+
+    def handle_output(self, context: dg.OutputContext, obj: BaseModel) -> None:
+        self.store.write_bytes(manifest_key(context.asset_partition_key, context.asset_key.path[-1]),
+                               obj.model_dump_json(indent=1).encode("utf-8"))
+
+    def load_input(self, context: dg.InputContext) -> BaseModel:
+        asset = context.asset_key.path[-1]
+        key = manifest_key(context.asset_partition_key, asset)
+        if not self.store.exists(key):
+            raise dg.Failure(f"{asset} has not been materialised for task {context.asset_partition_key}: "
+                             f"materialise it first (missing {self.store.uri(key)})")
+        return MANIFEST_MODELS[asset].model_validate_json(self.store.read_bytes(key))

@@ -1,0 +1,109 @@
+"""Provider chains: which providers serve a stage, in order, through the cache.
+
+A stage resource (llm, image_gen, video_gen, tts) holds a chain such as
+`openai:gpt-4.1,offline`. Each call is looked up in the content-addressed cache for every
+provider of the chain first (a hit costs nothing and keeps re-runs reproducible), then the
+providers are tried in order; a provider that fails hands the call to the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..models import ProviderCall
+from .cache import cache_key, cache_media_key, cached
+from .media_store import MediaStore
+
+log = logging.getLogger("videoagent.providers")
+
+STAGES = ("llm", "image", "video", "tts")
+
+
+@dataclass
+class Provider:
+    """A provider of one stage. Subclasses implement the stage's method (see each resource)."""
+
+    model: str
+    name: str = field(init=False, default="")
+    default_model: str = field(init=False, default="")
+
+
+# stage → provider name → provider class
+REGISTRY: dict[str, dict[str, type[Provider]]] = {s: {} for s in STAGES}
+
+
+def register(stage: str, name: str, default_model: str) -> Callable[[type[Provider]], type[Provider]]:
+    """Class decorator adding a provider to a stage's registry under `name`."""
+
+    def wrap(cls: type[Provider]) -> type[Provider]:
+        cls.name = name
+        cls.default_model = default_model
+        REGISTRY[stage][name] = cls
+        return cls
+
+    return wrap
+
+
+class ProviderError(RuntimeError):
+    """Every provider of a chain failed; the message says what each one said."""
+
+
+def parse_chain(stage: str, chain: str) -> list[Provider]:
+    """`"openai:gpt-4.1, offline"` → provider instances; unknown names fail with the known ones listed."""
+    providers: list[Provider] = []
+    for item in (p.strip() for p in chain.split(",")):
+        if not item:
+            continue
+        name, _, model = item.partition(":")
+        cls = REGISTRY[stage].get(name.strip().lower())
+        if cls is None:
+            known = ", ".join(sorted(REGISTRY[stage])) or "none"
+            raise ValueError(f"unknown {stage} provider {name!r} in chain {chain!r}; known providers: {known}")
+        providers.append(cls(model=model.strip() or cls.default_model))
+    if not providers:
+        raise ValueError(f"the {stage} provider chain is empty; set it like 'offline'")
+    return providers
+
+
+def run_chain(
+    *,
+    store: MediaStore,
+    stage: str,
+    providers: list[Provider],
+    prompt: str,
+    params: dict[str, Any],
+    input_hashes: list[str],
+    ext: str,
+    produce: Callable[[Provider, Path], float],
+    what: str,
+) -> tuple[str, ProviderCall]:
+    """Serve one call: from the cache if any provider of the chain has it, else by the first
+    provider that succeeds. `produce(provider, path)` writes the result to `path` and returns
+    its cost in USD. Returns (cache media key, who served it).
+    """
+    keys = [cache_key(stage, p.name, p.model, prompt, params, input_hashes) for p in providers]
+    for p, key in zip(providers, keys):
+        hit = cached(store, key, ext)
+        if hit:
+            return hit, ProviderCall(provider=p.name, model=p.model, cached=True, latency_s=0.0, cache_key=key)
+    failures: list[str] = []
+    for p, key in zip(providers, keys):
+        media_key = cache_media_key(key, ext)
+        started = time.perf_counter()
+        try:
+            with store.writing(media_key) as tmp:
+                cost = produce(p, tmp)
+        except Exception as e:  # noqa: BLE001 - any provider failure hands over to the next
+            failures.append(f"{p.name}:{p.model}: {e}")
+            if len(providers) > 1:
+                log.warning("%s: %s:%s failed (%s); trying the next provider", what, p.name, p.model, e)
+            continue
+        return media_key, ProviderCall(provider=p.name, model=p.model, cached=False,
+                                       latency_s=round(time.perf_counter() - started, 3), cost_usd=cost,
+                                       cache_key=key)
+    raise ProviderError(f"{what}: every {stage} provider failed: " + " | ".join(failures))

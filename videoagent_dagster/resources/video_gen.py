@@ -1,0 +1,61 @@
+"""The video_gen resource: image-to-video, one clip per shot."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from ..media.motion import animate
+from ..models import ProviderCall
+from .media_store import MediaStore
+from .providers import Provider, parse_chain, register, run_chain
+
+
+@dataclass(frozen=True)
+class ClipRequest:
+    prompt: str
+    frame_key: str
+    frame_sha256: str
+    camera_movement: str
+    frames: int
+    fps: int
+    width: int
+    height: int
+
+
+@dataclass
+class VideoProvider(Provider):
+    def animate(self, request: ClipRequest, frame: Path, out: Path) -> float:
+        """Write an MP4 of request.frames frames at request.fps to `out`; return its cost in USD."""
+        raise NotImplementedError
+
+
+@register("video", "offline", "ffmpeg-camera-1")
+@dataclass
+class OfflineCamera(VideoProvider):
+    preset: str = "veryfast"
+
+    def animate(self, request, frame, out):
+        animate(frame, out, move=request.camera_movement, frames=request.frames, fps=request.fps,
+                width=request.width, height=request.height, preset=self.preset)
+        return 0.0
+
+
+class VideoGenResource(dg.ConfigurableResource):
+    """Animates first frames. `chain` is VIDEOAGENT_VIDEO; shots run `max_concurrency` at a time."""
+
+    store: MediaStore
+    chain: str = "offline"
+    max_concurrency: int = 2
+
+    def generate(self, request: ClipRequest) -> tuple[str, ProviderCall]:
+        params = asdict(request)
+        params.pop("prompt")
+        params.pop("frame_key")  # the frame's bytes (sha256) matter, not where it sits
+        frame = self.store.path(request.frame_key)
+        return run_chain(store=self.store, stage="video", providers=parse_chain("video", self.chain),
+                         prompt=request.prompt, params=params, input_hashes=[request.frame_sha256], ext="mp4",
+                         produce=lambda p, out: p.animate(request, frame, out),
+                         what=f"animating {Path(request.frame_key).name}")
