@@ -1,6 +1,6 @@
 """What every stage asset shares: per-shot concurrency, media keys, metadata helpers."""
-
 from __future__ import annotations
+
 
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -72,7 +72,7 @@ def calls_table(calls: Sequence[ProviderCall], extra: Sequence[dict] | None = No
     return dg.MetadataValue.table(rows, schema=dg.TableSchema(columns=columns))
 
 
-def calls_summary(calls: Sequence[ProviderCall]) -> dict[str, dg.RawMetadataValue]:
+def calls_summary(calls: Sequence[ProviderCall]) -> dict[str, object]:
     return {
         "provider_calls": sum(1 for c in calls if not c.cached),
         "cache_hits": sum(1 for c in calls if c.cached),

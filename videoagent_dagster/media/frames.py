@@ -255,19 +255,22 @@ def _age(img: Image.Image, rng: random.Random) -> Image.Image:
 
 
 def _caption(draw: ImageDraw.ImageDraw, w: int, h: int, title: str, label: str, cols) -> None:
-    """The shot's title in a band near the top; the bottom stays clear for subtitles."""
+    """The shot's title, centred near the top inside the safe area that every camera move keeps
+    in view; the bottom stays clear for subtitles."""
     size = max(12, round(min(w, h) * 0.06))
     font = load_font(size, bold=True)
     small = load_font(max(10, round(size * 0.55)))
-    margin = round(min(w, h) * 0.05)
-    text = fit_text(title, font, w - 2 * margin)
+    text = fit_text(title, font, w * 0.72)
     tb = draw.textbbox((0, 0), text, font=font)
     lb = draw.textbbox((0, 0), label, font=small)
-    band_h = (tb[3] - tb[1]) + (lb[3] - lb[1]) + margin * 1.1
-    draw.rectangle([0, margin * 0.6, min(w, max(tb[2], lb[2]) + margin * 2), margin * 0.6 + band_h],
-                   fill=(0, 0, 0, 140))
-    draw.text((margin, margin), label, font=small, fill=(*cols[4], 255))
-    draw.text((margin, margin + (lb[3] - lb[1]) + margin * 0.3), text, font=font, fill=(255, 255, 255, 255),
+    pad = round(size * 0.4)
+    text_w, label_h, text_h = max(tb[2], lb[2]), lb[3] - lb[1], tb[3] - tb[1]
+    top = round(h * 0.13)
+    left = round((w - text_w) / 2)
+    draw.rounded_rectangle([left - pad, top - pad, left + text_w + pad, top + label_h + pad * 0.6 + text_h + pad * 1.4],
+                           radius=pad, fill=(0, 0, 0, 140))
+    draw.text((w / 2, top), label, font=small, fill=(*cols[4], 255), anchor="mt")
+    draw.text((w / 2, top + label_h + pad * 0.6), text, font=font, fill=(255, 255, 255, 255), anchor="mt",
               stroke_width=max(1, size // 18), stroke_fill=(0, 0, 0, 255))
 
 

@@ -6,21 +6,22 @@ from pathlib import Path
 
 from .ffmpeg import ffmpeg
 
-# zoompan expressions per move. P runs 0→1 across the shot; zoom is the crop's magnification,
+# zoompan expressions per move. Moves stay small enough (at most ~11% of a side cropped) that
+# the frame's caption, drawn inside its safe area, stays in view. {p} runs 0→1 across the shot; zoom is the crop's magnification,
 # and x/y place the crop's top-left corner inside the (supersampled) picture.
 _CENTRE_X, _CENTRE_Y = "(iw-iw/zoom)/2", "(ih-ih/zoom)/2"
 MOVES: dict[str, tuple[str, str, str]] = {
     "static": ("1", "0", "0"),
-    "zoom_in": ("1+0.18*P", _CENTRE_X, _CENTRE_Y),
-    "zoom_out": ("1.18-0.18*P", _CENTRE_X, _CENTRE_Y),
-    "pan_left": ("1.2", "(iw-iw/zoom)*(1-P)", _CENTRE_Y),
-    "pan_right": ("1.2", "(iw-iw/zoom)*P", _CENTRE_Y),
-    "tilt_up": ("1.2", _CENTRE_X, "(ih-ih/zoom)*(1-P)"),
-    "tilt_down": ("1.2", _CENTRE_X, "(ih-ih/zoom)*P"),
+    "zoom_in": ("1+0.15*{p}", _CENTRE_X, _CENTRE_Y),
+    "zoom_out": ("1.15-0.15*{p}", _CENTRE_X, _CENTRE_Y),
+    "pan_left": ("1.12", "(iw-iw/zoom)*(1-{p})", _CENTRE_Y),
+    "pan_right": ("1.12", "(iw-iw/zoom)*{p}", _CENTRE_Y),
+    "tilt_up": ("1.12", _CENTRE_X, "(ih-ih/zoom)*(1-{p})"),
+    "tilt_down": ("1.12", _CENTRE_X, "(ih-ih/zoom)*{p}"),
     # A dolly eases in and out and pushes further than a zoom.
-    "dolly": ("1+0.3*(3*P*P-2*P*P*P)", _CENTRE_X, _CENTRE_Y),
+    "dolly": ("1+0.22*(3*{p}*{p}-2*{p}*{p}*{p})", _CENTRE_X, _CENTRE_Y),
     # Tracking follows sideways with a slight bob, as a handheld follow would.
-    "tracking": ("1.25", "(iw-iw/zoom)*P", "(ih-ih/zoom)*(0.5+0.25*sin(P*PI))"),
+    "tracking": ("1.12", "(iw-iw/zoom)*{p}", "(ih-ih/zoom)*(0.5+0.25*sin({p}*PI))"),
 }
 
 # Supersampling before zoompan: it crops at whole pixels, so a 2x source halves the judder.
@@ -47,7 +48,7 @@ def animate(
     """Write an H.264 MP4 of exactly `frames` frames: `move` over `image`, at width x height."""
     if move not in MOVES:
         raise ValueError(f"camera move {move!r} is not one of {', '.join(MOVES)}")
-    zoom, x, y = (e.replace("P", f"(on/{max(1, frames - 1)})") for e in MOVES[move])
+    zoom, x, y = (e.replace("{p}", f"(on/{max(1, frames - 1)})") for e in MOVES[move])
     ss = SUPERSAMPLE if move != "static" else 1
     vf = (
         f"scale={width * ss}:{height * ss}:flags=bicubic,"

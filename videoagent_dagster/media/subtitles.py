@@ -85,7 +85,7 @@ def _ass_text(text: str) -> str:
 
 def write_ass(cues: list[Cue], out: Path, width: int, height: int) -> None:
     """Styled subtitles: white on a dark outline, bottom centre, margins safe for any aspect."""
-    size = round(min(width, height) * 0.058)
+    size = max(12, round(min(width, height) * 0.062))
     margin_v = round(height * 0.06)
     margin_h = round(width * 0.06)
     outline = max(1, round(size / 14))

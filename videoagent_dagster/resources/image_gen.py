@@ -45,13 +45,12 @@ class OfflinePainter(ImageProvider):
 class ImageGenResource(dg.ConfigurableResource):
     """Paints first frames. `chain` is VIDEOAGENT_IMAGE; shots run `max_concurrency` at a time."""
 
-    store: MediaStore
     chain: str = "offline"
     max_concurrency: int = 4
 
-    def generate(self, request: FrameRequest) -> tuple[str, ProviderCall]:
+    def generate(self, store: MediaStore, request: FrameRequest) -> tuple[str, ProviderCall]:
         params = asdict(request)
         params.pop("prompt")
-        return run_chain(store=self.store, stage="image", providers=parse_chain("image", self.chain),
+        return run_chain(store=store, stage="image", providers=parse_chain("image", self.chain),
                          prompt=request.prompt, params=params, input_hashes=[], ext="png",
                          produce=lambda p, out: p.render(request, out), what=f"painting '{request.label}'")

@@ -39,10 +39,9 @@ class OfflineWriter(LLMProvider):
 class LLMResource(dg.ConfigurableResource):
     """Writes scripts and storyboards. `chain` is VIDEOAGENT_LLM, e.g. `offline`."""
 
-    store: MediaStore
     chain: str = "offline"
 
-    def generate(self, stage: str, schema: type[T], prompt: str, inputs: dict[str, Any]) -> tuple[T, ProviderCall]:
+    def generate(self, store: MediaStore, stage: str, schema: type[T], prompt: str, inputs: dict[str, Any]) -> tuple[T, ProviderCall]:
         providers = parse_chain("llm", self.chain)
 
         def produce(provider: LLMProvider, path) -> float:
@@ -52,9 +51,9 @@ class LLMResource(dg.ConfigurableResource):
             return cost
 
         key, call = run_chain(
-            store=self.store, stage="llm", providers=providers, prompt=prompt,
+            store=store, stage="llm", providers=providers, prompt=prompt,
             params={"stage": stage, "schema": schema.__name__, "schema_json": schema.model_json_schema(),
                     "inputs": json.loads(json.dumps(inputs, default=str))},
             input_hashes=[], ext="json", produce=produce, what=f"writing the {stage}",
         )
-        return schema.model_validate_json(self.store.read_bytes(key)), call
+        return schema.model_validate_json(store.read_bytes(key)), call

@@ -39,13 +39,12 @@ class OfflineVoice(SpeechProvider):
 class TTSResource(dg.ConfigurableResource):
     """Speaks narration. `chain` is VIDEOAGENT_TTS; lines run `max_concurrency` at a time."""
 
-    store: MediaStore
     chain: str = "offline"
     max_concurrency: int = 4
 
-    def generate(self, request: SpeechRequest) -> tuple[str, ProviderCall]:
+    def generate(self, store: MediaStore, request: SpeechRequest) -> tuple[str, ProviderCall]:
         params = asdict(request)
         params.pop("text")
-        return run_chain(store=self.store, stage="tts", providers=parse_chain("tts", self.chain),
+        return run_chain(store=store, stage="tts", providers=parse_chain("tts", self.chain),
                          prompt=request.text, params=params, input_hashes=[], ext="wav",
                          produce=lambda p, out: p.speak(request, out), what="speaking a line")

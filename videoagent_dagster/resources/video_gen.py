@@ -46,16 +46,15 @@ class OfflineCamera(VideoProvider):
 class VideoGenResource(dg.ConfigurableResource):
     """Animates first frames. `chain` is VIDEOAGENT_VIDEO; shots run `max_concurrency` at a time."""
 
-    store: MediaStore
     chain: str = "offline"
     max_concurrency: int = 2
 
-    def generate(self, request: ClipRequest) -> tuple[str, ProviderCall]:
+    def generate(self, store: MediaStore, request: ClipRequest) -> tuple[str, ProviderCall]:
         params = asdict(request)
         params.pop("prompt")
         params.pop("frame_key")  # the frame's bytes (sha256) matter, not where it sits
-        frame = self.store.path(request.frame_key)
-        return run_chain(store=self.store, stage="video", providers=parse_chain("video", self.chain),
+        frame = store.path(request.frame_key)
+        return run_chain(store=store, stage="video", providers=parse_chain("video", self.chain),
                          prompt=request.prompt, params=params, input_hashes=[request.frame_sha256], ext="mp4",
                          produce=lambda p, out: p.animate(request, frame, out),
                          what=f"animating {Path(request.frame_key).name}")

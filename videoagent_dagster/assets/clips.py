@@ -1,0 +1,43 @@
+"""shot_clips: each first frame brought to life with its storyboard camera move."""
+
+
+import dagster as dg
+
+from ..media.ffmpeg import probe
+from ..models import ClipItem, FirstFrames, ShotClips, Storyboard
+from ..partitions import video_tasks
+from ..resources.media_store import MediaStore
+from ..resources.video_gen import ClipRequest, VideoGenResource
+from .common import calls_summary, calls_table, for_each_shot, shot_name, task_key
+
+
+@dg.asset(partitions_def=video_tasks, group_name="video", kinds={"mp4"})
+def shot_clips(context: dg.AssetExecutionContext, storyboard: Storyboard, first_frames: FirstFrames,
+               video_gen: VideoGenResource, media_store: MediaStore) -> ShotClips:
+    """One clip per shot, exactly as long as its storyboard shot (in whole frames)."""
+    task = context.partition_key
+    fps = storyboard.fps
+
+    def film(i: int, shot) -> ClipItem:
+        frame = first_frames.frames[i]
+        request = ClipRequest(
+            prompt=f"{shot.description} Camera: {shot.camera_movement.replace('_', ' ')}.",
+            frame_key=frame.key, frame_sha256=frame.sha256, camera_movement=shot.camera_movement,
+            frames=max(1, round(shot.duration * fps)), fps=fps, width=storyboard.width, height=storyboard.height,
+        )
+        cached, call = video_gen.generate(media_store, request)
+        key = media_store.copy(cached, task_key(task, "clips", f"{shot_name(i)}.mp4"))
+        facts = probe(media_store.path(key))
+        return ClipItem(shot=i + 1, key=key, uri=media_store.uri(key), duration=facts["duration"], fps=fps,
+                        width=facts["video"]["width"], height=facts["video"]["height"], call=call)
+
+    clips = for_each_shot(context, storyboard.shots, film, max_workers=video_gen.max_concurrency,
+                          stage="shot clips")
+    calls = [c.call for c in clips]
+    context.add_output_metadata({
+        "clips": calls_table(calls, [{"camera": s.camera_movement, "duration_s": round(c.duration, 3)}
+                                     for s, c in zip(storyboard.shots, clips)]),
+        "total_duration_s": round(sum(c.duration for c in clips), 3),
+        **calls_summary(calls),
+    })
+    return ShotClips(clips=clips)

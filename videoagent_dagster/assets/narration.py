@@ -1,0 +1,78 @@
+"""narration: each shot's line spoken, laid on one shot-aligned track, with subtitles."""
+
+
+import dagster as dg
+
+from ..brief import Brief
+from ..media.compose import narration_track
+from ..media.subtitles import cues_for_line, is_cjk, write_ass, write_srt
+from ..models import Narration, NarrationLine, Storyboard
+from ..partitions import video_tasks
+from ..resources.media_store import MediaStore
+from ..resources.tts import SpeechRequest, TTSResource
+from ..media.speech import wav_duration
+from .common import calls_summary, calls_table, for_each_shot, shot_name, task_key
+
+# How long a subtitle stays up when there is no voice to time it by: a share of its shot.
+SILENT_READING_SHARE = 0.9
+
+
+@dg.asset(partitions_def=video_tasks, group_name="video", kinds={"wav"})
+def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard: Storyboard, tts: TTSResource,
+              media_store: MediaStore) -> Narration:
+    """Per shot: audio, spoken text, start and end. Each line starts where its shot starts."""
+    task = context.partition_key
+    starts, t = [], 0.0
+    for s in storyboard.shots:
+        starts.append(t)
+        t += s.duration
+    audio_on = video_brief.options.include_audio
+
+    def voice(i: int, shot) -> NarrationLine:
+        start, end = starts[i], starts[i] + shot.duration
+        text = shot.narration.strip()
+        if not audio_on or not text:
+            return NarrationLine(shot=i + 1, text=text, start=start, end=end,
+                                 speech_duration=shot.duration * SILENT_READING_SHARE if text else 0.0)
+        request = SpeechRequest(text=text, language=video_brief.language, voice=video_brief.options.voice,
+                                max_seconds=shot.duration)
+        cached, call = tts.generate(media_store, request)
+        key = media_store.copy(cached, task_key(task, "audio", f"{shot_name(i)}.wav"))
+        spoken = min(wav_duration(media_store.path(key)), shot.duration)
+        return NarrationLine(shot=i + 1, text=text, start=start, end=end, audio_key=key, speech_duration=spoken,
+                             call=call)
+
+    lines = for_each_shot(context, storyboard.shots, voice, max_workers=tts.max_concurrency, stage="narration")
+
+    track_key = None
+    if audio_on:
+        track_key = task_key(task, "audio", "narration.wav")
+        with media_store.writing(track_key) as tmp:
+            narration_track([(media_store.path(ln.audio_key) if ln.audio_key else None, s.duration)
+                             for ln, s in zip(lines, storyboard.shots)], tmp)
+
+    width, height = storyboard.width, storyboard.height
+    # Roughly what fits on two subtitle lines at the ASS font size, fewer for tall narrow video.
+    max_chars = (16 if is_cjk(" ".join(ln.text for ln in lines)) else 42) * min(width, height * 16 // 9) // height
+    cues = [c for ln in lines if ln.text
+            for c in cues_for_line(ln.text, ln.start, max(ln.speech_duration, 0.5), max(12, max_chars))]
+    srt_key, ass_key = task_key(task, "audio", "subtitles.srt"), task_key(task, "audio", "subtitles.ass")
+    with media_store.writing(srt_key) as tmp:
+        write_srt(cues, tmp)
+    with media_store.writing(ass_key) as tmp:
+        write_ass(cues, tmp, width, height)
+
+    calls = [ln.call for ln in lines if ln.call]
+    context.add_output_metadata({
+        "lines": dg.MetadataValue.table(
+            [dg.TableRecord({"shot": ln.shot, "start_s": round(ln.start, 3), "speech_s": round(ln.speech_duration, 3),
+                             "shot_s": round(ln.end - ln.start, 3), "text": ln.text}) for ln in lines],
+            schema=dg.TableSchema(columns=[dg.TableColumn("shot", "int"), dg.TableColumn("start_s", "float"),
+                                           dg.TableColumn("speech_s", "float"), dg.TableColumn("shot_s", "float"),
+                                           dg.TableColumn("text")])),
+        "audio": audio_on,
+        "subtitles": dg.MetadataValue.path(media_store.uri(srt_key)),
+        **({"voices": calls_table(calls)} if calls else {}),
+        **calls_summary(calls),
+    })
+    return Narration(lines=lines, track_key=track_key, subtitles_srt=srt_key, subtitles_ass=ass_key)

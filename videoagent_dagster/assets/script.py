@@ -1,0 +1,39 @@
+"""script: title, synopsis and scenes with narration, written by the llm resource."""
+
+
+from dataclasses import asdict
+
+import dagster as dg
+
+from ..brief import Brief
+from ..models import Script, StyleProfile
+from ..partitions import video_tasks
+from ..prompts import script_prompt
+from ..resources.llm import LLMResource
+from ..resources.media_store import MediaStore
+from ..styles import CATALOGUE
+
+
+def writer_inputs(brief: Brief, style: StyleProfile) -> dict:
+    """What the offline writer reads (a real LLM reads the prompt); also part of the cache key."""
+    return {"topic": brief.topic, "language": brief.language, "style": asdict(CATALOGUE[style.name]),
+            "duration": brief.options.duration, "fps": brief.options.fps, "shots": brief.options.shots}
+
+
+@dg.asset(partitions_def=video_tasks, group_name="video", kinds={"json"})
+def script(context: dg.AssetExecutionContext, video_brief: Brief, style_profile: StyleProfile,
+           llm: LLMResource, media_store: MediaStore) -> Script:
+    """The script, in the brief's language."""
+    result, call = llm.generate(media_store, "script", Script, script_prompt(video_brief, style_profile),
+                                writer_inputs(video_brief, style_profile))
+    rows = [dg.TableRecord({"scene": i + 1, "title": s.title, "duration_s": s.duration, "narration": s.narration})
+            for i, s in enumerate(result.scenes)]
+    context.add_output_metadata({
+        "title": result.title, "synopsis": result.synopsis, "scenes": len(result.scenes),
+        "scene_table": dg.MetadataValue.table(rows, schema=dg.TableSchema(columns=[
+            dg.TableColumn("scene", "int"), dg.TableColumn("title"), dg.TableColumn("duration_s", "float"),
+            dg.TableColumn("narration")])),
+        "provider": f"{call.provider}:{call.model}", "cached": call.cached, "latency_s": call.latency_s,
+        "cost_usd": call.cost_usd,
+    })
+    return result
