@@ -10,7 +10,7 @@ from .assets import ALL_ASSETS
 from .resources.image_gen import ImageGenResource
 from .resources.io_manager import manifest_io_manager
 from .resources.llm import LLMResource
-from .resources.media_store import MediaStore
+from .resources.media_store import DEFAULT_ROOT, MediaStore
 from .resources.tts import TTSResource
 from .resources.video_gen import VideoGenResource
 
@@ -23,7 +23,7 @@ def env_or(name: str, default):
 
 
 def build_resources() -> dict:
-    store = MediaStore(root=env_or("VIDEOAGENT_STORAGE", "./storage"))
+    store = MediaStore(root=env_or("VIDEOAGENT_STORAGE", DEFAULT_ROOT))
     shots = "VIDEOAGENT_SHOT_CONCURRENCY"
     return {
         "media_store": store,

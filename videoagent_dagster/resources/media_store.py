@@ -18,7 +18,7 @@ class MediaStore(dg.ConfigurableResource):
     `tasks/{task}/clips/shot_001.mp4`. Writes are atomic: a file appears complete or not at all.
     """
 
-    root: str = "./storage"
+    root: str = "./storage"  # DEFAULT_ROOT
 
     def setup_for_execution(self, context) -> None:  # noqa: D401 - dagster hook
         if self.root.startswith("s3://"):
@@ -86,3 +86,11 @@ class MediaStore(dg.ConfigurableResource):
             for block in iter(lambda: f.read(1 << 20), b""):
                 h.update(block)
         return h.hexdigest()
+
+
+DEFAULT_ROOT = "./storage"
+
+
+def media_store_from_env() -> MediaStore:
+    """The media store as configured for this process (VIDEOAGENT_STORAGE, default ./storage)."""
+    return MediaStore(root=os.environ.get("VIDEOAGENT_STORAGE") or DEFAULT_ROOT)

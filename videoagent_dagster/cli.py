@@ -1,0 +1,242 @@
+"""`videoagent`: make a video from a topic on the local Dagster instance, and open the UI."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+import threading
+import time
+from pathlib import Path
+
+LOCAL_INSTANCE_YAML = """\
+# The local Dagster instance used by `videoagent make` and `videoagent ui`: run history, event
+# logs and schedules in SQLite under this folder. Deployments use PostgreSQL instead.
+telemetry:
+  enabled: false
+"""
+
+
+def ensure_dagster_home() -> Path:
+    """Use $DAGSTER_HOME, or a project-local `.dagster_home` created with our dagster.yaml."""
+    home = Path(os.environ.get("DAGSTER_HOME") or ".dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        template = Path("dagster.yaml")
+        config.write_text(template.read_text() if template.is_file() else LOCAL_INSTANCE_YAML)
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="videoagent", description="Turn a topic into a narrated, subtitled video.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    make = sub.add_parser("make", help="make a video from a topic (offline by default)")
+    make.add_argument("topic", help="what the video is about, e.g. 'A documentary about wildlife in Africa'")
+    make.add_argument("--style", help="cinematic, documentary, animated, minimalist, vintage, futuristic, nature, "
+                                      "urban, commercial, artistic, scifi, fantasy (default: detected)")
+    make.add_argument("--duration", type=float, help="seconds, 5-600 (default 30)")
+    make.add_argument("--aspect", help="16:9, 9:16 or 1:1 (default 16:9)")
+    make.add_argument("--resolution", help="180p, 360p (previews), 480p, 720p, 1080p (default 1080p)")
+    make.add_argument("--fps", type=int, help="24, 25 or 30 (default 24)")
+    make.add_argument("--language", help="en or zh (default: detected from the topic)")
+    make.add_argument("--voice", help="a voice name for the narration provider")
+    make.add_argument("--shots", type=int, help="number of shots (default about one per 6 s)")
+    make.add_argument("--no-audio", action="store_true", help="no narration track (subtitles stay)")
+    make.add_argument("--out", type=Path, help="also copy the finished video here")
+    make.add_argument("--quiet", action="store_true", help="print only the result")
+
+    resume = sub.add_parser("resume", help="run a task's graph again; only what failed or changed is redone")
+    resume.add_argument("task")
+    resume.add_argument("--out", type=Path)
+    resume.add_argument("--quiet", action="store_true")
+
+    ui = sub.add_parser("ui", help="open the Dagster UI (dagster dev) on the same local instance")
+    ui.add_argument("--port", type=int, default=3000)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    ensure_dagster_home()
+    if args.command == "ui":
+        return _ui(args.port)
+    return _make(args) if args.command == "make" else _resume(args)
+
+
+def _ui(port: int) -> int:
+    exe = shutil.which("dagster")
+    if not exe:
+        print("videoagent: the dagster command is not installed in this environment", file=sys.stderr)
+        return 2
+    print(f"videoagent: Dagster UI on http://127.0.0.1:{port} (instance: {os.environ['DAGSTER_HOME']})")
+    os.execv(exe, [exe, "dev", "-m", "videoagent_dagster.definitions", "-h", "127.0.0.1", "-p", str(port)])
+    return 0  # not reached
+
+
+def _raw_brief(args: argparse.Namespace) -> dict:
+    options = {k: v for k, v in {
+        "duration": args.duration, "aspect": args.aspect, "resolution": args.resolution, "fps": args.fps,
+        "language": args.language, "voice": args.voice, "shots": args.shots,
+    }.items() if v is not None}
+    if args.no_audio:
+        options["include_audio"] = False
+    return {"topic": args.topic, "style": args.style, "options": options}
+
+
+def _make(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from .brief import BriefError
+    from .resources.media_store import media_store_from_env
+    from .tasks import create_task
+
+    store = media_store_from_env()
+    instance = dg.DagsterInstance.get()
+    try:
+        brief = create_task(_raw_brief(args), store, instance)
+    except BriefError as e:
+        print("videoagent: the brief was not accepted:", file=sys.stderr)
+        for problem in e.problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    w, h = brief.options.size()
+    if not args.quiet:
+        print(f"videoagent: task {brief.task}: \"{brief.topic}\" — {brief.options.duration:g} s, {w}x{h}, "
+              f"{brief.options.fps} fps, language {brief.language}, style {brief.style or '(detect)'}")
+    return _run(brief.task, instance, store, args.out, args.quiet)
+
+
+def _resume(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from .resources.media_store import media_store_from_env
+    from .tasks import task_exists
+
+    store = media_store_from_env()
+    instance = dg.DagsterInstance.get()
+    if not task_exists(args.task, store, instance):
+        print(f"videoagent: no task {args.task!r} on this instance (DAGSTER_HOME={os.environ['DAGSTER_HOME']}, "
+              f"storage {store.base})", file=sys.stderr)
+        return 2
+    return _run(args.task, instance, store, args.out, args.quiet)
+
+
+def _run(task: str, instance, store, out: Path | None, quiet: bool) -> int:
+    import dagster as dg
+    from dagster._core.utils import make_new_run_id
+
+    from .definitions import defs
+    from .models import FinalVideo
+    from .resources.io_manager import manifest_key
+
+    job = defs.resolve_job_def("make_video")
+    run_id = make_new_run_id()
+    started = time.perf_counter()
+    outcome: dict = {}
+
+    def execute() -> None:
+        try:
+            outcome["result"] = job.execute_in_process(
+                instance=instance, partition_key=task, run_id=run_id, raise_on_error=False,
+                tags={"videoagent/launched_by": "cli"},
+                # Progress is printed from the event log below; keep Dagster's own console quiet.
+                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            )
+        except BaseException as e:  # noqa: BLE001 - reported by the main thread
+            outcome["error"] = e
+
+    worker = threading.Thread(target=execute, name="videoagent-run", daemon=True)
+    worker.start()
+    progress = _Progress(quiet)
+    cursor = None
+    while True:
+        alive = worker.is_alive()
+        if instance.get_run_by_id(run_id) is not None:
+            conn = instance.get_records_for_run(run_id, cursor=cursor)
+            for record in conn.records:
+                progress.show(record.event_log_entry)
+            cursor = conn.cursor
+        if not alive:
+            break
+        time.sleep(0.2)
+    wall = time.perf_counter() - started
+
+    if "error" in outcome:
+        print(f"videoagent: the run could not start: {outcome['error']}", file=sys.stderr)
+        return 1
+    if not outcome["result"].success:
+        print(f"\nvideoagent: task {task} failed (run {run_id}).", file=sys.stderr)
+        for step, message in progress.failures:
+            print(f"  ✗ {step}: {message}", file=sys.stderr)
+        print(f"Fix the cause, then retry — finished work is reused and only what failed is redone:\n"
+              f"  videoagent resume {task}\n"
+              f"or open the UI (videoagent ui), pick partition {task} and re-materialise the failed asset.",
+              file=sys.stderr)
+        return 1
+
+    final = FinalVideo.model_validate_json(store.read_bytes(manifest_key(task, "final_video")))
+    path = Path(final.uri)
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, out)
+        path = out.resolve()
+    print(f"\n{path}")
+    if not quiet:
+        stages = ", ".join(f"{k} {v:.1f}s" for k, v in progress.stage_seconds.items())
+        print(f"  {final.duration:.1f} s, {final.width}x{final.height} @ {final.fps:g} fps, "
+              f"{final.size_bytes / 1e6:.2f} MB, {final.shots} shots, style {final.style}, "
+              f"cost ${final.total_cost_usd:.2f}")
+        print(f"  wall time {wall:.1f} s: {stages}")
+        print(f"  thumbnail {final.thumbnail}\n  subtitles {final.subtitles}")
+    return 0
+
+
+class _Progress:
+    """Turns event-log records into progress lines: stages starting and ending, shots done."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.started: dict[str, float] = {}
+        self.stage_seconds: dict[str, float] = {}
+        self.failures: list[tuple[str, str]] = []
+
+    def _print(self, line: str) -> None:
+        if not self.quiet:
+            print(line, flush=True)
+
+    def show(self, entry) -> None:
+        import dagster as dg
+
+        step = entry.step_key or ""
+        event = entry.dagster_event
+        if event is None:
+            if entry.level >= logging.INFO and step:
+                self._print(f"      {entry.user_message}")
+            return
+        kind = event.event_type
+        if kind == dg.DagsterEventType.STEP_START:
+            self.started[step] = entry.timestamp
+            self._print(f"  ▸ {step}")
+        elif kind == dg.DagsterEventType.STEP_SUCCESS:
+            seconds = entry.timestamp - self.started.get(step, entry.timestamp)
+            self.stage_seconds[step] = seconds
+            self._print(f"  ✓ {step} ({seconds:.1f} s)")
+        elif kind == dg.DagsterEventType.STEP_FAILURE:
+            data = event.step_failure_data
+            message = (data.user_failure_data.description if data.user_failure_data and
+                       data.user_failure_data.description else data.error.message.strip() if data.error else "failed")
+            self.failures.append((step, message))
+            self._print(f"  ✗ {step}: {message}")
+        elif kind == dg.DagsterEventType.ASSET_CHECK_EVALUATION:
+            check = event.event_specific_data
+            if not check.passed:
+                self._print(f"  ! check {check.asset_key.to_user_string()}.{check.check_name} failed")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,32 @@
+"""Operations on video tasks, shared by every front end (CLI now; GraphQL client, sensors and a
+REST gateway later): create a task from a brief, find its files."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import dagster as dg
+
+from .assets.brief import brief_key
+from .brief import Brief, validate_brief
+from .partitions import new_task_key, video_tasks
+from .resources.media_store import MediaStore
+
+
+def create_task(raw_brief: dict[str, Any], store: MediaStore, instance: dg.DagsterInstance,
+                task: str | None = None) -> Brief:
+    """Validate a brief, store it under briefs/{task}.json and add the task's partition.
+
+    Nothing is written when the brief is invalid (BriefError names each problem).
+    """
+    topic = raw_brief.get("topic") if isinstance(raw_brief, dict) else None
+    key = task or new_task_key(topic if isinstance(topic, str) else "")
+    brief = validate_brief(raw_brief, key)
+    store.write_bytes(brief_key(key), json.dumps(raw_brief, ensure_ascii=False, indent=1).encode("utf-8"))
+    instance.add_dynamic_partitions(video_tasks.name, [key])
+    return brief
+
+
+def task_exists(task: str, store: MediaStore, instance: dg.DagsterInstance) -> bool:
+    return instance.has_dynamic_partition(video_tasks.name, task) and store.exists(brief_key(task))
