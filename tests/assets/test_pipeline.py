@@ -1,0 +1,174 @@
+"""The whole graph on real ffmpeg, espeak-ng and Dagster, on tiny outputs; then the file is probed."""
+
+from __future__ import annotations
+
+import json
+import wave
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pytest
+from PIL import Image
+
+from videoagent_dagster.media.ffmpeg import probe
+from videoagent_dagster.models import FinalVideo, Narration, Storyboard
+from videoagent_dagster.resources.io_manager import manifest_key
+
+from ..conftest import TINY
+from .helpers import check_results, materialize, submit
+
+
+def manifest(store, task, asset, model):
+    return model.model_validate_json(store.read_bytes(manifest_key(task, asset)))
+
+
+def test_topic_becomes_a_narrated_subtitled_video(store, instance):
+    task = submit(store, instance, "A documentary about wildlife in Africa", **TINY)
+    result = materialize(instance, task)
+    assert result.success
+    assert all(check_results(result).values()), check_results(result)
+
+    final = manifest(store, task, "final_video", FinalVideo)
+    video = Path(final.uri)
+    assert video == store.path(f"tasks/{task}/final/{task}.mp4")
+    facts = probe(video)
+    assert (facts["video"]["width"], facts["video"]["height"]) == (320, 180)
+    assert facts["video"]["codec"] == "h264" and facts["video"]["fps"] == 24
+    assert facts["audio"]["codec"] == "aac"
+    assert abs(facts["duration"] - 6.0) < 0.1
+    # faststart: the index (moov) comes before the media data (mdat).
+    head = video.read_bytes()[:4096]
+    assert head.find(b"moov") != -1 and (head.find(b"mdat") == -1 or head.find(b"moov") < head.find(b"mdat"))
+
+    # The media the design lays out is all there.
+    for i in (1, 2, 3):
+        for kind, ext in (("frames", "png"), ("clips", "mp4"), ("audio", "wav")):
+            assert store.exists(f"tasks/{task}/{kind}/shot_{i:03d}.{ext}")
+    assert Image.open(store.path(f"tasks/{task}/final/thumbnail.jpg")).size == (320, 180)
+    srt = store.path(f"tasks/{task}/final/subtitles.srt").read_text()
+    assert "-->" in srt and "Africa" in srt
+
+    board = manifest(store, task, "storyboard", Storyboard)
+    assert [s.camera_movement for s in board.shots] != ["static"] * 3
+    assert final.style == "documentary" and final.shots == 3
+
+    # The subtitles are burned in: the bottom band of a frame during narration differs from the
+    # same band of the clip, which has no subtitles.
+    assert _bottom_band_differs(video, store.path(f"tasks/{task}/clips/shot_001.mp4"), at=0.5)
+
+
+def _frame(video: Path, at: float) -> np.ndarray:
+    import subprocess
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-ss", str(at), "-i", str(video), "-frames:v", "1", "-f",
+                          "rawvideo", "-pix_fmt", "gray", "-"], capture_output=True, check=True).stdout
+    w, h = probe(video)["video"]["width"], probe(video)["video"]["height"]
+    return np.frombuffer(raw, np.uint8).reshape(h, w).astype(int)
+
+
+def _bottom_band_differs(final: Path, clip: Path, at: float) -> bool:
+    a, b = _frame(final, at), _frame(clip, at)
+    band = slice(int(a.shape[0] * 0.75), a.shape[0])
+    return np.abs(a[band] - b[band]).max() > 100
+
+
+def test_chinese_topic_end_to_end(store, instance):
+    task = submit(store, instance, "非洲草原上的野生动物", **TINY)
+    result = materialize(instance, task)
+    assert result.success and all(check_results(result).values())
+    narration = manifest(store, task, "narration", Narration)
+    assert all(any("\u4e00" <= c <= "\u9fff" for c in ln.text) for ln in narration.lines)
+    brief = json.loads(store.read_bytes(manifest_key(task, "video_brief")))
+    assert brief["language"] == "zh"
+    srt = store.path(f"tasks/{task}/final/subtitles.srt").read_text(encoding="utf-8")
+    assert "非洲" in srt
+    assert probe(store.path(f"tasks/{task}/final/{task}.mp4"))["audio"] is not None
+
+
+def test_no_audio_when_not_asked(store, instance):
+    task = submit(store, instance, "futuristic cityscape at night", include_audio=False, aspect="9:16",
+                  resolution="180p", duration=5, shots=2)
+    result = materialize(instance, task)
+    assert result.success and all(check_results(result).values())
+    facts = probe(store.path(f"tasks/{task}/final/{task}.mp4"))
+    assert facts["audio"] is None
+    assert (facts["video"]["width"], facts["video"]["height"]) == (180, 320)
+    assert manifest(store, task, "narration", Narration).track_key is None
+
+
+def test_narration_lines_start_with_their_shots(store, instance):
+    task = submit(store, instance, "How bees make honey", **TINY)
+    assert materialize(instance, task).success
+    narration = manifest(store, task, "narration", Narration)
+    with wave.open(str(store.path(narration.track_key))) as w:
+        rate = w.getframerate()
+        samples = np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(int)
+    for line in narration.lines:
+        start = int(line.start * rate)
+        window = np.abs(samples[start:start + rate])
+        onset = np.argmax(window > 500) / rate
+        assert window.max() > 500, f"shot {line.shot} is silent"
+        assert onset < 0.1 + 0.05, f"shot {line.shot}: speech starts {onset:.3f} s after its shot"  # espeak lead-in
+        # and nothing of the previous line spills into this shot's first moment
+        assert np.abs(samples[start:start + int(0.005 * rate)]).max() < 500 or onset == 0
+
+
+def test_rematerialising_a_failed_asset_redoes_only_the_failed_shot(store, instance, flaky_camera):
+    task = submit(store, instance, "The history of the bicycle", duration=10, resolution="180p", shots=5)
+    flaky_camera.FAIL_SHOTS.add("shot_003")
+    first = materialize(instance, task)
+    assert not first.success
+    failure = next(e for e in first.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    assert failure.step_key == "shot_clips"
+    assert "shot 3" in failure.step_failure_data.user_failure_data.description
+    assert sorted(flaky_camera.CALLS) == ["shot_001", "shot_002", "shot_003", "shot_004", "shot_005"]
+
+    flaky_camera.FAIL_SHOTS.clear()
+    flaky_camera.CALLS.clear()
+    # As from the UI: re-materialise shot_clips and what follows, with no config at all.
+    again = materialize(instance, task, selection="shot_clips*")
+    assert again.success, [e.message for e in again.all_events if e.is_failure]
+    assert flaky_camera.CALLS == ["shot_003"]
+    assert probe(store.path(f"tasks/{task}/final/{task}.mp4"))["duration"] == pytest.approx(10, abs=0.1)
+
+    # A full re-run is served from the cache: no provider call at all.
+    flaky_camera.CALLS.clear()
+    assert materialize(instance, task).success
+    assert flaky_camera.CALLS == []
+
+
+def test_brief_from_launchpad_config_is_validated_and_stored(store, instance):
+    task = "20261128-launchpad-0001"
+    instance.add_dynamic_partitions("video_tasks", [task])
+    config = {"ops": {"video_brief": {"config": {"topic": "A vintage look at old trains", "duration": 5,
+                                                 "resolution": "180p", "shots": 2, "style": "vintag"}}}}
+    result = materialize(instance, task, selection="video_brief", run_config=config)
+    assert result.success
+    stored = json.loads(store.read_bytes(f"briefs/{task}.json"))
+    assert stored["topic"] == "A vintage look at old trains"
+    brief = json.loads(store.read_bytes(manifest_key(task, "video_brief")))
+    assert brief["style"] == "vintage" and "closest" in brief["style_warning"]
+
+    # Downstream assets need no config: materialise the rest as the UI would.
+    assert materialize(instance, task, selection="style_profile*").success
+    assert store.exists(f"tasks/{task}/final/{task}.mp4")
+
+
+def test_bad_launchpad_brief_fails_clearly_and_writes_nothing(store, instance):
+    task = "20261128-badbrief-0001"
+    instance.add_dynamic_partitions("video_tasks", [task])
+    config = {"ops": {"video_brief": {"config": {"topic": "ok topic", "duration": 9999}}}}
+    result = materialize(instance, task, selection="video_brief", run_config=config)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    assert "options.duration: 9999" in failure.step_failure_data.user_failure_data.description
+    assert not store.exists(f"briefs/{task}.json")
+    assert not store.exists(manifest_key(task, "video_brief"))
+
+
+def test_a_task_without_a_brief_says_how_to_give_one(store, instance):
+    task = "20261128-nobrief-0001"
+    instance.add_dynamic_partitions("video_tasks", [task])
+    result = materialize(instance, task, selection="video_brief")
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    assert "No brief for task" in failure.step_failure_data.user_failure_data.description

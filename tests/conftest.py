@@ -1,0 +1,70 @@
+"""Shared fixtures: a private media store and Dagster instance per test, and a video provider
+that can be told to fail on chosen shots (for the re-materialise tests)."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from videoagent_dagster.resources.media_store import MediaStore
+from videoagent_dagster.resources.providers import register
+from videoagent_dagster.resources.video_gen import OfflineCamera, VideoProvider
+
+TINY = {"duration": 6, "resolution": "180p", "shots": 3}
+
+
+@register("video", "flaky", "offline-camera-with-faults")
+@dataclass
+class FlakyCamera(VideoProvider):
+    """The offline camera, counting its calls and failing for the shots listed in FAIL_SHOTS."""
+
+    FAIL_SHOTS: set[str] = None  # type: ignore[assignment]
+    CALLS: list[str] = None  # type: ignore[assignment]
+    _lock = threading.Lock()
+
+    def animate(self, request, frame, out):
+        shot = Path(request.frame_key).stem
+        with self._lock:
+            FlakyCamera.CALLS.append(shot)
+        if shot in FlakyCamera.FAIL_SHOTS:
+            raise RuntimeError(f"injected fault on {shot}")
+        return OfflineCamera(model="ffmpeg-camera-1").animate(request, frame, out)
+
+
+FlakyCamera.FAIL_SHOTS, FlakyCamera.CALLS = set(), []
+
+
+@pytest.fixture
+def flaky_camera(monkeypatch):
+    FlakyCamera.FAIL_SHOTS.clear()
+    FlakyCamera.CALLS.clear()
+    monkeypatch.setenv("VIDEOAGENT_VIDEO", "flaky")
+    yield FlakyCamera
+    FlakyCamera.FAIL_SHOTS.clear()
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch) -> Path:
+    """Run from an empty folder, so ./storage and ./.dagster_home land inside the test's tmp dir."""
+    monkeypatch.chdir(tmp_path)
+    for var in ("VIDEOAGENT_STORAGE", "VIDEOAGENT_LLM", "VIDEOAGENT_IMAGE", "VIDEOAGENT_VIDEO", "VIDEOAGENT_TTS",
+                "DAGSTER_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    return tmp_path
+
+
+@pytest.fixture
+def store(workdir) -> MediaStore:
+    return MediaStore(root=str(workdir / "storage"))
+
+
+@pytest.fixture
+def instance(workdir):
+    home = workdir / "dagster_home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as inst:
+        yield inst
