@@ -21,34 +21,52 @@ def is_cjk(text: str) -> bool:
 
 
 def split_text(text: str, max_chars: int) -> list[str]:
-    """Split at sentence ends, then commas, then spaces (or anywhere, for CJK) into short chunks."""
+    """Split at sentence ends, then commas, then spaces (or anywhere, for CJK) into short chunks.
+
+    Pieces of one sentence are merged back while they fit; whole sentences are merged only with
+    whole sentences, so no cue ends in the middle of the next sentence's first words.
+    """
     text = " ".join(text.split())
     if len(text) <= max_chars:
         return [text] if text else []
-    parts = [p for p in re.split(r"(?<=[.!?。！？；;])\s*", text) if p]
-    chunks: list[str] = []
-    for part in parts:
-        if len(part) <= max_chars:
-            chunks.append(part)
+    sentences = [p for p in re.split(r"(?<=[.!?。！？；;])\s*", text) if p]
+    chunks: list[tuple[str, bool]] = []  # (chunk, is a whole sentence)
+    for sentence in sentences:
+        if len(sentence) <= max_chars:
+            chunks.append((sentence, True))
             continue
-        for piece in [p for p in re.split(r"(?<=[,，、:：])\s*", part) if p]:
+        pieces: list[str] = []
+        for piece in [p for p in re.split(r"(?<=[,，、:：])\s*", sentence) if p]:
             while len(piece) > max_chars:
                 cut = piece.rfind(" ", 0, max_chars + 1)
                 if cut <= max_chars // 3:  # CJK or one long word: cut at the width
                     cut = max_chars
-                chunks.append(piece[:cut].strip())
+                pieces.append(piece[:cut].strip())
                 piece = piece[cut:].strip()
             if piece:
-                chunks.append(piece)
-    # Merge neighbours that still fit together, so cues are not needlessly short.
-    merged: list[str] = []
-    for c in chunks:
-        joiner = "" if is_cjk(c) else " "
-        if merged and len(merged[-1]) + len(joiner) + len(c) <= max_chars:
-            merged[-1] = merged[-1] + joiner + c
+                pieces.append(piece)
+        chunks.extend((p, False) for p in _merge(pieces, max_chars))
+    merged: list[tuple[str, bool]] = []
+    for c, whole in chunks:
+        if merged and whole and merged[-1][1] and len(merged[-1][0]) + 1 + len(c) <= max_chars:
+            merged[-1] = (merged[-1][0] + _joiner(c) + c, True)
         else:
-            merged.append(c)
-    return merged
+            merged.append((c, whole))
+    return [c for c, _ in merged]
+
+
+def _joiner(text: str) -> str:
+    return "" if is_cjk(text) else " "
+
+
+def _merge(pieces: list[str], max_chars: int) -> list[str]:
+    out: list[str] = []
+    for p in pieces:
+        if out and len(out[-1]) + 1 + len(p) <= max_chars:
+            out[-1] = out[-1] + _joiner(p) + p
+        else:
+            out.append(p)
+    return out
 
 
 def cues_for_line(text: str, start: float, speech: float, max_chars: int) -> list[Cue]:

@@ -78,7 +78,13 @@ def _fit(options: list[str], budget: float, language: str) -> str:
             return len(re.sub(r"[\s，。、！？；：]", "", s)) / CHARS_PER_SECOND["zh"]
         return len(s.split()) / WORDS_PER_SECOND["en"]
     fitting = [o for o in options if cost(o) <= budget]
-    return max(fitting, key=cost) if fitting else min(options, key=cost)
+    if fitting:
+        return max(fitting, key=cost)
+    # Nothing fits (a long topic in a short shot): cut the shortest option to the budget.
+    shortest = min(options, key=cost).rstrip("。.")
+    if language == "zh":
+        return shortest[:max(2, int(budget * CHARS_PER_SECOND["zh"]))] + "。"
+    return " ".join(shortest.split()[:max(2, int(budget * WORDS_PER_SECOND["en"]))]).rstrip(",;:") + "."
 
 
 def write_script(inputs: dict[str, Any]) -> dict[str, Any]:

@@ -8,6 +8,7 @@ providers are tried in order; a provider that fails hands the call to the next o
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from .media_store import MediaStore
 log = logging.getLogger("videoagent.providers")
 
 STAGES = ("llm", "image", "video", "tts")
+# The module of each stage's resource, where its built-in providers register themselves.
+STAGE_MODULES = {"llm": "llm", "image": "image_gen", "video": "video_gen", "tts": "tts"}
 
 
 @dataclass
@@ -55,6 +58,7 @@ class ProviderError(RuntimeError):
 
 def parse_chain(stage: str, chain: str) -> list[Provider]:
     """`"openai:gpt-4.1, offline"` → provider instances; unknown names fail with the known ones listed."""
+    importlib.import_module(f"{__package__}.{STAGE_MODULES[stage]}")
     providers: list[Provider] = []
     for item in (p.strip() for p in chain.split(",")):
         if not item:

@@ -1,0 +1,68 @@
+from dataclasses import asdict
+
+import pytest
+
+from videoagent_dagster.models import Script, StoryboardDraft
+from videoagent_dagster.prompts.offline_writer import (
+    group_scenes, keywords_of, plan_shots, subject_of, write_script, write_storyboard,
+)
+from videoagent_dagster.styles import CATALOGUE
+
+
+def inputs(topic, language="en", style="documentary", duration=30.0, fps=24, shots=None):
+    return {"topic": topic, "language": language, "style": asdict(CATALOGUE[style]), "duration": duration,
+            "fps": fps, "shots": shots}
+
+
+@pytest.mark.parametrize("duration", [5, 6, 30, 61, 300, 600])
+def test_shot_plan_adds_up_exactly_and_is_five_to_eight_seconds_a_shot(duration):
+    frames = plan_shots(duration, 24, None)
+    assert sum(frames) == duration * 24
+    if duration >= 10:
+        assert all(5 * 24 <= f <= 8 * 24 for f in frames)
+
+
+def test_scenes_cover_every_shot_once():
+    for n in range(1, 40):
+        groups = group_scenes(n)
+        assert [i for g in groups for i in g] == list(range(n))
+        assert max(len(g) for g in groups) <= 2
+
+
+def test_subject_and_keywords_come_from_the_topic():
+    assert subject_of("A documentary about wildlife in Africa", "en") == "wildlife in Africa"
+    assert keywords_of("wildlife in Africa", "en") == ["wildlife", "Africa"]
+    assert subject_of("关于非洲野生动物的纪录片", "zh") == "非洲野生动物"
+
+
+def test_script_and_storyboard_validate_and_use_the_topic():
+    inp = inputs("A documentary about wildlife in Africa")
+    script = Script.model_validate(write_script(inp))
+    board = StoryboardDraft.model_validate(write_storyboard({**inp, "script": script.model_dump()}))
+    assert "Africa" in script.title and "Africa" in script.text
+    assert len(board.shots) == 5
+    assert abs(sum(s.duration for s in board.shots) - 30) < 1e-6
+    assert len({s.camera_movement for s in board.shots}) >= 4
+    assert len({s.shot_type for s in board.shots}) >= 3
+    assert board.shots[0].shot_type == "establishing"
+    assert all(s.narration for s in board.shots)
+    assert len({s.narration for s in board.shots}) == 5
+    # The same brief writes the same script.
+    assert write_script(inp) == write_script(inp)
+
+
+def test_chinese_narration_is_chinese():
+    inp = inputs("非洲草原上的野生动物", language="zh", style="nature")
+    script = Script.model_validate(write_script(inp))
+    board = StoryboardDraft.model_validate(write_storyboard({**inp, "script": script.model_dump()}))
+    for shot in board.shots:
+        assert any("\u4e00" <= c <= "\u9fff" for c in shot.narration)
+    assert "非洲草原上的野生动物" in script.text
+
+
+def test_narration_fits_short_shots():
+    inp = inputs("The life of the honey bee in a busy summer garden", duration=6, shots=3)
+    script = write_script(inp)
+    board = write_storyboard({**inp, "script": script})
+    for shot in board["shots"]:
+        assert len(shot["narration"].split()) / 2.5 <= shot["duration"] + 0.01

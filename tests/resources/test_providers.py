@@ -1,0 +1,61 @@
+from dataclasses import dataclass
+
+import pytest
+
+from videoagent_dagster.resources.cache import cache_key
+from videoagent_dagster.resources.media_store import MediaStore
+from videoagent_dagster.resources.providers import ProviderError, parse_chain, register, run_chain
+from videoagent_dagster.resources.tts import SpeechProvider
+
+
+@register("tts", "broken-test-voice", "v0")
+@dataclass
+class BrokenVoice(SpeechProvider):
+    def speak(self, request, out):
+        raise ConnectionError("vendor is down")
+
+
+def test_chain_parsing():
+    chain = parse_chain("tts", " broken-test-voice:v9 , offline ")
+    assert [(p.name, p.model) for p in chain] == [("broken-test-voice", "v9"), ("offline", "espeak-ng")]
+    with pytest.raises(ValueError, match="unknown llm provider 'nope'.*known providers: offline"):
+        parse_chain("llm", "nope:x")
+    with pytest.raises(ValueError, match="empty"):
+        parse_chain("image", " , ")
+
+
+def test_cache_key_covers_every_input():
+    base = cache_key("image", "offline", "m", "prompt", {"w": 1}, ["abc"])
+    assert base == cache_key("image", "offline", "m", "prompt", {"w": 1}, ["abc"])
+    for other in (cache_key("video", "offline", "m", "prompt", {"w": 1}, ["abc"]),
+                  cache_key("image", "openai", "m", "prompt", {"w": 1}, ["abc"]),
+                  cache_key("image", "offline", "m2", "prompt", {"w": 1}, ["abc"]),
+                  cache_key("image", "offline", "m", "prompt!", {"w": 1}, ["abc"]),
+                  cache_key("image", "offline", "m", "prompt", {"w": 2}, ["abc"]),
+                  cache_key("image", "offline", "m", "prompt", {"w": 1}, ["abd"])):
+        assert other != base
+
+
+def test_fallback_then_cache(tmp_path):
+    store = MediaStore(root=str(tmp_path))
+    calls = []
+
+    def produce(provider, out):
+        calls.append(provider.name)
+        if provider.name == "broken-test-voice":
+            raise ConnectionError("vendor is down")
+        out.write_bytes(b"RIFF....")
+        return 0.0
+
+    chain = parse_chain("tts", "broken-test-voice,offline")
+    args = dict(store=store, stage="tts", providers=chain, prompt="hello", params={}, input_hashes=[], ext="wav",
+                produce=produce, what="a line")
+    key, call = run_chain(**args)
+    assert calls == ["broken-test-voice", "offline"] and call.provider == "offline" and not call.cached
+    assert key.startswith("cache/") and store.exists(key)
+    calls.clear()
+    key2, call2 = run_chain(**args)
+    assert calls == [] and call2.cached and key2 == key
+
+    with pytest.raises(ProviderError, match="broken-test-voice:v0: vendor is down"):
+        run_chain(**{**args, "providers": parse_chain("tts", "broken-test-voice"), "prompt": "other"})

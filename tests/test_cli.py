@@ -1,0 +1,57 @@
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+
+from videoagent_dagster.cli import main
+from videoagent_dagster.media.ffmpeg import probe
+
+TINY = ["--duration", "6", "--resolution", "180p", "--shots", "3"]
+
+
+def test_make_prints_progress_and_the_video(workdir):
+    # The real console script, as a user runs it.
+    out = subprocess.run([sys.executable, "-m", "videoagent_dagster.cli", "make",
+                          "A documentary about wildlife in Africa", *TINY, "--out", "wildlife.mp4"],
+                         capture_output=True, text=True, cwd=workdir, timeout=300,
+                         env={k: v for k, v in os.environ.items() if not k.startswith(("VIDEOAGENT_", "DAGSTER_"))})
+    assert out.returncode == 0, out.stderr
+    for line in ("▸ first_frames", "first frames 3/3", "shot clips 3/3", "✓ final_video", "3 shots, style documentary",
+                 "wall time"):
+        assert line in out.stdout, line
+    video = workdir / "wildlife.mp4"
+    assert str(video) in out.stdout and abs(probe(video)["duration"] - 6) < 0.1
+    # The run is on the local instance that `videoagent ui` / `dagster dev` open.
+    os.environ["DAGSTER_HOME"] = str(workdir / ".dagster_home")
+    try:
+        with dg.DagsterInstance.get() as instance:
+            runs = instance.get_runs()
+            assert len(runs) == 1 and runs[0].is_success and runs[0].job_name == "make_video"
+            assert instance.get_dynamic_partitions("video_tasks") == [runs[0].tags["dagster/partition"]]
+    finally:
+        del os.environ["DAGSTER_HOME"]
+
+
+def test_bad_brief_exits_2_and_writes_nothing(workdir, capsys):
+    assert main(["make", "", "--duration", "2", "--aspect", "4:3"]) == 2
+    err = capsys.readouterr().err
+    assert "topic: is blank" in err and "options.duration: 2.0" in err and "options.aspect: '4:3'" in err
+    assert not (workdir / "storage").exists()
+
+
+def test_failure_names_asset_and_shot_then_resume_redoes_only_that(workdir, capsys, flaky_camera):
+    flaky_camera.FAIL_SHOTS.add("shot_002")
+    assert main(["make", "Trains of the Alps", *TINY]) == 1
+    err = capsys.readouterr().err
+    assert "shot_clips" in err and "shot 2: " in err and "injected fault" in err
+    task = re.search(r"videoagent resume (\S+)", err).group(1)
+    flaky_camera.FAIL_SHOTS.clear()
+    flaky_camera.CALLS.clear()
+    assert main(["resume", task, "--quiet"]) == 0
+    assert flaky_camera.CALLS == ["shot_002"]
+    printed = capsys.readouterr().out.strip()
+    assert Path(printed).exists() and printed.endswith(f"{task}.mp4")
+    assert main(["resume", "no-such-task"]) == 2
