@@ -130,11 +130,11 @@ def _run(task: str, instance, store, out: Path | None, quiet: bool) -> int:
     import dagster as dg
     from dagster._core.utils import make_new_run_id
 
-    from .definitions import defs
+    from .definitions import build_defs
     from .models import FinalVideo
     from .resources.io_manager import manifest_key
 
-    job = defs.resolve_job_def("make_video")
+    job = build_defs().resolve_job_def("make_video")
     run_id = make_new_run_id()
     started = time.perf_counter()
     outcome: dict = {}

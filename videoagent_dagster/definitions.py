@@ -44,4 +44,9 @@ make_video = dg.define_asset_job(
     description="Make one video: brief → style → script → storyboard → frames → clips + narration → final cut.",
 )
 
-defs = dg.Definitions(assets=ALL_ASSETS, jobs=[make_video], resources=build_resources())
+def build_defs() -> dg.Definitions:
+    """Definitions with resources configured from the environment as it is now."""
+    return dg.Definitions(assets=ALL_ASSETS, jobs=[make_video], resources=build_resources())
+
+
+defs = build_defs()
