@@ -4,8 +4,6 @@ import sys
 import warnings
 from pathlib import Path
 
-import dagster as dg
-
 ROOT = Path(__file__).resolve().parents[1]
 
 

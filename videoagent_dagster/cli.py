@@ -16,6 +16,8 @@ LOCAL_INSTANCE_YAML = """\
 # logs and schedules in SQLite under this folder. Deployments use PostgreSQL instead.
 telemetry:
   enabled: false
+nux:
+  enabled: false
 """
 
 
@@ -69,7 +71,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _ui(port: int) -> int:
-    exe = shutil.which("dagster")
+    # The dagster command beside this Python (a venv's bin/ may not be on PATH), else on PATH.
+    exe = shutil.which("dagster", path=str(Path(sys.executable).parent)) or shutil.which("dagster")
     if not exe:
         print("videoagent: the dagster command is not installed in this environment", file=sys.stderr)
         return 2
@@ -127,7 +130,6 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def _run(task: str, instance, store, out: Path | None, quiet: bool) -> int:
-    import dagster as dg
     from dagster._core.utils import make_new_run_id
 
     from .definitions import build_defs

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from videoagent_dagster.definitions import build_resources
 from videoagent_dagster.assets import ALL_ASSETS
+from videoagent_dagster.definitions import build_resources
 from videoagent_dagster.tasks import create_task
 
 

@@ -4,7 +4,12 @@ import pytest
 
 from videoagent_dagster.models import Script, StoryboardDraft
 from videoagent_dagster.prompts.offline_writer import (
-    group_scenes, keywords_of, plan_shots, subject_of, write_script, write_storyboard,
+    group_scenes,
+    keywords_of,
+    plan_shots,
+    subject_of,
+    write_script,
+    write_storyboard,
 )
 from videoagent_dagster.styles import CATALOGUE
 

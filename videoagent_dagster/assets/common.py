@@ -1,13 +1,15 @@
 """What every stage asset shares: per-shot concurrency, media keys, metadata helpers."""
 from __future__ import annotations
 
-
+import base64
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
 from typing import TypeVar
 
 import dagster as dg
 
+from ..media.frames import preview_jpeg
 from ..models import ProviderCall
 
 T = TypeVar("T")
@@ -79,3 +81,9 @@ def calls_summary(calls: Sequence[ProviderCall]) -> dict[str, object]:
         "cost_usd": round(sum(c.cost_usd for c in calls), 4),
         "providers": ", ".join(sorted({f"{c.provider}:{c.model}" for c in calls})),
     }
+
+
+def image_markdown(image: Path, alt: str, width: int = 640) -> dg.MarkdownMetadataValue:
+    """An image shown inline in the UI's metadata (a small JPEG as a data URI)."""
+    data = base64.b64encode(preview_jpeg(image, width)).decode("ascii")
+    return dg.MetadataValue.md(f"![{alt}](data:image/jpeg;base64,{data})")

@@ -12,7 +12,7 @@ from ..models import FinalVideo, FirstFrames, Narration, ShotClips, Storyboard
 from ..partitions import video_tasks
 from ..resources.media_store import MediaStore
 from .checks import FINAL_VIDEO_CHECKS, final_video_checks
-from .common import task_key
+from .common import image_markdown, task_key
 
 
 class ComposeConfig(dg.Config):
@@ -52,7 +52,8 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
     )
     yield dg.Output(result, metadata={
         "video": dg.MetadataValue.path(result.uri),
-        "thumbnail": dg.MetadataValue.path(result.thumbnail),
+        "thumbnail": image_markdown(media_store.path(thumb_key), "thumbnail", width=480),
+        "thumbnail_file": dg.MetadataValue.path(result.thumbnail),
         "subtitles": dg.MetadataValue.path(result.subtitles),
         "duration_s": round(result.duration, 3), "size": f"{result.width}x{result.height}", "fps": result.fps,
         "codec": f"{result.codec}/{result.audio_codec or 'no audio'}", "bitrate_kbps": round(result.bitrate / 1000),

@@ -10,7 +10,7 @@ from ..models import FirstFrames, FrameItem, Shot, Storyboard, StyleProfile
 from ..partitions import video_tasks
 from ..resources.image_gen import FrameRequest, ImageGenResource
 from ..resources.media_store import MediaStore
-from .common import calls_summary, calls_table, for_each_shot, shot_name, task_key
+from .common import calls_summary, calls_table, for_each_shot, image_markdown, shot_name, task_key
 
 
 def frame_prompt(shot: Shot, style: StyleProfile) -> str:
@@ -45,7 +45,8 @@ def first_frames(context: dg.AssetExecutionContext, storyboard: Storyboard, styl
         contact_sheet([media_store.path(f.key) for f in frames], tmp)
     calls = [f.call for f in frames]
     context.add_output_metadata({
-        "contact_sheet": dg.MetadataValue.path(media_store.uri(sheet_key)),
+        "contact_sheet": image_markdown(media_store.path(sheet_key), "contact sheet", width=800),
+        "contact_sheet_file": dg.MetadataValue.path(media_store.uri(sheet_key)),
         "frames": calls_table(calls, [{"file": media_store.uri(f.key)} for f in frames]),
         **calls_summary(calls),
     })

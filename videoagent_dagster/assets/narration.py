@@ -5,12 +5,12 @@ import dagster as dg
 
 from ..brief import Brief
 from ..media.compose import narration_track
+from ..media.speech import wav_duration
 from ..media.subtitles import cues_for_line, is_cjk, write_ass, write_srt
 from ..models import Narration, NarrationLine, Storyboard
 from ..partitions import video_tasks
 from ..resources.media_store import MediaStore
 from ..resources.tts import SpeechRequest, TTSResource
-from ..media.speech import wav_duration
 from .common import calls_summary, calls_table, for_each_shot, shot_name, task_key
 
 # How long a subtitle stays up when there is no voice to time it by: a share of its shot.

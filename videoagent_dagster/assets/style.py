@@ -4,9 +4,9 @@
 import dagster as dg
 
 from ..brief import Brief
+from ..models import StyleProfile
 from ..partitions import video_tasks
 from ..styles import CATALOGUE, detect_style
-from ..models import StyleProfile
 
 
 @dg.asset(partitions_def=video_tasks, group_name="video", kinds={"json"})

@@ -304,3 +304,16 @@ def contact_sheet(frames: list[Path], out: Path, columns: int = 4, thumb_width: 
                   stroke_fill=(0, 0, 0))
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out, format="PNG")
+
+
+def preview_jpeg(image: Path, width: int) -> bytes:
+    """A small JPEG of an image, for showing inline (e.g. in asset metadata)."""
+    import io
+
+    with Image.open(image) as im:
+        im = im.convert("RGB")
+        if im.width > width:
+            im = im.resize((width, max(1, round(im.height * width / im.width))))
+        buf = io.BytesIO()
+        im.save(buf, format="JPEG", quality=80)
+        return buf.getvalue()
