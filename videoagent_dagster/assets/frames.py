@@ -10,7 +10,14 @@ from ..models import FirstFrames, FrameItem, Shot, Storyboard, StyleProfile
 from ..partitions import video_tasks
 from ..resources.image_gen import FrameRequest, ImageGenResource
 from ..resources.media_store import MediaStore
-from .common import calls_summary, calls_table, for_each_shot, image_markdown, shot_name, task_key
+from .common import (
+    calls_summary,
+    calls_table,
+    for_each_shot,
+    image_markdown,
+    shot_name,
+    task_key,
+)
 
 
 def frame_prompt(shot: Shot, style: StyleProfile) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -10,7 +10,7 @@ import dagster as dg
 from ..media.frames import render_frame
 from ..models import ProviderCall
 from .media_store import MediaStore
-from .providers import Provider, parse_chain, register, run_chain
+from .providers import Provider, register, serve_request
 
 
 @dataclass(frozen=True)
@@ -49,8 +49,5 @@ class ImageGenResource(dg.ConfigurableResource):
     max_concurrency: int = 4
 
     def generate(self, store: MediaStore, request: FrameRequest) -> tuple[str, ProviderCall]:
-        params = asdict(request)
-        params.pop("prompt")
-        return run_chain(store=store, stage="image", providers=parse_chain("image", self.chain),
-                         prompt=request.prompt, params=params, input_hashes=[], ext="png",
-                         produce=lambda p, out: p.render(request, out), what=f"painting '{request.label}'")
+        return serve_request(store, "image", self.chain, request, prompt_field="prompt", ext="png",
+                             produce=lambda p, out: p.render(request, out), what=f"painting '{request.label}'")

@@ -12,7 +12,7 @@ import importlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +111,16 @@ def run_chain(
                                        latency_s=round(time.perf_counter() - started, 3), cost_usd=cost,
                                        cache_key=key)
     raise ProviderError(f"{what}: every {stage} provider failed: " + " | ".join(failures))
+
+
+def serve_request(store: MediaStore, stage: str, chain: str, request: Any, *, prompt_field: str, ext: str,
+                  produce: Callable[[Provider, Path], float], what: str, private: tuple[str, ...] = (),
+                  input_hashes: list[str] | None = None) -> tuple[str, ProviderCall]:
+    """run_chain for a media request dataclass: its `prompt_field` is the prompt, every other field
+    (but the `private` ones, which don't change the result) a cache-key parameter."""
+    params = asdict(request)
+    prompt = params.pop(prompt_field)
+    for name in private:
+        params.pop(name)
+    return run_chain(store=store, stage=stage, providers=parse_chain(stage, chain), prompt=prompt, params=params,
+                     input_hashes=input_hashes or [], ext=ext, produce=produce, what=what)

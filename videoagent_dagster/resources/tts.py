@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -10,7 +10,7 @@ import dagster as dg
 from ..media.speech import speak_within
 from ..models import ProviderCall
 from .media_store import MediaStore
-from .providers import Provider, parse_chain, register, run_chain
+from .providers import Provider, register, serve_request
 
 
 @dataclass(frozen=True)
@@ -43,8 +43,5 @@ class TTSResource(dg.ConfigurableResource):
     max_concurrency: int = 4
 
     def generate(self, store: MediaStore, request: SpeechRequest) -> tuple[str, ProviderCall]:
-        params = asdict(request)
-        params.pop("text")
-        return run_chain(store=store, stage="tts", providers=parse_chain("tts", self.chain),
-                         prompt=request.text, params=params, input_hashes=[], ext="wav",
-                         produce=lambda p, out: p.speak(request, out), what="speaking a line")
+        return serve_request(store, "tts", self.chain, request, prompt_field="text", ext="wav",
+                             produce=lambda p, out: p.speak(request, out), what="speaking a line")

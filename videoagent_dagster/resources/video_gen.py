@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
@@ -10,7 +10,7 @@ import dagster as dg
 from ..media.motion import animate
 from ..models import ProviderCall
 from .media_store import MediaStore
-from .providers import Provider, parse_chain, register, run_chain
+from .providers import Provider, register, serve_request
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,9 @@ class VideoGenResource(dg.ConfigurableResource):
     max_concurrency: int = 2
 
     def generate(self, store: MediaStore, request: ClipRequest) -> tuple[str, ProviderCall]:
-        params = asdict(request)
-        params.pop("prompt")
-        params.pop("frame_key")  # the frame's bytes (sha256) matter, not where it sits
         frame = store.path(request.frame_key)
-        return run_chain(store=store, stage="video", providers=parse_chain("video", self.chain),
-                         prompt=request.prompt, params=params, input_hashes=[request.frame_sha256], ext="mp4",
-                         produce=lambda p, out: p.animate(request, frame, out),
-                         what=f"animating {Path(request.frame_key).name}")
+        # The frame's bytes (its sha256) matter, not where it sits.
+        return serve_request(store, "video", self.chain, request, prompt_field="prompt", ext="mp4",
+                             private=("frame_key",), input_hashes=[request.frame_sha256],
+                             produce=lambda p, out: p.animate(request, frame, out),
+                             what=f"animating {Path(request.frame_key).name}")
