@@ -26,7 +26,7 @@ class FlakyCamera(VideoProvider):
     CALLS: list[str] = None  # type: ignore[assignment]
     _lock = threading.Lock()
 
-    def animate(self, request, frame, out):
+    def animate(self, request, frame, out, book=None):
         shot = Path(request.frame_key).stem
         with self._lock:
             FlakyCamera.CALLS.append(shot)

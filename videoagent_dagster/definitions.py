@@ -22,19 +22,30 @@ def env_or(name: str, default):
     return dg.EnvVar.int(name) if isinstance(default, int) else dg.EnvVar(name)
 
 
+def shot_workers(chain_var: str, offline_default: int):
+    """Shots generated at once: VIDEOAGENT_SHOT_CONCURRENCY, else the machine's share for local
+    providers, or 16 when a vendor does the work (its own limits then bound the calls)."""
+    if "VIDEOAGENT_SHOT_CONCURRENCY" in os.environ:
+        return dg.EnvVar.int("VIDEOAGENT_SHOT_CONCURRENCY")
+    chain = os.environ.get(chain_var, "offline")
+    local = all(p.strip().split(":")[0] in ("", "offline") for p in chain.split(","))
+    return offline_default if local else 16
+
+
 def build_resources() -> dict:
-    store = MediaStore(root=env_or("VIDEOAGENT_STORAGE", DEFAULT_ROOT))
-    shots = "VIDEOAGENT_SHOT_CONCURRENCY"
+    vendor = {"max_retries": env_or("VIDEOAGENT_MAX_RETRIES", 3), "timeout_s": env_or("VIDEOAGENT_TIMEOUT_S", 120)}
     return {
-        "media_store": store,
+        "media_store": MediaStore(root=env_or("VIDEOAGENT_STORAGE", DEFAULT_ROOT)),
         "io_manager": manifest_io_manager,
-        "llm": LLMResource(chain=env_or("VIDEOAGENT_LLM", "offline")),
+        "llm": LLMResource(chain=env_or("VIDEOAGENT_LLM", "offline"), **vendor),
         "image_gen": ImageGenResource(chain=env_or("VIDEOAGENT_IMAGE", "offline"),
-                                      max_concurrency=env_or(shots, 4)),
+                                      max_concurrency=shot_workers("VIDEOAGENT_IMAGE", 4), **vendor),
         # ffmpeg encodes are CPU-bound: one per core by default.
         "video_gen": VideoGenResource(chain=env_or("VIDEOAGENT_VIDEO", "offline"),
-                                      max_concurrency=env_or(shots, os.cpu_count() or 2)),
-        "tts": TTSResource(chain=env_or("VIDEOAGENT_TTS", "offline"), max_concurrency=env_or(shots, 4)),
+                                      max_concurrency=shot_workers("VIDEOAGENT_VIDEO", os.cpu_count() or 2),
+                                      deadline_s=env_or("VIDEOAGENT_VIDEO_DEADLINE_S", 900), **vendor),
+        "tts": TTSResource(chain=env_or("VIDEOAGENT_TTS", "offline"),
+                           max_concurrency=shot_workers("VIDEOAGENT_TTS", 4), **vendor),
     }
 
 

@@ -84,6 +84,7 @@ class ProviderCall(Manifest):
     cached: bool
     latency_s: float
     cost_usd: float = 0.0
+    usage: dict[str, float] = Field(default_factory=dict)
     cache_key: str
 
 

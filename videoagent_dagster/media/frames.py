@@ -317,3 +317,17 @@ def preview_jpeg(image: Path, width: int) -> bytes:
         buf = io.BytesIO()
         im.save(buf, format="JPEG", quality=80)
         return buf.getvalue()
+
+
+def fit_image(data: bytes, out: Path, width: int, height: int) -> None:
+    """A vendor's image, scaled to cover width x height and centre-cropped, saved as PNG."""
+    import io
+
+    with Image.open(io.BytesIO(data)) as im:
+        im = im.convert("RGB")
+        scale = max(width / im.width, height / im.height)
+        resized = im.resize((max(width, round(im.width * scale)), max(height, round(im.height * scale))),
+                            Image.Resampling.LANCZOS)
+        left, top = (resized.width - width) // 2, (resized.height - height) // 2
+        out.parent.mkdir(parents=True, exist_ok=True)
+        resized.crop((left, top, left + width, top + height)).save(out, format="PNG")

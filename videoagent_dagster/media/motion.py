@@ -62,3 +62,15 @@ def animate(
          "-g", str(fps * 2), "-movflags", "+faststart", "-an", "-f", "mp4", str(out)],
         what=f"animating {image.name} ({move})",
     )
+
+
+def conform(src: Path, out: Path, *, frames: int, fps: int, width: int, height: int, preset: str = "veryfast",
+            crf: int = 20) -> None:
+    """Re-time and re-frame a vendor's clip to exactly `frames` frames of width x height at `fps`:
+    scaled to cover and centre-cropped, cut where it is long, its last frame held where it is short."""
+    vf = (f"fps={fps},scale={width}:{height}:force_original_aspect_ratio=increase:flags=bicubic,"
+          f"crop={width}:{height},setsar=1,tpad=stop_mode=clone:stop={frames},format=yuv420p")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ffmpeg(["-i", str(src), "-vf", vf, "-frames:v", str(frames), "-r", str(fps), "-an",
+            "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-g", str(fps * 2), "-movflags", "+faststart",
+            "-f", "mp4", str(out)], what=f"conforming {src.name}")

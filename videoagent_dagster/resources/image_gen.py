@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
 
-from ..media.frames import render_frame
+from ..media.frames import fit_image, render_frame
 from ..models import ProviderCall
 from .media_store import MediaStore
-from .providers import Provider, register, serve_request
+from .providers import Provider, Usage, register, require_env, serve_request
+from .retry import call_safely
+from .vendor_sdk import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    env_base_url,
+    explain,
+    openai_client,
+)
 
 
 @dataclass(frozen=True)
@@ -28,8 +37,8 @@ class FrameRequest:
 
 @dataclass
 class ImageProvider(Provider):
-    def render(self, request: FrameRequest, out: Path) -> float:
-        """Write a PNG of request.width x request.height to `out`; return its cost in USD."""
+    def render(self, request: FrameRequest, out: Path) -> Usage:
+        """Write a PNG of request.width x request.height to `out`; return what it used."""
         raise NotImplementedError
 
 
@@ -39,7 +48,73 @@ class OfflinePainter(ImageProvider):
     def render(self, request, out):
         render_frame(out, request.width, request.height, style=request.style, palette=list(request.palette),
                      shot_type=request.shot_type, title=request.title, label=request.label, seed=request.seed)
-        return 0.0
+        return {}
+
+
+def _orientation(width: int, height: int) -> str:
+    return "landscape" if width > height * 1.1 else "portrait" if height > width * 1.1 else "square"
+
+
+@register("image", "openai", "gpt-image-1")
+@dataclass
+class OpenAIImages(ImageProvider):
+    """OpenAI image generation (base64 results), cropped to the frame size."""
+
+    SIZES = {"landscape": "1536x1024", "portrait": "1024x1536", "square": "1024x1024"}
+
+    def render(self, request, out):
+        retries = int(self.setting("max_retries", DEFAULT_MAX_RETRIES))
+        timeout = float(self.setting("timeout_s", DEFAULT_TIMEOUT_S))
+        # SDK retries off: a retried create after a timeout could bill twice (see retry.py).
+        client = openai_client(require_env("OPENAI_API_KEY", self.name), env_base_url("OPENAI_BASE_URL"), 0, timeout)
+        size = self.SIZES[_orientation(request.width, request.height)]
+        extra = {"response_format": "b64_json"} if self.model.startswith("dall-e") else {}
+        if self.model.startswith("dall-e-3"):
+            size = {"1536x1024": "1792x1024", "1024x1536": "1024x1792"}.get(size, size)
+        try:
+            resp = call_safely(lambda: client.images.generate(model=self.model, prompt=request.prompt, size=size, n=1,
+                                                              **extra), retries=retries)
+        except Exception as e:  # noqa: BLE001
+            raise explain(e, self.name, "OPENAI_API_KEY", retries, timeout) from e
+        b64 = resp.data[0].b64_json if resp.data else None
+        if not b64:
+            raise RuntimeError(f"{self.name} returned no image data")
+        fit_image(base64.b64decode(b64), out, request.width, request.height)
+        return {"images": 1}
+
+
+@register("image", "stability", "core")
+@dataclass
+class StabilityImages(ImageProvider):
+    """Stability AI's Stable Image API over plain HTTP (multipart form in, image bytes out)."""
+
+    RATIOS = {"landscape": "16:9", "portrait": "9:16", "square": "1:1"}
+
+    def render(self, request, out):
+        import httpx
+
+        key = require_env("STABILITY_API_KEY", self.name)
+        base = env_base_url("STABILITY_BASE_URL", "https://api.stability.ai").rstrip("/")
+        retries = int(self.setting("max_retries", DEFAULT_MAX_RETRIES))
+        timeout = float(self.setting("timeout_s", DEFAULT_TIMEOUT_S))
+        form = {"prompt": request.prompt, "output_format": "png", "seed": str(request.seed % 4294967294),
+                "aspect_ratio": self.RATIOS[_orientation(request.width, request.height)]}
+
+        def post() -> httpx.Response:
+            resp = httpx.post(f"{base}/v2beta/stable-image/generate/{self.model}", data=form,
+                              files={"none": ("", b"")}, timeout=timeout,
+                              headers={"authorization": f"Bearer {key}", "accept": "image/*"})
+            resp.raise_for_status()
+            return resp
+
+        try:
+            resp = call_safely(post, retries=retries)
+        except httpx.HTTPError as e:
+            raise explain(e, self.name, "STABILITY_API_KEY", retries, timeout) from e
+        if resp.headers.get("finish-reason", "SUCCESS") == "CONTENT_FILTERED":
+            raise RuntimeError(f"{self.name} refused the prompt (content filtered): {request.prompt[:120]}")
+        fit_image(resp.content, out, request.width, request.height)
+        return {"images": 1}
 
 
 class ImageGenResource(dg.ConfigurableResource):
@@ -47,7 +122,10 @@ class ImageGenResource(dg.ConfigurableResource):
 
     chain: str = "offline"
     max_concurrency: int = 4
+    max_retries: int = DEFAULT_MAX_RETRIES
+    timeout_s: int = int(DEFAULT_TIMEOUT_S)
 
     def generate(self, store: MediaStore, request: FrameRequest) -> tuple[str, ProviderCall]:
         return serve_request(store, "image", self.chain, request, prompt_field="prompt", ext="png",
-                             produce=lambda p, out: p.render(request, out), what=f"painting '{request.label}'")
+                             settings={"max_retries": self.max_retries, "timeout_s": self.timeout_s},
+                             produce=lambda p, out, _key: p.render(request, out), what=f"painting '{request.label}'")

@@ -1,26 +1,52 @@
-"""The llm resource: structured JSON generation, validated against a pydantic schema."""
+"""The llm resource: structured JSON generation, validated against a pydantic schema.
+
+Providers: `offline` (template writer), `openai` (structured outputs with a strict JSON schema),
+`anthropic` (output_config json_schema), and OpenAI-compatible endpoints by base URL:
+`deepseek` and `ollama` (JSON mode: no server-side schema), `vllm`, `lmstudio` (schema), and
+`compatible` (any endpoint: VIDEOAGENT_LLM_BASE_URL, VIDEOAGENT_LLM_API_KEY,
+VIDEOAGENT_LLM_JSON_MODE=1 where strict schemas are not supported). Every answer is validated
+locally; an invalid one is re-asked once with the validation error, then fails clearly.
+"""
 
 from __future__ import annotations
 
+import copy
 import json
+import os
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import dagster as dg
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from ..models import ProviderCall
 from ..prompts import offline_writer
 from .media_store import MediaStore
-from .providers import Provider, parse_chain, register, run_chain
+from .providers import Provider, Usage, parse_chain, register, require_env, run_chain
+from .vendor_sdk import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    anthropic_client,
+    env_base_url,
+    explain,
+    openai_client,
+)
 
 T = TypeVar("T", bound=BaseModel)
+
+SYSTEM_PROMPT = ("You are a film writer and storyboard artist for short narrated videos. Answer with one JSON "
+                 "object that matches the JSON schema you are given, and nothing else.")
+
+
+class SchemaError(RuntimeError):
+    """The model's answer did not match the schema, even after one repair."""
 
 
 @dataclass
 class LLMProvider(Provider):
-    def complete_json(self, stage: str, schema: type[BaseModel], prompt: str, inputs: dict[str, Any]) -> tuple[Any, float]:
-        """Return (JSON-like data for `schema`, cost in USD)."""
+    def complete(self, stage: str, schema: type[BaseModel], prompt: str, inputs: dict[str, Any],
+                 conversation: list[tuple[str, str]]) -> tuple[str, Usage]:
+        """Answer `prompt` (then the (answer, correction) pairs of `conversation`) with JSON text."""
         raise NotImplementedError
 
 
@@ -29,26 +55,202 @@ class LLMProvider(Provider):
 class OfflineWriter(LLMProvider):
     """A deterministic template writer: no network, same output for the same brief."""
 
-    def complete_json(self, stage, schema, prompt, inputs):
+    def complete(self, stage, schema, prompt, inputs, conversation):
         writers = {"script": offline_writer.write_script, "storyboard": offline_writer.write_storyboard}
         if stage not in writers:
             raise ValueError(f"the offline writer cannot write {stage!r}")
-        return writers[stage](inputs), 0.0
+        return json.dumps(writers[stage](inputs), ensure_ascii=False), {}
+
+
+def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The pydantic schema made acceptable to strict structured-output modes: every object closed
+    (additionalProperties false) with every property required, and no defaults."""
+    out = copy.deepcopy(schema)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            node.pop("default", None)
+            if node.get("type") == "object" and "properties" in node:
+                node["additionalProperties"] = False
+                node["required"] = list(node["properties"])
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+
+    walk(out)
+    return out
+
+
+@dataclass
+class OpenAIChat(LLMProvider):
+    """Chat Completions on OpenAI or any OpenAI-compatible server."""
+
+    key_var: str | None = "OPENAI_API_KEY"
+    key_required: bool = True
+    base_url_var: str = "OPENAI_BASE_URL"
+    base_url_default: str | None = None
+    json_mode: bool = False
+
+    def client(self):
+        key = require_env(self.key_var, self.name) if self.key_required and self.key_var else \
+            (os.environ.get(self.key_var or "", "") or "not-needed")
+        base_url = env_base_url(self.base_url_var, self.base_url_default)
+        if base_url is None and self.base_url_var != "OPENAI_BASE_URL":
+            require_env(self.base_url_var, self.name)  # no default endpoint: say which variable to set
+        return openai_client(key, base_url, int(self.setting("max_retries", DEFAULT_MAX_RETRIES)),
+                             float(self.setting("timeout_s", DEFAULT_TIMEOUT_S)))
+
+    def complete(self, stage, schema, prompt, inputs, conversation):
+        json_schema = strict_schema(schema.model_json_schema())
+        system = SYSTEM_PROMPT
+        if self.json_mode:  # no server-side schema: the model has to read it
+            system += "\nJSON schema:\n" + json.dumps(json_schema, ensure_ascii=False)
+            response_format = {"type": "json_object"}
+        else:
+            response_format = {"type": "json_schema",
+                               "json_schema": {"name": schema.__name__, "schema": json_schema, "strict": True}}
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+        for answer, correction in conversation:
+            messages += [{"role": "assistant", "content": answer}, {"role": "user", "content": correction}]
+        retries = int(self.setting("max_retries", DEFAULT_MAX_RETRIES))
+        try:
+            resp = self.client().chat.completions.create(model=self.model, messages=messages,
+                                                         response_format=response_format)
+        except Exception as e:  # noqa: BLE001
+            if "APIError" in {c.__name__ for c in type(e).__mro__} or "Timeout" in type(e).__name__:
+                raise explain(e, self.name, self.key_var, retries,
+                              float(self.setting("timeout_s", DEFAULT_TIMEOUT_S))) from e
+            raise
+        choice = resp.choices[0]
+        if getattr(choice.message, "refusal", None):
+            raise RuntimeError(f"{self.name} refused to write the {stage}: {choice.message.refusal}")
+        usage = {"input_tokens": resp.usage.prompt_tokens, "output_tokens": resp.usage.completion_tokens} \
+            if resp.usage else {}
+        return choice.message.content or "", usage
+
+
+register("llm", "openai", "gpt-4.1")(OpenAIChat)
+
+
+@register("llm", "deepseek", "deepseek-chat")
+@dataclass
+class DeepSeekChat(OpenAIChat):
+    key_var: str | None = "DEEPSEEK_API_KEY"
+    base_url_var: str = "DEEPSEEK_BASE_URL"
+    base_url_default: str | None = "https://api.deepseek.com"
+    json_mode: bool = True
+
+
+@register("llm", "ollama", "llama3.1")
+@dataclass
+class OllamaChat(OpenAIChat):
+    key_var: str | None = "OLLAMA_API_KEY"
+    key_required: bool = False
+    base_url_var: str = "OLLAMA_BASE_URL"
+    base_url_default: str | None = "http://localhost:11434/v1"
+    json_mode: bool = True
+
+
+@register("llm", "vllm", "default")
+@dataclass
+class VLLMChat(OpenAIChat):
+    key_var: str | None = "VLLM_API_KEY"
+    key_required: bool = False
+    base_url_var: str = "VLLM_BASE_URL"
+    base_url_default: str | None = "http://localhost:8000/v1"
+
+
+@register("llm", "lmstudio", "default")
+@dataclass
+class LMStudioChat(OpenAIChat):
+    key_var: str | None = "LMSTUDIO_API_KEY"
+    key_required: bool = False
+    base_url_var: str = "LMSTUDIO_BASE_URL"
+    base_url_default: str | None = "http://localhost:1234/v1"
+
+
+@register("llm", "compatible", "default")
+@dataclass
+class CompatibleChat(OpenAIChat):
+    """Any OpenAI-compatible endpoint; JSON mode when VIDEOAGENT_LLM_JSON_MODE=1."""
+
+    key_var: str | None = "VIDEOAGENT_LLM_API_KEY"
+    key_required: bool = False
+    base_url_var: str = "VIDEOAGENT_LLM_BASE_URL"
+
+    def __post_init__(self):
+        self.json_mode = os.environ.get("VIDEOAGENT_LLM_JSON_MODE", "").lower() in ("1", "true", "yes")
+
+
+@register("llm", "anthropic", "claude-sonnet-4-5")
+@dataclass
+class AnthropicMessages(LLMProvider):
+    """Claude through the Messages API with a JSON-schema output format."""
+
+    def complete(self, stage, schema, prompt, inputs, conversation):
+        key = require_env("ANTHROPIC_API_KEY", self.name)
+        retries = int(self.setting("max_retries", DEFAULT_MAX_RETRIES))
+        timeout = float(self.setting("timeout_s", DEFAULT_TIMEOUT_S))
+        client = anthropic_client(key, env_base_url("ANTHROPIC_BASE_URL"), retries, timeout)
+        messages = [{"role": "user", "content": prompt}]
+        for answer, correction in conversation:
+            messages += [{"role": "assistant", "content": answer}, {"role": "user", "content": correction}]
+        try:
+            resp = client.messages.create(
+                model=self.model, max_tokens=int(self.setting("max_tokens", 8192)), system=SYSTEM_PROMPT,
+                messages=messages,
+                output_config={"format": {"type": "json_schema", "schema": strict_schema(schema.model_json_schema())}},
+            )
+        except Exception as e:  # noqa: BLE001
+            if "APIError" in {c.__name__ for c in type(e).__mro__} or "Timeout" in type(e).__name__:
+                raise explain(e, self.name, "ANTHROPIC_API_KEY", retries, timeout) from e
+            raise
+        if resp.stop_reason == "refusal":
+            raise RuntimeError(f"{self.name} refused to write the {stage}")
+        text = "".join(block.text for block in resp.content if getattr(block, "type", "") == "text")
+        return text, {"input_tokens": resp.usage.input_tokens, "output_tokens": resp.usage.output_tokens}
+
+
+def parse_answer(schema: type[T], text: str) -> T:
+    """Validate JSON text against the schema; tolerate a Markdown code fence around it."""
+    body = text.strip()
+    if body.startswith("```"):
+        body = body.strip("`")
+        body = body[body.find("{"):] if "{" in body else body
+    return schema.model_validate_json(body)
 
 
 class LLMResource(dg.ConfigurableResource):
-    """Writes scripts and storyboards. `chain` is VIDEOAGENT_LLM, e.g. `offline`."""
+    """Writes scripts and storyboards. `chain` is VIDEOAGENT_LLM, e.g. `openai:gpt-4.1,offline`."""
 
     chain: str = "offline"
+    max_retries: int = DEFAULT_MAX_RETRIES
+    timeout_s: int = int(DEFAULT_TIMEOUT_S)
 
-    def generate(self, store: MediaStore, stage: str, schema: type[T], prompt: str, inputs: dict[str, Any]) -> tuple[T, ProviderCall]:
-        providers = parse_chain("llm", self.chain)
+    def generate(self, store: MediaStore, stage: str, schema: type[T], prompt: str,
+                 inputs: dict[str, Any]) -> tuple[T, ProviderCall]:
+        providers = parse_chain("llm", self.chain, {"max_retries": self.max_retries, "timeout_s": self.timeout_s})
 
-        def produce(provider: LLMProvider, path) -> float:
-            data, cost = provider.complete_json(stage, schema, prompt, inputs)
-            # Validate before caching, so an invalid answer is never served again from the cache.
-            path.write_text(schema.model_validate(data).model_dump_json(indent=1), encoding="utf-8")
-            return cost
+        def produce(provider: LLMProvider, path, _key) -> Usage:
+            text, usage = provider.complete(stage, schema, prompt, inputs, [])
+            try:
+                result = parse_answer(schema, text)
+            except (ValidationError, ValueError) as first:
+                # One re-ask with the validation error, then give up clearly.
+                correction = (f"That answer does not match the schema: {first}. Answer again with the corrected "
+                              "JSON object only.")
+                text2, usage2 = provider.complete(stage, schema, prompt, inputs, [(text, correction)])
+                usage = {k: usage.get(k, 0) + usage2.get(k, 0) for k in {*usage, *usage2}}
+                try:
+                    result = parse_answer(schema, text2)
+                except (ValidationError, ValueError) as second:
+                    raise SchemaError(f"{provider.name}:{provider.model} wrote a {stage} that does not match the "
+                                      f"schema, even after one repair: {str(second)[:600]}") from second
+            # Validated before caching, so an invalid answer is never served again from the cache.
+            path.write_text(result.model_dump_json(indent=1), encoding="utf-8")
+            return usage
 
         key, call = run_chain(
             store=store, stage="llm", providers=providers, prompt=prompt,

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ..models import ProviderCall
 from .cache import cache_key, cache_media_key, cached
+from .limits import provider_slot
 from .media_store import MediaStore
+from .pricing import cost_of
 
 log = logging.getLogger("videoagent.providers")
 
@@ -29,11 +32,30 @@ STAGE_MODULES = {"llm": "llm", "image": "image_gen", "video": "video_gen", "tts"
 
 @dataclass
 class Provider:
-    """A provider of one stage. Subclasses implement the stage's method (see each resource)."""
+    """A provider of one stage. Subclasses implement the stage's method (see each resource),
+    which writes its result to a path and returns what it used (see pricing.USAGE_PRICES)."""
 
     model: str
-    name: str = field(init=False, default="")
-    default_model: str = field(init=False, default="")
+    settings: dict[str, Any] = field(default_factory=dict)  # timeouts, retries, deadlines from the resource
+    name: ClassVar[str] = ""
+    default_model: ClassVar[str] = ""
+
+    def setting(self, key: str, default: Any) -> Any:
+        return self.settings.get(key, default)
+
+
+Usage = dict[str, float]
+
+
+class ProviderConfigError(RuntimeError):
+    """A provider is not configured (e.g. a missing API key); the message names what to set."""
+
+
+def require_env(var: str, provider: str) -> str:
+    value = os.environ.get(var, "").strip()
+    if not value:
+        raise ProviderConfigError(f"{var} is not set: set it to use the {provider} provider")
+    return value
 
 
 # stage → provider name → provider class
@@ -56,7 +78,7 @@ class ProviderError(RuntimeError):
     """Every provider of a chain failed; the message says what each one said."""
 
 
-def parse_chain(stage: str, chain: str) -> list[Provider]:
+def parse_chain(stage: str, chain: str, settings: dict[str, Any] | None = None) -> list[Provider]:
     """`"openai:gpt-4.1, offline"` → provider instances; unknown names fail with the known ones listed."""
     importlib.import_module(f"{__package__}.{STAGE_MODULES[stage]}")
     providers: list[Provider] = []
@@ -68,7 +90,7 @@ def parse_chain(stage: str, chain: str) -> list[Provider]:
         if cls is None:
             known = ", ".join(sorted(REGISTRY[stage])) or "none"
             raise ValueError(f"unknown {stage} provider {name!r} in chain {chain!r}; known providers: {known}")
-        providers.append(cls(model=model.strip() or cls.default_model))
+        providers.append(cls(model=model.strip() or cls.default_model, settings=dict(settings or {})))
     if not providers:
         raise ValueError(f"the {stage} provider chain is empty; set it like 'offline'")
     return providers
@@ -83,12 +105,12 @@ def run_chain(
     params: dict[str, Any],
     input_hashes: list[str],
     ext: str,
-    produce: Callable[[Provider, Path], float],
+    produce: Callable[[Provider, Path, str], Usage],
     what: str,
 ) -> tuple[str, ProviderCall]:
     """Serve one call: from the cache if any provider of the chain has it, else by the first
-    provider that succeeds. `produce(provider, path)` writes the result to `path` and returns
-    its cost in USD. Returns (cache media key, who served it).
+    provider that succeeds. `produce(provider, path, cache_key)` writes the result to `path` and
+    returns its usage, priced from the price table. Returns (cache media key, who served it).
     """
     keys = [cache_key(stage, p.name, p.model, prompt, params, input_hashes) for p in providers]
     for p, key in zip(providers, keys):
@@ -100,27 +122,29 @@ def run_chain(
         media_key = cache_media_key(key, ext)
         started = time.perf_counter()
         try:
-            with store.writing(media_key) as tmp:
-                cost = produce(p, tmp)
+            with store.writing(media_key) as tmp, provider_slot(p.name):
+                usage = produce(p, tmp, key) or {}
         except Exception as e:  # noqa: BLE001 - any provider failure hands over to the next
             failures.append(f"{p.name}:{p.model}: {e}")
             if len(providers) > 1:
                 log.warning("%s: %s:%s failed (%s); trying the next provider", what, p.name, p.model, e)
             continue
         return media_key, ProviderCall(provider=p.name, model=p.model, cached=False,
-                                       latency_s=round(time.perf_counter() - started, 3), cost_usd=cost,
-                                       cache_key=key)
+                                       latency_s=round(time.perf_counter() - started, 3),
+                                       cost_usd=cost_of(p.name, p.model, usage), usage=usage, cache_key=key)
     raise ProviderError(f"{what}: every {stage} provider failed: " + " | ".join(failures))
 
 
 def serve_request(store: MediaStore, stage: str, chain: str, request: Any, *, prompt_field: str, ext: str,
-                  produce: Callable[[Provider, Path], float], what: str, private: tuple[str, ...] = (),
-                  input_hashes: list[str] | None = None) -> tuple[str, ProviderCall]:
+                  produce: Callable[[Provider, Path, str], Usage], what: str, private: tuple[str, ...] = (),
+                  input_hashes: list[str] | None = None,
+                  settings: dict[str, Any] | None = None) -> tuple[str, ProviderCall]:
     """run_chain for a media request dataclass: its `prompt_field` is the prompt, every other field
     (but the `private` ones, which don't change the result) a cache-key parameter."""
     params = asdict(request)
     prompt = params.pop(prompt_field)
     for name in private:
         params.pop(name)
-    return run_chain(store=store, stage=stage, providers=parse_chain(stage, chain), prompt=prompt, params=params,
+    return run_chain(store=store, stage=stage, providers=parse_chain(stage, chain, settings), prompt=prompt,
+                     params=params,
                      input_hashes=input_hashes or [], ext=ext, produce=produce, what=what)

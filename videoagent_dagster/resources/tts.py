@@ -10,7 +10,14 @@ import dagster as dg
 from ..media.speech import speak_within
 from ..models import ProviderCall
 from .media_store import MediaStore
-from .providers import Provider, register, serve_request
+from .providers import Provider, Usage, register, require_env, serve_request
+from .vendor_sdk import (
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_TIMEOUT_S,
+    env_base_url,
+    explain,
+    openai_client,
+)
 
 
 @dataclass(frozen=True)
@@ -23,8 +30,8 @@ class SpeechRequest:
 
 @dataclass
 class SpeechProvider(Provider):
-    def speak(self, request: SpeechRequest, out: Path) -> float:
-        """Write audio (WAV) of request.text to `out`; return its cost in USD."""
+    def speak(self, request: SpeechRequest, out: Path) -> Usage:
+        """Write audio (WAV) of request.text to `out`; return what it used."""
         raise NotImplementedError
 
 
@@ -33,7 +40,29 @@ class SpeechProvider(Provider):
 class OfflineVoice(SpeechProvider):
     def speak(self, request, out):
         speak_within(request.text, out, language=request.language, voice=request.voice, limit=request.max_seconds)
-        return 0.0
+        return {}
+
+
+@register("tts", "openai", "gpt-4o-mini-tts")
+@dataclass
+class OpenAIVoice(SpeechProvider):
+    """OpenAI speech, as WAV. `voice` is an OpenAI voice name (default alloy)."""
+
+    def speak(self, request, out):
+        retries = int(self.setting("max_retries", DEFAULT_MAX_RETRIES))
+        timeout = float(self.setting("timeout_s", DEFAULT_TIMEOUT_S))
+        client = openai_client(require_env("OPENAI_API_KEY", self.name), env_base_url("OPENAI_BASE_URL"),
+                               retries, timeout)
+        try:
+            with client.audio.speech.with_streaming_response.create(
+                model=self.model, voice=request.voice or "alloy", input=request.text, response_format="wav",
+            ) as resp:
+                resp.stream_to_file(out)
+        except Exception as e:  # noqa: BLE001
+            raise explain(e, self.name, "OPENAI_API_KEY", retries, timeout) from e
+        if out.stat().st_size < 64:
+            raise RuntimeError(f"{self.name} returned no audio")
+        return {"characters": len(request.text)}
 
 
 class TTSResource(dg.ConfigurableResource):
@@ -41,7 +70,10 @@ class TTSResource(dg.ConfigurableResource):
 
     chain: str = "offline"
     max_concurrency: int = 4
+    max_retries: int = DEFAULT_MAX_RETRIES
+    timeout_s: int = int(DEFAULT_TIMEOUT_S)
 
     def generate(self, store: MediaStore, request: SpeechRequest) -> tuple[str, ProviderCall]:
         return serve_request(store, "tts", self.chain, request, prompt_field="text", ext="wav",
-                             produce=lambda p, out: p.speak(request, out), what="speaking a line")
+                             settings={"max_retries": self.max_retries, "timeout_s": self.timeout_s},
+                             produce=lambda p, out, _key: p.speak(request, out), what="speaking a line")

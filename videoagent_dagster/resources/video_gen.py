@@ -1,16 +1,34 @@
-"""The video_gen resource: image-to-video, one clip per shot."""
+"""The video_gen resource: image-to-video, one clip per shot.
+
+Providers: `offline` (ffmpeg camera moves), `runway` (runwayml SDK; its API also fronts Veo,
+Kling, Seedance, Wan and Hailuo models by name), `veo` (google-genai, a long-running operation)
+and `fal` (fal's queue API). Remote jobs are submitted once — the create call is retried only
+where that cannot start a second, billed job — and the job handle is written to the media store
+before polling, so a crashed or retried run resumes polling the same job. Results are downloaded
+at once (vendor URLs expire) and conformed to the shot's size, rate and exact frame count.
+"""
 
 from __future__ import annotations
 
+import base64
+import json
+import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
-from ..media.motion import animate
+from ..media.motion import animate, conform
 from ..models import ProviderCall
 from .media_store import MediaStore
-from .providers import Provider, register, serve_request
+from .providers import Provider, Usage, register, require_env, serve_request
+from .retry import call_safely
+from .vendor_sdk import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, env_base_url, explain
+
+DEFAULT_DEADLINE_S = 900.0
+DEFAULT_POLL_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -26,9 +44,33 @@ class ClipRequest:
 
 
 @dataclass
+class JobBook:
+    """Where a remote job's handle is kept between submitting and downloading: `jobs/{cache key}.json`."""
+
+    store: MediaStore
+    key: str
+
+    @property
+    def media_key(self) -> str:
+        return f"jobs/{self.key[:2]}/{self.key}.json"
+
+    def load(self, provider: str, model: str) -> dict[str, Any] | None:
+        if not self.store.exists(self.media_key):
+            return None
+        job = json.loads(self.store.read_bytes(self.media_key))
+        return job if (job.get("provider"), job.get("model")) == (provider, model) else None
+
+    def save(self, job: dict[str, Any]) -> None:
+        self.store.write_bytes(self.media_key, json.dumps(job).encode())
+
+    def clear(self) -> None:
+        self.store.path(self.media_key).unlink(missing_ok=True)
+
+
+@dataclass
 class VideoProvider(Provider):
-    def animate(self, request: ClipRequest, frame: Path, out: Path) -> float:
-        """Write an MP4 of request.frames frames at request.fps to `out`; return its cost in USD."""
+    def animate(self, request: ClipRequest, frame: Path, out: Path, book: JobBook) -> Usage:
+        """Write an MP4 of request.frames frames at request.fps to `out`; return what it used."""
         raise NotImplementedError
 
 
@@ -37,10 +79,260 @@ class VideoProvider(Provider):
 class OfflineCamera(VideoProvider):
     preset: str = "veryfast"
 
-    def animate(self, request, frame, out):
+    def animate(self, request, frame, out, book=None):
         animate(frame, out, move=request.camera_movement, frames=request.frames, fps=request.fps,
                 width=request.width, height=request.height, preset=self.preset)
-        return 0.0
+        return {}
+
+
+@dataclass
+class JobState:
+    status: str  # "running", "succeeded" or "failed"
+    result: str | bytes | None = None  # a download URL, or the video's bytes
+    error: str = ""
+
+
+class VendorJobFailed(RuntimeError):
+    """The vendor ran the job and it failed (its terminal state); a new submission may succeed."""
+
+
+@dataclass
+class RemoteVideoProvider(VideoProvider):
+    """Submit, persist the handle, poll to a deadline, download, conform."""
+
+    key_var: str = ""
+    durations: tuple[int, ...] = (5, 10)  # clip lengths the vendor offers, in seconds
+
+    def submit(self, request: ClipRequest, frame: Path, seconds: int) -> str:
+        raise NotImplementedError
+
+    def poll(self, job_id: str) -> JobState:
+        raise NotImplementedError
+
+    def fetch(self, url: str, dest: Path) -> None:
+        """Download a result URL (with the vendor's auth where it needs it)."""
+        import httpx
+
+        with httpx.stream("GET", url, follow_redirects=True, timeout=self.timeout()) as resp:
+            resp.raise_for_status()
+            with dest.open("wb") as f:
+                for chunk in resp.iter_bytes(1 << 20):
+                    f.write(chunk)
+
+    def retries(self) -> int:
+        return int(self.setting("max_retries", DEFAULT_MAX_RETRIES))
+
+    def timeout(self) -> float:
+        return float(self.setting("timeout_s", DEFAULT_TIMEOUT_S))
+
+    def seconds_for(self, request: ClipRequest) -> int:
+        wanted = request.frames / request.fps
+        return next((d for d in sorted(self.durations) if d >= wanted - 1e-6), max(self.durations))
+
+    def animate(self, request, frame, out, book):
+        seconds = self.seconds_for(request)
+        job = book.load(self.name, self.model)
+        if job is None:
+            try:
+                job_id = call_safely(lambda: self.submit(request, frame, seconds), retries=self.retries())
+            except (VendorJobFailed, ValueError):
+                raise
+            except Exception as e:  # noqa: BLE001
+                raise explain(e, self.name, self.key_var, self.retries(), self.timeout()) from e
+            job = {"provider": self.name, "model": self.model, "id": job_id, "seconds": seconds,
+                   "submitted_at": time.time()}
+            book.save(job)  # before polling: a retried run resumes this job instead of paying again
+        state = self._wait(job["id"], book)
+        with tempfile.TemporaryDirectory(prefix="videoagent-clip-") as tmp:
+            raw = Path(tmp) / "vendor.mp4"
+            self._download(job["id"], state, raw)
+            conform(raw, out, frames=request.frames, fps=request.fps, width=request.width, height=request.height)
+        book.clear()
+        return {"video_seconds": float(job["seconds"])}
+
+    def _wait(self, job_id: str, book: JobBook) -> JobState:
+        deadline = time.monotonic() + float(self.setting("deadline_s", DEFAULT_DEADLINE_S))
+        interval = float(self.setting("poll_s", DEFAULT_POLL_S))
+        while True:
+            try:
+                state = self.poll(job_id)
+            except Exception as e:  # noqa: BLE001
+                raise explain(e, self.name, self.key_var, self.retries(), self.timeout()) from e
+            if state.status == "succeeded":
+                return state
+            if state.status == "failed":
+                book.clear()  # the vendor's job is over; a retry should submit a new one
+                raise VendorJobFailed(f"{self.name} job {job_id} failed: {state.error or 'no reason given'}")
+            if time.monotonic() + interval > deadline:
+                raise TimeoutError(
+                    f"{self.name} job {job_id} did not finish within {self.setting('deadline_s', DEFAULT_DEADLINE_S):g}"
+                    " s; its handle is kept, so retrying resumes polling this job instead of paying for a new one"
+                )
+            time.sleep(interval)
+
+    def _download(self, job_id: str, state: JobState, dest: Path) -> None:
+        if isinstance(state.result, bytes):
+            dest.write_bytes(state.result)
+            return
+        if not state.result:
+            raise RuntimeError(f"{self.name} job {job_id} succeeded without a video")
+        try:
+            self.fetch(state.result, dest)
+        except Exception as first:  # noqa: BLE001 - an expired signed URL: ask for a fresh one, once
+            fresh = self.poll(job_id)
+            if fresh.status != "succeeded" or not fresh.result or fresh.result == state.result:
+                raise RuntimeError(f"{self.name} job {job_id}: the result could not be downloaded "
+                                   f"(the URL may have expired): {first}") from first
+            if isinstance(fresh.result, bytes):
+                dest.write_bytes(fresh.result)
+            else:
+                self.fetch(fresh.result, dest)
+
+
+def _data_uri(frame: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(frame.read_bytes()).decode("ascii")
+
+
+@register("video", "runway", "gen4_turbo")
+@dataclass
+class RunwayVideo(RemoteVideoProvider):
+    """Runway image-to-video through the runwayml SDK (RUNWAYML_API_SECRET, RUNWAYML_BASE_URL)."""
+
+    key_var: str = "RUNWAYML_API_SECRET"
+    RATIOS = {"landscape": "1280:720", "portrait": "720:1280", "square": "960:960"}
+
+    def client(self, retries: int):
+        from runwayml import RunwayML
+
+        return RunwayML(api_key=require_env(self.key_var, self.name), max_retries=retries, timeout=self.timeout())
+
+    def submit(self, request, frame, seconds):
+        shape = "landscape" if request.width > request.height * 1.1 else \
+            "portrait" if request.height > request.width * 1.1 else "square"
+        task = self.client(0).image_to_video.create(  # SDK retries off: creates are retried by call_safely
+            model=self.model, prompt_image=_data_uri(frame), prompt_text=request.prompt[:1000],
+            ratio=self.RATIOS[shape], duration=seconds,
+        )
+        return task.id
+
+    def poll(self, job_id):
+        task = self.client(self.retries()).tasks.retrieve(job_id)
+        if task.status == "SUCCEEDED":
+            return JobState("succeeded", result=(task.output or [None])[0])
+        if task.status in ("FAILED", "CANCELLED"):
+            reason = getattr(task, "failure", None) or task.status.lower()
+            code = getattr(task, "failure_code", None)
+            return JobState("failed", error=f"{reason}{f' ({code})' if code else ''}")
+        return JobState("running")
+
+
+@register("video", "veo", "veo-3.0-generate-001")
+@dataclass
+class VeoVideo(RemoteVideoProvider):
+    """Google Veo through google-genai, as a long-running operation (GOOGLE_API_KEY; Vertex AI
+    express mode, the mode google-genai 3.x supports for video; GOOGLE_VERTEX_BASE_URL to redirect)."""
+
+    key_var: str = "GOOGLE_API_KEY"
+    durations: tuple[int, ...] = (4, 6, 8)
+
+    def client(self, attempts: int):
+        from google import genai
+        from google.genai import types
+
+        options = types.HttpOptions(timeout=int(self.timeout() * 1000),
+                                    retry_options=types.HttpRetryOptions(attempts=max(1, attempts)))
+        base = env_base_url("GOOGLE_VERTEX_BASE_URL")
+        if base:
+            options.base_url = base
+        return genai.Client(vertexai=True, api_key=require_env(self.key_var, self.name), http_options=options)
+
+    def submit(self, request, frame, seconds):
+        from google.genai import types
+
+        aspect = "9:16" if request.height > request.width else "16:9"
+        operation = self.client(1).models.generate_videos(  # one attempt: creates are retried by call_safely
+            model=self.model,
+            source=types.GenerateVideosSource(prompt=request.prompt,
+                                              image=types.Image(image_bytes=frame.read_bytes(),
+                                                                mime_type="image/png")),
+            config=types.GenerateVideosConfig(number_of_videos=1, duration_seconds=seconds, aspect_ratio=aspect),
+        )
+        return operation.name
+
+    def poll(self, job_id):
+        from google.genai import types
+
+        op = self.client(1 + self.retries()).operations.get(types.GenerateVideosOperation(name=job_id))
+        if not op.done:
+            return JobState("running")
+        if op.error:
+            return JobState("failed", error=str(op.error.get("message", op.error)))
+        videos = (op.response.generated_videos if op.response else None) or []
+        if not videos:
+            filtered = op.response and op.response.rai_media_filtered_reasons
+            return JobState("failed", error=f"no video returned{f': {filtered}' if filtered else ''}")
+        video = videos[0].video
+        if video.video_bytes:
+            return JobState("succeeded", result=video.video_bytes)
+        return JobState("succeeded", result=video.uri)
+
+    def fetch(self, url, dest):
+        if url.startswith("gs://"):
+            raise RuntimeError(f"{self.name} put the video in Cloud Storage ({url}); this provider needs the bytes "
+                               "returned inline (no output_gcs_uri)")
+        super().fetch(url, dest)
+
+
+@register("video", "fal", "fal-ai/kling-video/v2.1/standard/image-to-video")
+@dataclass
+class FalVideo(RemoteVideoProvider):
+    """Open video models hosted on fal, through its queue API (FAL_KEY; FAL_QUEUE_URL to redirect).
+
+    Plain HTTP rather than fal-client: fal-client retries a submit after transport errors,
+    timeouts included, with no way to turn that off — which can start and bill a second job."""
+
+    key_var: str = "FAL_KEY"
+
+    def _headers(self) -> dict[str, str]:
+        return {"authorization": f"Key {require_env(self.key_var, self.name)}"}
+
+    def _base(self) -> str:
+        return env_base_url("FAL_QUEUE_URL", "https://queue.fal.run").rstrip("/")
+
+    def submit(self, request, frame, seconds):
+        import httpx
+
+        resp = httpx.post(f"{self._base()}/{self.model}", headers=self._headers(), timeout=self.timeout(),
+                          json={"prompt": request.prompt[:2000], "image_url": _data_uri(frame),
+                                "duration": str(seconds)})
+        resp.raise_for_status()
+        body = resp.json()
+        return json.dumps({"id": body["request_id"], "status_url": body["status_url"],
+                           "response_url": body["response_url"]})
+
+    def poll(self, job_id):
+        import httpx
+
+        job = json.loads(job_id)
+
+        def get(url: str, params: dict | None = None) -> httpx.Response:
+            def once() -> httpx.Response:
+                r = httpx.get(url, headers=self._headers(), params=params, timeout=self.timeout())
+                r.raise_for_status()
+                return r
+            return call_safely(once, retries=self.retries())  # GETs are safe to repeat
+
+        status = get(job["status_url"], {"logs": "0"}).json()
+        if status.get("status") != "COMPLETED":
+            return JobState("running")
+        if status.get("error"):
+            return JobState("failed", error=f"{status['error']} ({status.get('error_type', 'error')})")
+        try:
+            result = get(job["response_url"]).json()
+        except httpx.HTTPStatusError as e:
+            return JobState("failed", error=f"result {e.response.status_code}: {e.response.text[:300]}")
+        url = (result.get("video") or {}).get("url")
+        return JobState("succeeded", result=url) if url else JobState("failed", error=f"no video in {result}")
 
 
 class VideoGenResource(dg.ConfigurableResource):
@@ -48,11 +340,17 @@ class VideoGenResource(dg.ConfigurableResource):
 
     chain: str = "offline"
     max_concurrency: int = 2
+    max_retries: int = DEFAULT_MAX_RETRIES
+    timeout_s: int = int(DEFAULT_TIMEOUT_S)
+    deadline_s: int = int(DEFAULT_DEADLINE_S)
+    poll_s: float = DEFAULT_POLL_S
 
     def generate(self, store: MediaStore, request: ClipRequest) -> tuple[str, ProviderCall]:
         frame = store.path(request.frame_key)
+        settings = {"max_retries": self.max_retries, "timeout_s": self.timeout_s, "deadline_s": self.deadline_s,
+                    "poll_s": self.poll_s}
         # The frame's bytes (its sha256) matter, not where it sits.
         return serve_request(store, "video", self.chain, request, prompt_field="prompt", ext="mp4",
-                             private=("frame_key",), input_hashes=[request.frame_sha256],
-                             produce=lambda p, out: p.animate(request, frame, out),
+                             private=("frame_key",), input_hashes=[request.frame_sha256], settings=settings,
+                             produce=lambda p, out, key: p.animate(request, frame, out, JobBook(store, key)),
                              what=f"animating {Path(request.frame_key).name}")
