@@ -68,3 +68,16 @@ def instance(workdir):
     home.mkdir()
     with dg.instance_for_test(temp_dir=str(home)) as inst:
         yield inst
+
+
+@pytest.fixture
+def vendors(monkeypatch):
+    """The loopback vendor server, with every SDK pointed at it."""
+    from .fakes.vendors import FakeVendors
+
+    fake = FakeVendors().start()
+    for k, v in fake.env().items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("VIDEOAGENT_PROVIDER_LIMITS", "openai=0/0,anthropic=0/0,runway=0/0,veo=0/0,fal=0/0")
+    yield fake
+    fake.stop()

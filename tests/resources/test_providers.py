@@ -40,12 +40,12 @@ def test_fallback_then_cache(tmp_path):
     store = MediaStore(root=str(tmp_path))
     calls = []
 
-    def produce(provider, out):
+    def produce(provider, out, key):
         calls.append(provider.name)
         if provider.name == "broken-test-voice":
             raise ConnectionError("vendor is down")
         out.write_bytes(b"RIFF....")
-        return 0.0
+        return {}
 
     chain = parse_chain("tts", "broken-test-voice,offline")
     args = dict(store=store, stage="tts", providers=chain, prompt="hello", params={}, input_hashes=[], ext="wav",

@@ -184,7 +184,7 @@ class CompatibleChat(OpenAIChat):
         self.json_mode = os.environ.get("VIDEOAGENT_LLM_JSON_MODE", "").lower() in ("1", "true", "yes")
 
 
-@register("llm", "anthropic", "claude-sonnet-4-5")
+@register("llm", "anthropic", "claude-sonnet-5-5")
 @dataclass
 class AnthropicMessages(LLMProvider):
     """Claude through the Messages API with a JSON-schema output format."""

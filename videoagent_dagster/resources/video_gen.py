@@ -178,15 +178,21 @@ class RemoteVideoProvider(VideoProvider):
             raise RuntimeError(f"{self.name} job {job_id} succeeded without a video")
         try:
             self.fetch(state.result, dest)
+            return
         except Exception as first:  # noqa: BLE001 - an expired signed URL: ask for a fresh one, once
+            error: Exception = first
             fresh = self.poll(job_id)
-            if fresh.status != "succeeded" or not fresh.result or fresh.result == state.result:
-                raise RuntimeError(f"{self.name} job {job_id}: the result could not be downloaded "
-                                   f"(the URL may have expired): {first}") from first
-            if isinstance(fresh.result, bytes):
-                dest.write_bytes(fresh.result)
-            else:
-                self.fetch(fresh.result, dest)
+            if fresh.status == "succeeded" and fresh.result and fresh.result != state.result:
+                try:
+                    if isinstance(fresh.result, bytes):
+                        dest.write_bytes(fresh.result)
+                    else:
+                        self.fetch(fresh.result, dest)
+                    return
+                except Exception as second:  # noqa: BLE001
+                    error = second
+        raise RuntimeError(f"{self.name} job {job_id}: the result could not be downloaded (the URL may have "
+                           f"expired): {str(error).splitlines()[0]}")
 
 
 def _data_uri(frame: Path) -> str:
@@ -250,7 +256,8 @@ class VeoVideo(RemoteVideoProvider):
         from google.genai import types
 
         aspect = "9:16" if request.height > request.width else "16:9"
-        operation = self.client(1).models.generate_videos(  # one attempt: creates are retried by call_safely
+        client = self.client(1)  # one attempt: creates are retried by call_safely
+        operation = client.models.generate_videos(
             model=self.model,
             source=types.GenerateVideosSource(prompt=request.prompt,
                                               image=types.Image(image_bytes=frame.read_bytes(),
@@ -262,7 +269,8 @@ class VeoVideo(RemoteVideoProvider):
     def poll(self, job_id):
         from google.genai import types
 
-        op = self.client(1 + self.retries()).operations.get(types.GenerateVideosOperation(name=job_id))
+        client = self.client(1 + self.retries())  # kept in a name: the SDK closes a collected client
+        op = client.operations.get(types.GenerateVideosOperation(name=job_id))
         if not op.done:
             return JobState("running")
         if op.error:

@@ -1,0 +1,274 @@
+"""One loopback HTTP server that speaks the wire formats of the vendors we call: OpenAI (chat
+completions, images, speech), Anthropic (messages), Stability (stable-image), Runway (image to
+video + tasks), Google Veo (Vertex predictLongRunning + fetchPredictOperation) and fal (queue).
+
+Tests run the real SDKs against it. Faults are scripted per endpoint (`fail`), latency can be
+set per endpoint (`latency`), and every request is counted (`calls`)."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import subprocess
+import threading
+import time
+import uuid
+import wave
+from collections import defaultdict
+from pathlib import Path
+
+from PIL import Image
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+
+def _png(width=64, height=36, colour=(40, 120, 200)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (width, height), colour).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _wav(seconds=0.8, rate=24000) -> bytes:
+    import math
+
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        frames = bytearray()
+        for i in range(int(seconds * rate)):
+            v = int(8000 * math.sin(2 * math.pi * 220 * i / rate))
+            frames += v.to_bytes(2, "little", signed=True)
+        w.writeframes(bytes(frames))
+    return buf.getvalue()
+
+
+def _mp4(seconds: int = 2) -> bytes:
+    out = subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"testsrc2=size=256x144:rate=24:d={seconds}",
+                          "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags",
+                          "frag_keyframe+empty_moov", "-f", "mp4", "-"], capture_output=True, check=True)
+    return out.stdout
+
+
+def _json(body, status=200, headers=None) -> Response:
+    return Response(json.dumps(body), status=status, headers=headers or {}, content_type="application/json")
+
+
+class FakeVendors:
+    def __init__(self):
+        self.server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+        self.calls: dict[str, list] = defaultdict(list)
+        self.faults: dict[str, list[Response | str]] = defaultdict(list)
+        self.latency: dict[str, float] = {}
+        self.llm_answers: list[str] = []  # scripted LLM message contents, used before the generated ones
+        self.jobs: dict[str, dict] = {}
+        self.job_script: list[dict] = []  # per created video job, in order: {"polls": n, "fail": msg, ...}
+        self.lock = threading.Lock()
+        self.clip = _mp4(2)
+        self.png = _png()
+        self.wav = _wav()
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> FakeVendors:
+        self.server.start()
+        self.server.expect_request(re.compile(r".*")).respond_with_handler(self._route)
+        return self
+
+    def stop(self) -> None:
+        self.server.clear()
+        if self.server.is_running():
+            self.server.stop()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.port}"
+
+    def env(self) -> dict[str, str]:
+        """The variables the SDKs (and our providers) read to find these fakes."""
+        return {
+            "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": f"{self.url}/openai/v1",
+            "ANTHROPIC_API_KEY": "ak-test", "ANTHROPIC_BASE_URL": f"{self.url}/anthropic",
+            "STABILITY_API_KEY": "st-test", "STABILITY_BASE_URL": f"{self.url}/stability",
+            "RUNWAYML_API_SECRET": "rw-test", "RUNWAYML_BASE_URL": f"{self.url}/runway",
+            "GOOGLE_API_KEY": "g-test", "GOOGLE_VERTEX_BASE_URL": f"{self.url}/veo/",
+            "FAL_KEY": "fal-test", "FAL_QUEUE_URL": f"{self.url}/fal",
+        }
+
+    # -- scripting ---------------------------------------------------------------------------
+    def fail(self, endpoint: str, *responses: Response | str) -> None:
+        """Answer the next requests to `endpoint` with these responses ('timeout' = never in time)."""
+        self.faults[endpoint].extend(responses)
+
+    def count(self, endpoint: str) -> int:
+        return len(self.calls[endpoint])
+
+    # -- routing -----------------------------------------------------------------------------
+    ROUTES = [
+        ("openai.chat", "POST", r"^/openai/v1/chat/completions$"),
+        ("openai.images", "POST", r"^/openai/v1/images/generations$"),
+        ("openai.speech", "POST", r"^/openai/v1/audio/speech$"),
+        ("anthropic.messages", "POST", r"^/anthropic/v1/messages$"),
+        ("stability.generate", "POST", r"^/stability/v2beta/stable-image/generate/\w+$"),
+        ("runway.create", "POST", r"^/runway/v1/image_to_video$"),
+        ("runway.task", "GET", r"^/runway/v1/tasks/(?P<id>[\w-]+)$"),
+        ("veo.create", "POST", r"^/veo/v1beta1/publishers/google/models/(?P<model>[\w.-]+):predictLongRunning$"),
+        ("veo.poll", "POST", r"^/veo/v1beta1/(?:projects/[^/]+/locations/[^/]+/)?publishers/google/models/(?P<model>[\w.-]+):fetchPredictOperation$"),
+        ("fal.status", "GET", r"^/fal/queue/(?P<id>[\w-]+)/status$"),
+        ("fal.result", "GET", r"^/fal/queue/(?P<id>[\w-]+)/result$"),
+        ("fal.create", "POST", r"^/fal/(?P<app>.+)$"),
+        ("files", "GET", r"^/files/(?P<name>[\w.-]+)$"),
+    ]
+
+    def _route(self, request: Request) -> Response:
+        for name, method, pattern in self.ROUTES:
+            m = re.match(pattern, request.path)
+            if m and request.method == method:
+                with self.lock:
+                    self.calls[name].append(request.get_data())
+                    fault = self.faults[name].pop(0) if self.faults[name] else None
+                if name in self.latency:
+                    time.sleep(self.latency[name])
+                if fault == "timeout":
+                    time.sleep(5)
+                    return _json({"error": {"message": "too late"}}, 504)
+                if fault is not None:
+                    return fault
+                return getattr(self, "_" + name.replace(".", "_"))(request, **m.groupdict())
+        return _json({"error": {"message": f"no fake for {request.method} {request.path}"}}, 404)
+
+    # -- LLMs --------------------------------------------------------------------------------
+    def _document(self, prompt: str, schema_name: str) -> str:
+        """A valid answer, written from what the prompt says (duration, shots, topic)."""
+        if self.llm_answers:
+            return self.llm_answers.pop(0)
+        duration = float(re.search(r"(\d+(?:\.\d+)?)-second", prompt).group(1))
+        if schema_name == "Script":
+            half = round(duration / 2, 3)
+            scenes = [{"title": f"Part {i + 1}", "description": "A view of the topic.", "narration":
+                       f"Here is part {i + 1} of the story.", "duration": half, "visual_notes": "wide",
+                       "audio_notes": "calm"} for i in range(2)]
+            return json.dumps({"title": "A vendor-written film", "synopsis": "Two parts.",
+                               "text": " ".join(s["narration"] for s in scenes), "scenes": scenes})
+        shots = int(re.search(r"into (\d+) shots", prompt).group(1))
+        moves = ["pan_right", "zoom_in", "tilt_up", "static", "dolly", "tracking"]
+        return json.dumps({"shots": [{
+            "scene": min(i * 2 // shots, 1), "title": f"Vendor shot {i + 1}", "description": "A vivid scene.",
+            "narration": f"Shot {i + 1}.", "camera_movement": moves[i % len(moves)], "shot_type": "wide",
+            "duration": duration / shots, "composition": "centred", "lighting": "soft",
+            "palette": ["#102030", "#405060", "#a0b0c0"]} for i in range(shots)]})
+
+    def _openai_chat(self, request: Request) -> Response:
+        body = request.get_json()
+        fmt = body.get("response_format", {})
+        name = fmt.get("json_schema", {}).get("name") or ("Script" if "script of" in body["messages"][1]["content"]
+                                                          else "StoryboardDraft")
+        content = self._document(body["messages"][1]["content"], name)
+        return _json({"id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()),
+                      "model": body["model"], "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
+                                                           "message": {"role": "assistant", "content": content,
+                                                                       "refusal": None}}],
+                      "usage": {"prompt_tokens": 1200, "completion_tokens": 800, "total_tokens": 2000}})
+
+    def _anthropic_messages(self, request: Request) -> Response:
+        body = request.get_json()
+        schema = body["output_config"]["format"]["schema"]
+        name = "Script" if "scenes" in schema.get("properties", {}) else "StoryboardDraft"
+        content = self._document(body["messages"][0]["content"], name)
+        return _json({"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
+                      "content": [{"type": "text", "text": content}], "stop_reason": "end_turn",
+                      "stop_sequence": None, "usage": {"input_tokens": 1000, "output_tokens": 700}})
+
+    # -- images and speech -------------------------------------------------------------------
+    def _openai_images(self, request: Request) -> Response:
+        return _json({"created": int(time.time()), "data": [{"b64_json": base64.b64encode(self.png).decode()}]})
+
+    def _openai_speech(self, request: Request) -> Response:
+        return Response(self.wav, content_type="audio/wav")
+
+    def _stability_generate(self, request: Request) -> Response:
+        assert request.headers["authorization"].startswith("Bearer ") and request.form["prompt"]
+        return Response(self.png, content_type="image/png", headers={"finish-reason": "SUCCESS"})
+
+    # -- video jobs --------------------------------------------------------------------------
+    def _new_job(self) -> str:
+        with self.lock:
+            script = self.job_script.pop(0) if self.job_script else {}
+            job_id = str(uuid.uuid4())
+            self.jobs[job_id] = {"polls": 0, **script}
+        return job_id
+
+    def _job_state(self, job_id: str) -> tuple[str, str | None, str | None]:
+        """(status, video URL, failure) after one more poll."""
+        with self.lock:
+            job = self.jobs[job_id]
+            job["polls"] += 1
+            if job.get("never"):
+                return "RUNNING", None, None
+            if job["polls"] < job.get("after", 2):
+                return "RUNNING", None, None
+            if job.get("fail"):
+                return "FAILED", None, job["fail"]
+            expired = job.get("expired", 0)
+            if expired:
+                job["expired"] = expired - 1
+                return "SUCCEEDED", f"{self.url}/files/expired-{job['polls']}.mp4", None
+            return "SUCCEEDED", f"{self.url}/files/clip-{job_id[:8]}.mp4", None
+
+    def _runway_create(self, request: Request) -> Response:
+        body = request.get_json()
+        assert body["promptImage"].startswith("data:image/png;base64,") and request.headers["X-Runway-Version"]
+        return _json({"id": self._new_job(), "estimatedCost": {"credits": body.get("duration", 5) * 5}})
+
+    def _runway_task(self, request: Request, id: str) -> Response:
+        status, url, failure = self._job_state(id)
+        base = {"id": id, "createdAt": "2026-11-28T00:00:00Z"}
+        if status == "RUNNING":
+            return _json({**base, "status": "RUNNING", "progress": 0.5, "estimatedCost": {"credits": 25}})
+        if status == "FAILED":
+            return _json({**base, "status": "FAILED", "failure": failure, "failureCode": "INTERNAL.BAD_OUTPUT",
+                          "cost": {"credits": 0}})
+        return _json({**base, "status": "SUCCEEDED", "output": [url], "cost": {"credits": 25}})
+
+    def _veo_create(self, request: Request, model: str) -> Response:
+        body = request.get_json()
+        assert body["instances"][0]["image"]["bytesBase64Encoded"]
+        return _json({"name": f"projects/p/locations/us-central1/publishers/google/models/{model}/operations/"
+                              f"{self._new_job()}"})
+
+    def _veo_poll(self, request: Request, model: str) -> Response:
+        name = request.get_json()["operationName"]
+        status, url, failure = self._job_state(name.rsplit("/", 1)[1])
+        if status == "RUNNING":
+            return _json({"name": name})
+        if status == "FAILED":
+            return _json({"name": name, "done": True, "error": {"code": 3, "message": failure}})
+        return _json({"name": name, "done": True, "response": {
+            "@type": "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse",
+            "videos": [{"bytesBase64Encoded": base64.b64encode(self.clip).decode(), "mimeType": "video/mp4"}]}})
+
+    def _fal_create(self, request: Request, app: str) -> Response:
+        assert request.headers["authorization"] == "Key fal-test"
+        job_id = self._new_job()
+        q = f"{self.url}/fal/queue/{job_id}"
+        return _json({"request_id": job_id, "status_url": f"{q}/status", "response_url": f"{q}/result",
+                      "cancel_url": f"{q}/cancel"})
+
+    def _fal_status(self, request: Request, id: str) -> Response:
+        status, url, failure = self._job_state(id)
+        if status == "RUNNING":
+            return _json({"status": "IN_PROGRESS", "logs": None})
+        self.jobs[id]["result"] = (url, failure)
+        done = {"status": "COMPLETED", "logs": None, "metrics": {}}
+        return _json({**done, "error": failure, "error_type": "generation_failed"} if failure else done)
+
+    def _fal_result(self, request: Request, id: str) -> Response:
+        url, _ = self.jobs[id]["result"]
+        return _json({"video": {"url": url, "content_type": "video/mp4"}})
+
+    def _files(self, request: Request, name: str) -> Response:
+        if name.startswith("expired"):
+            return _json({"error": {"message": "Request has expired"}}, 403)
+        return Response(self.clip, content_type="video/mp4")

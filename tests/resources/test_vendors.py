@@ -1,0 +1,233 @@
+"""The vendor providers, running their real SDKs against loopback servers that speak each wire format."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from werkzeug import Response
+
+from videoagent_dagster.brief import validate_brief
+from videoagent_dagster.media.ffmpeg import probe
+from videoagent_dagster.models import Script, StoryboardDraft, StyleProfile
+from videoagent_dagster.prompts import script_prompt, storyboard_prompt
+from videoagent_dagster.resources.image_gen import FrameRequest, ImageGenResource
+from videoagent_dagster.resources.llm import LLMResource
+from videoagent_dagster.resources.providers import ProviderError
+from videoagent_dagster.resources.tts import SpeechRequest, TTSResource
+from videoagent_dagster.resources.video_gen import ClipRequest, JobBook, VideoGenResource
+from videoagent_dagster.styles import CATALOGUE
+
+
+def json_error(status, message, headers=None, code="x"):
+    import json
+    return Response(json.dumps({"error": {"message": message, "type": "error", "code": code}}), status=status,
+                    headers=headers or {}, content_type="application/json")
+
+
+BRIEF = validate_brief({"topic": "Lighthouses of the north", "options": {"duration": 10}}, "t")
+STYLE = StyleProfile(name="documentary", tags=[], visual_style="v", mood="m", palette=["#000000", "#ffffff"],
+                     lighting="l", source="user", reasoning="r")
+
+
+def write_script(store, chain, **kw):
+    llm = LLMResource(chain=chain, max_retries=kw.pop("max_retries", 2), timeout_s=kw.pop("timeout_s", 10))
+    return llm.generate(store, "script", Script, script_prompt(BRIEF, STYLE), {"topic": BRIEF.topic, **kw})
+
+
+# -- LLMs ------------------------------------------------------------------------------------
+
+def test_openai_structured_output_usage_and_cost(store, vendors):
+    script, call = write_script(store, "openai:gpt-4.1")
+    assert script.title == "A vendor-written film" and len(script.scenes) == 2
+    assert (call.provider, call.model, call.cached) == ("openai", "gpt-4.1", False)
+    assert call.usage == {"input_tokens": 1200, "output_tokens": 800}
+    assert call.cost_usd == pytest.approx(1200 * 2e-6 + 800 * 8e-6)
+    import json
+    sent = json.loads(vendors.calls["openai.chat"][0])
+    assert sent["response_format"]["type"] == "json_schema" and sent["response_format"]["json_schema"]["strict"]
+    assert sent["response_format"]["json_schema"]["schema"]["additionalProperties"] is False
+    # The same request again is served by the cache: no second call.
+    _, again = write_script(store, "openai:gpt-4.1")
+    assert again.cached and vendors.count("openai.chat") == 1
+
+
+def test_storyboard_from_anthropic(store, vendors):
+    script, _ = write_script(store, "openai")
+    llm = LLMResource(chain="anthropic:claude-sonnet-5-5")
+    board, call = llm.generate(store, "storyboard", StoryboardDraft, storyboard_prompt(BRIEF, STYLE, script, 3), {})
+    assert len(board.shots) == 3 and call.provider == "anthropic"
+    assert call.usage == {"input_tokens": 1000, "output_tokens": 700} and call.cost_usd > 0
+
+
+def test_malformed_json_is_repaired_once_then_fails_clearly(store, vendors):
+    vendors.llm_answers.append('{"title": "x", "scenes": [')  # cut off mid-answer
+    script, call = write_script(store, "openai")
+    assert script.scenes and vendors.count("openai.chat") == 2
+    assert call.usage["input_tokens"] == 2400  # both calls are paid for
+    import json
+    repair = json.loads(vendors.calls["openai.chat"][1])["messages"]
+    assert repair[-2]["role"] == "assistant" and "does not match the schema" in repair[-1]["content"]
+
+    vendors.llm_answers += ['{"title": 1}', '{"title": "still wrong"}']
+    with pytest.raises(ProviderError, match="does not match the schema, even after one repair"):
+        write_script(store, "openai", topic="another")
+
+
+def test_json_mode_for_compatible_endpoints(store, vendors, monkeypatch):
+    monkeypatch.setenv("DEEPSEEK_API_KEY", "ds")
+    monkeypatch.setenv("DEEPSEEK_BASE_URL", vendors.env()["OPENAI_BASE_URL"])
+    script, call = write_script(store, "deepseek")
+    import json
+    sent = json.loads(vendors.calls["openai.chat"][0])
+    assert sent["response_format"] == {"type": "json_object"} and "JSON schema" in sent["messages"][0]["content"]
+    assert call.provider == "deepseek" and call.cost_usd == pytest.approx(1200 * 0.28e-6 + 800 * 0.42e-6)
+
+
+def test_429_with_retry_after_is_retried_by_the_sdk(store, vendors):
+    vendors.fail("openai.chat", json_error(429, "slow down", {"retry-after": "1"}))
+    started = time.monotonic()
+    script, _ = write_script(store, "openai")
+    assert vendors.count("openai.chat") == 2 and time.monotonic() - started >= 0.9
+
+
+def test_500_then_success(store, vendors):
+    vendors.fail("openai.chat", json_error(500, "boom"))
+    write_script(store, "openai")
+    assert vendors.count("openai.chat") == 2
+
+
+def test_timeout_is_reported(store, vendors):
+    vendors.latency["openai.chat"] = 2.5
+    with pytest.raises(ProviderError, match="did not answer within 1 s"):
+        write_script(store, "openai", max_retries=0, timeout_s=1)
+
+
+def test_401_is_not_retried_and_says_what_to_fix(store, vendors):
+    vendors.fail("openai.chat", json_error(401, "Incorrect API key provided", code="invalid_api_key"))
+    with pytest.raises(ProviderError, match=r"openai rejected the API key \(401\): check OPENAI_API_KEY"):
+        write_script(store, "openai")
+    assert vendors.count("openai.chat") == 1
+
+
+def test_missing_key_names_the_variable(store, vendors, monkeypatch):
+    monkeypatch.delenv("ANTHROPIC_API_KEY")
+    with pytest.raises(ProviderError, match="ANTHROPIC_API_KEY is not set"):
+        write_script(store, "anthropic")
+
+
+def test_fallback_chain_records_who_served(store, vendors):
+    vendors.fail("openai.chat", json_error(401, "bad key"))
+    script, call = write_script(store, "openai,anthropic,offline", language="en", style={}, duration=10)
+    assert call.provider == "anthropic" and vendors.count("anthropic.messages") == 1
+
+
+# -- images and speech -----------------------------------------------------------------------
+
+FRAME = FrameRequest(prompt="a lighthouse at dusk", width=320, height=180, style="nature",
+                     palette=("#000000", "#ffffff"), shot_type="wide", title="t", label="l", seed=7)
+
+
+@pytest.mark.parametrize("chain,endpoint", [("openai:gpt-image-1", "openai.images"), ("stability", "stability.generate")])
+def test_images_are_fitted_to_the_frame(store, vendors, chain, endpoint):
+    key, call = ImageGenResource(chain=chain).generate(store, FRAME)
+    from PIL import Image
+    assert Image.open(store.path(key)).size == (320, 180)
+    assert call.usage == {"images": 1} and call.cost_usd > 0 and vendors.count(endpoint) == 1
+
+
+def test_image_create_retried_after_500_but_not_after_a_timeout(store, vendors):
+    vendors.fail("openai.images", json_error(500, "try again"))
+    ImageGenResource(chain="openai").generate(store, FRAME)
+    assert vendors.count("openai.images") == 2
+    vendors.latency["openai.images"] = 2.5
+    with pytest.raises(ProviderError, match="did not answer within 1 s"):
+        ImageGenResource(chain="openai", timeout_s=1).generate(store, FrameRequest(**{**FRAME.__dict__, "seed": 8}))
+    assert vendors.count("openai.images") == 3  # one timed-out create, never re-sent: it may have been billed
+
+
+def test_image_content_refusal(store, vendors):
+    vendors.fail("stability.generate", Response('{"errors": ["Your request was flagged by our content moderation '
+                                                'system"], "name": "content_moderation"}', status=403,
+                                                content_type="application/json"))
+    with pytest.raises(ProviderError, match=r"stability refused access \(403\).*content moderation"):
+        ImageGenResource(chain="stability").generate(store, FRAME)
+
+
+def test_openai_speech(store, vendors):
+    key, call = TTSResource(chain="openai").generate(store, SpeechRequest("Hello there.", "en", None, 3.0))
+    assert probe(store.path(key))["audio"]["codec"].startswith("pcm") and call.usage == {"characters": 12}
+
+
+# -- video jobs ------------------------------------------------------------------------------
+
+@pytest.fixture
+def frame_key(store):
+    from videoagent_dagster.media.frames import render_frame
+    key = "tasks/t/frames/shot_001.png"
+    with store.writing(key) as tmp:
+        render_frame(tmp, 320, 180, style="nature", palette=list(CATALOGUE["nature"].palette), shot_type="wide",
+                     title="x", label="y", seed=1)
+    return key
+
+
+def clip_request(store, frame_key, frames=72):
+    return ClipRequest(prompt="waves", frame_key=frame_key, frame_sha256=store.sha256(frame_key),
+                       camera_movement="pan_right", frames=frames, fps=24, width=320, height=180)
+
+
+def video(chain, **kw):
+    return VideoGenResource(chain=chain, poll_s=0.05, deadline_s=kw.pop("deadline_s", 20), **kw)
+
+
+@pytest.mark.parametrize("chain,create", [("runway", "runway.create"), ("veo", "veo.create"), ("fal", "fal.create")])
+def test_video_job_submit_poll_download_conform(store, vendors, frame_key, chain, create):
+    key, call = video(chain).generate(store, clip_request(store, frame_key))
+    facts = probe(store.path(key))
+    assert (facts["video"]["width"], facts["video"]["height"], facts["video"]["fps"]) == (320, 180, 24)
+    assert facts["video"]["frames"] == 72
+    assert vendors.count(create) == 1 and call.usage["video_seconds"] in (4.0, 5.0) and call.cost_usd > 0
+    assert not any(store.base.joinpath("jobs").rglob("*.json"))  # handle dropped once the clip is safe
+
+
+def test_failed_video_job_reports_the_vendors_reason(store, vendors, frame_key):
+    vendors.job_script.append({"fail": "The output did not pass moderation"})
+    with pytest.raises(ProviderError, match=r"runway job .* failed: The output did not pass moderation"):
+        video("runway").generate(store, clip_request(store, frame_key))
+    assert not any(store.base.joinpath("jobs").rglob("*.json"))
+
+
+def test_deadline_keeps_the_job_and_a_retry_resumes_it_without_paying_again(store, vendors, frame_key):
+    vendors.job_script.append({"never": True})
+    request = clip_request(store, frame_key)
+    with pytest.raises(ProviderError, match="did not finish within 1 s; its handle is kept"):
+        video("runway", deadline_s=1).generate(store, request)
+    assert len(list(store.base.joinpath("jobs").rglob("*.json"))) == 1
+    # The vendor finishes the job later; the retry polls the same job instead of creating another.
+    job_id = next(iter(vendors.jobs))
+    vendors.jobs[job_id]["never"] = False
+    key, _ = video("runway").generate(store, request)
+    assert vendors.count("runway.create") == 1 and store.exists(key)
+
+
+def test_timed_out_create_is_not_resent(store, vendors, frame_key):
+    vendors.latency["runway.create"] = 2.5
+    with pytest.raises(ProviderError, match="did not answer within 1 s"):
+        video("runway", timeout_s=1).generate(store, clip_request(store, frame_key))
+    assert vendors.count("runway.create") == 1
+
+
+def test_rate_limited_create_is_retried(store, vendors, frame_key):
+    vendors.fail("fal.create", json_error(429, "busy", {"retry-after": "0.2"}))
+    video("fal").generate(store, clip_request(store, frame_key))
+    assert vendors.count("fal.create") == 2
+
+
+def test_expired_download_url_is_refreshed_once(store, vendors, frame_key):
+    vendors.job_script.append({"expired": 1})
+    key, _ = video("runway").generate(store, clip_request(store, frame_key))
+    assert store.exists(key) and vendors.count("runway.create") == 1
+
+    vendors.job_script.append({"expired": 5})
+    with pytest.raises(ProviderError, match="could not be downloaded .the URL may have expired"):
+        video("runway").generate(store, clip_request(store, frame_key, frames=48))
