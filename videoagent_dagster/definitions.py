@@ -43,7 +43,9 @@ def build_resources() -> dict:
         # ffmpeg encodes are CPU-bound: one per core by default.
         "video_gen": VideoGenResource(chain=env_or("VIDEOAGENT_VIDEO", "offline"),
                                       max_concurrency=shot_workers("VIDEOAGENT_VIDEO", os.cpu_count() or 2),
-                                      deadline_s=env_or("VIDEOAGENT_VIDEO_DEADLINE_S", 900), **vendor),
+                                      deadline_s=env_or("VIDEOAGENT_VIDEO_DEADLINE_S", 900),
+                                      # a float, which dg.EnvVar cannot carry: read here
+                                      poll_s=float(os.environ.get("VIDEOAGENT_VIDEO_POLL_S") or 5), **vendor),
         "tts": TTSResource(chain=env_or("VIDEOAGENT_TTS", "offline"),
                            max_concurrency=shot_workers("VIDEOAGENT_TTS", 4), **vendor),
     }

@@ -67,15 +67,6 @@ class StoryboardDraft(Manifest):
     shots: list[Shot] = Field(min_length=1)
 
 
-class Storyboard(Manifest):
-    shots: list[Shot] = Field(min_length=1)
-    total_duration: float
-    width: int
-    height: int
-    fps: int
-    style: str
-
-
 class ProviderCall(Manifest):
     """Who served one provider call and what it cost."""
 
@@ -83,9 +74,26 @@ class ProviderCall(Manifest):
     model: str
     cached: bool
     latency_s: float
-    cost_usd: float = 0.0
+    cost_usd: float = 0.0  # paid by this call: 0 when served from the cache
+    made_cost_usd: float = 0.0  # what the result cost when it was made (equal to cost_usd on a miss)
     usage: dict[str, float] = Field(default_factory=dict)
     cache_key: str
+
+
+class Storyboard(Manifest):
+    shots: list[Shot] = Field(min_length=1)
+    total_duration: float
+    width: int
+    height: int
+    fps: int
+    style: str
+    calls: list[ProviderCall] = Field(default_factory=list)  # who wrote the script and the storyboard
+
+
+class WrittenScript(Script):
+    """The script asset's manifest: the script, and who wrote it."""
+
+    call: ProviderCall | None = None
 
 
 class FrameItem(Manifest):
@@ -151,14 +159,14 @@ class FinalVideo(Manifest):
     subtitles: str
     shots: int
     style: str
-    total_cost_usd: float
+    total_cost_usd: float  # what every result in the video cost when it was made, cache hits included
 
 
 # Which model each asset's manifest is, for the IO manager.
 MANIFEST_MODELS: dict[str, type[BaseModel]] = {
     "video_brief": Brief,
     "style_profile": StyleProfile,
-    "script": Script,
+    "script": WrittenScript,
     "storyboard": Storyboard,
     "first_frames": FirstFrames,
     "shot_clips": ShotClips,

@@ -40,15 +40,15 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
         # The middle of the first shot: past any fade-in, on the opening image.
         thumbnail(video, tmp, at=storyboard.shots[0].duration / 2)
     srt_key = media_store.copy(narration.subtitles_srt, task_key(task, "final", "subtitles.srt"))
-    costs = [f.call.cost_usd for f in first_frames.frames] + [c.call.cost_usd for c in shot_clips.clips] + \
-        [ln.call.cost_usd for ln in narration.lines if ln.call]
+    calls = [*storyboard.calls, *(f.call for f in first_frames.frames), *(c.call for c in shot_clips.clips),
+             *(ln.call for ln in narration.lines if ln.call)]
     v = facts["video"]
     result = FinalVideo(
         key=video_key, uri=media_store.uri(video_key), duration=facts["duration"], width=v["width"],
         height=v["height"], fps=v["fps"], codec=v["codec"], audio_codec=facts["audio"] and facts["audio"]["codec"],
         bitrate=facts["bitrate"], size_bytes=facts["size_bytes"], thumbnail=media_store.uri(thumb_key),
         subtitles=media_store.uri(srt_key), shots=len(storyboard.shots), style=storyboard.style,
-        total_cost_usd=round(sum(costs), 4),
+        total_cost_usd=round(sum(c.made_cost_usd for c in calls), 4),
     )
     yield dg.Output(result, metadata={
         "video": dg.MetadataValue.path(result.uri),
@@ -59,5 +59,6 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
         "codec": f"{result.codec}/{result.audio_codec or 'no audio'}", "bitrate_kbps": round(result.bitrate / 1000),
         "size_mb": round(result.size_bytes / 1e6, 2), "shots": result.shots, "style": result.style,
         "total_cost_usd": result.total_cost_usd,
+        "spent_this_run_usd": round(sum(c.cost_usd for c in calls), 4),
     })
     yield from final_video_checks(video, facts, video_brief)

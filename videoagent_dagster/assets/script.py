@@ -6,7 +6,7 @@ from dataclasses import asdict
 import dagster as dg
 
 from ..brief import Brief
-from ..models import Script, StyleProfile
+from ..models import Script, StyleProfile, WrittenScript
 from ..partitions import video_tasks
 from ..prompts import script_prompt
 from ..resources.llm import LLMResource
@@ -22,7 +22,7 @@ def writer_inputs(brief: Brief, style: StyleProfile) -> dict:
 
 @dg.asset(partitions_def=video_tasks, group_name="video", kinds={"json"})
 def script(context: dg.AssetExecutionContext, video_brief: Brief, style_profile: StyleProfile,
-           llm: LLMResource, media_store: MediaStore) -> Script:
+           llm: LLMResource, media_store: MediaStore) -> WrittenScript:
     """The script, in the brief's language."""
     result, call = llm.generate(media_store, "script", Script, script_prompt(video_brief, style_profile),
                                 writer_inputs(video_brief, style_profile))
@@ -36,4 +36,4 @@ def script(context: dg.AssetExecutionContext, video_brief: Brief, style_profile:
         "provider": f"{call.provider}:{call.model}", "cached": call.cached, "latency_s": call.latency_s,
         "cost_usd": call.cost_usd,
     })
-    return result
+    return WrittenScript(**result.model_dump(), call=call)

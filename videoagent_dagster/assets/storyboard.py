@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import dagster as dg
 
 from ..brief import Brief
-from ..models import Script, Storyboard, StoryboardDraft, StyleProfile
+from ..models import Storyboard, StoryboardDraft, StyleProfile, WrittenScript
 from ..partitions import video_tasks
 from ..prompts import storyboard_prompt
 from ..prompts.offline_writer import plan_shots
@@ -17,19 +17,21 @@ from .script import writer_inputs
 
 
 @dg.asset(partitions_def=video_tasks, group_name="video", kinds={"json"}, check_specs=STORYBOARD_CHECKS)
-def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_profile: StyleProfile, script: Script,
+def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_profile: StyleProfile, script: WrittenScript,
                llm: LLMResource, media_store: MediaStore) -> Iterator:
     """Shots: description, narration, camera move, shot type, duration, composition, lighting, palette."""
     opts = video_brief.options
     n = len(plan_shots(opts.duration, opts.fps, opts.shots))
     draft, call = llm.generate(media_store, "storyboard", StoryboardDraft,
                                storyboard_prompt(video_brief, style_profile, script, n),
-                               {**writer_inputs(video_brief, style_profile), "script": script.model_dump()})
+                               {**writer_inputs(video_brief, style_profile),
+                                "script": script.model_dump(exclude={"call"})})
     # Whole frames per shot, so clip lengths, narration offsets and subtitles agree exactly.
     shots = [s.model_copy(update={"duration": max(1, round(s.duration * opts.fps)) / opts.fps}) for s in draft.shots]
     width, height = opts.size()
     board = Storyboard(shots=shots, total_duration=round(sum(s.duration for s in shots), 6), width=width,
-                       height=height, fps=opts.fps, style=style_profile.name)
+                       height=height, fps=opts.fps, style=style_profile.name,
+                       calls=[c for c in (script.call, call) if c is not None])
     rows = [dg.TableRecord({"shot": i + 1, "type": s.shot_type, "camera": s.camera_movement,
                             "duration_s": round(s.duration, 3), "title": s.title, "narration": s.narration})
             for i, s in enumerate(shots)]

@@ -24,7 +24,7 @@ def storyboard_prompt(brief: Brief, style: StyleProfile, script: Script, shots: 
     return (
         f"Break this script into {shots} shots for a {brief.options.duration:g}-second "
         f"{brief.options.aspect} video in the {style.name} style ({style.visual_style}; lighting: "
-        f"{style.lighting}).\nScript:\n{script.model_dump_json()}\n"
+        f"{style.lighting}).\nScript:\n{script.model_dump_json(include=set(Script.model_fields))}\n"
         "Each shot needs a one-line title, a visual description, its share of the narration (in the script's "
         "language), a camera movement, a shot type, a duration in seconds, composition, lighting and a palette "
         "of hex colours. Durations must add up to the requested length. Answer with JSON matching the schema."

@@ -9,6 +9,7 @@ providers are tried in order; a provider that fails hands the call to the next o
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
 import time
@@ -116,7 +117,9 @@ def run_chain(
     for p, key in zip(providers, keys):
         hit = cached(store, key, ext)
         if hit:
-            return hit, ProviderCall(provider=p.name, model=p.model, cached=True, latency_s=0.0, cache_key=key)
+            made = json.loads(store.read_bytes(_made_key(key))) if store.exists(_made_key(key)) else {}
+            return hit, ProviderCall(provider=p.name, model=p.model, cached=True, latency_s=0.0, cache_key=key,
+                                     made_cost_usd=made.get("cost_usd", 0.0), usage=made.get("usage", {}))
     failures: list[str] = []
     for p, key in zip(providers, keys):
         media_key = cache_media_key(key, ext)
@@ -129,10 +132,17 @@ def run_chain(
             if len(providers) > 1:
                 log.warning("%s: %s:%s failed (%s); trying the next provider", what, p.name, p.model, e)
             continue
+        cost = cost_of(p.name, p.model, usage)
+        store.write_bytes(_made_key(key), json.dumps({"cost_usd": cost, "usage": usage}).encode())
         return media_key, ProviderCall(provider=p.name, model=p.model, cached=False,
                                        latency_s=round(time.perf_counter() - started, 3),
-                                       cost_usd=cost_of(p.name, p.model, usage), usage=usage, cache_key=key)
+                                       cost_usd=cost, made_cost_usd=cost, usage=usage, cache_key=key)
     raise ProviderError(f"{what}: every {stage} provider failed: " + " | ".join(failures))
+
+
+def _made_key(key: str) -> str:
+    """Beside each cached result: what it used and cost when it was made."""
+    return cache_media_key(key, "made.json")
 
 
 def serve_request(store: MediaStore, stage: str, chain: str, request: Any, *, prompt_field: str, ext: str,

@@ -1,0 +1,45 @@
+"""The whole graph served by vendor providers (their real SDKs against loopback servers)."""
+
+from __future__ import annotations
+
+import pytest
+
+from videoagent_dagster.media.ffmpeg import probe
+from videoagent_dagster.models import FinalVideo, Storyboard
+from videoagent_dagster.resources.io_manager import manifest_key
+
+from .helpers import check_results, materialize, submit
+
+
+@pytest.fixture
+def vendor_chains(monkeypatch, vendors):
+    for var, chain in {"VIDEOAGENT_LLM": "openai:gpt-4.1", "VIDEOAGENT_IMAGE": "openai:gpt-image-1",
+                       "VIDEOAGENT_VIDEO": "runway:gen4_turbo", "VIDEOAGENT_TTS": "openai:gpt-4o-mini-tts"}.items():
+        monkeypatch.setenv(var, chain)
+    monkeypatch.setenv("VIDEOAGENT_VIDEO_POLL_S", "0.05")
+    return vendors
+
+
+def test_vendor_pipeline_then_one_clip_fails_and_only_it_is_redone(store, instance, vendor_chains):
+    vendors = vendor_chains
+    task = submit(store, instance, "Lighthouses of the north", duration=8, resolution="180p", shots=4)
+    vendors.job_script += [{}, {"fail": "injected: bad output"}, {}, {}]
+    first = materialize(instance, task)
+    assert not first.success
+    assert vendors.count("runway.create") == 4
+    assert vendors.count("openai.chat") == 2 and vendors.count("openai.images") == 4
+
+    again = materialize(instance, task, selection="shot_clips*")
+    assert again.success and all(check_results(again).values())
+    assert vendors.count("runway.create") == 5  # exactly one more video call
+    assert vendors.count("openai.images") == 4 and vendors.count("openai.chat") == 2
+
+    final = FinalVideo.model_validate_json(store.read_bytes(manifest_key(task, "final_video")))
+    facts = probe(final.uri)
+    assert (facts["video"]["width"], facts["video"]["height"]) == (320, 180) and abs(facts["duration"] - 8) < 0.1
+    board = Storyboard.model_validate_json(store.read_bytes(manifest_key(task, "storyboard")))
+    assert [c.provider for c in board.calls] == ["openai", "openai"]
+    assert [s.title for s in board.shots][:2] == ["Vendor shot 1", "Vendor shot 2"]
+    # Cost: 2 LLM calls + 4 images + 4 clips x 5 s + the narration characters.
+    llm = 2 * (1200 * 2e-6 + 800 * 8e-6)
+    assert final.total_cost_usd == pytest.approx(llm + 4 * 0.063 + 20 * 0.05 + 4 * len("Shot 1.") * 12e-6, rel=1e-3)
