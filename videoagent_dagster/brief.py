@@ -18,6 +18,7 @@ FPS_CHOICES = (24, 25, 30)
 LANGUAGES = ("en", "zh")
 MIN_DURATION, MAX_DURATION = 5.0, 600.0
 MAX_TOPIC = 2000
+DEFAULT_USER = "local"
 
 
 class BriefError(ValueError):
@@ -56,6 +57,7 @@ class Brief(BaseModel):
     topic: str
     style: str | None = None
     style_warning: str | None = None
+    user: str = "local"
     language: Literal["en", "zh"]
     options: BriefOptions
     created_at: str
@@ -89,9 +91,12 @@ def validate_brief(raw: dict[str, Any], task: str, now: datetime | None = None) 
     if not isinstance(raw, dict):
         raise BriefError([f"brief: expected a JSON object, got {type(raw).__name__}"])
     problems: list[str] = []
-    unknown = set(raw) - {"topic", "style", "options"}
+    unknown = set(raw) - {"topic", "style", "options", "user"}
     if unknown:
-        problems.append(f"{', '.join(sorted(unknown))}: unknown field(s); allowed: topic, style, options")
+        problems.append(f"{', '.join(sorted(unknown))}: unknown field(s); allowed: topic, style, options, user")
+    user = raw.get("user") or DEFAULT_USER
+    if not (isinstance(user, str) and re.fullmatch(r"[A-Za-z0-9_.@+-]{1,64}", user)):
+        problems.append(f"user: {user!r} is not allowed; allowed: 1-64 letters, digits and _ . @ + -")
 
     topic_raw = raw.get("topic")
     topic = ""
@@ -140,6 +145,7 @@ def validate_brief(raw: dict[str, Any], task: str, now: datetime | None = None) 
         topic=topic,
         style=style,
         style_warning=style_warning,
+        user=user,
         language=language,
         options=options.model_copy(update={"language": language}),
         created_at=(now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),

@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     make.add_argument("--voice", help="a voice name for the narration provider")
     make.add_argument("--shots", type=int, help="number of shots (default about one per 6 s)")
     make.add_argument("--no-audio", action="store_true", help="no narration track (subtitles stay)")
+    make.add_argument("--user", help="whose daily budget this counts against (default: local)")
+    make.add_argument("--estimate", action="store_true",
+                      help="print the expected cost with the configured providers, and stop (nothing is made)")
     make.add_argument("--out", type=Path, help="also copy the finished video here")
     make.add_argument("--quiet", action="store_true", help="print only the result")
 
@@ -88,25 +91,38 @@ def _raw_brief(args: argparse.Namespace) -> dict:
     }.items() if v is not None}
     if args.no_audio:
         options["include_audio"] = False
-    return {"topic": args.topic, "style": args.style, "options": options}
+    raw = {"topic": args.topic, "style": args.style, "options": options}
+    if args.user:
+        raw["user"] = args.user
+    return raw
 
 
 def _make(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from .brief import BriefError
+    from .brief import BriefError, validate_brief
+    from .budget import BudgetError, daily_budget, estimate
     from .resources.media_store import media_store_from_env
     from .tasks import create_task
 
     store = media_store_from_env()
-    instance = dg.DagsterInstance.get()
     try:
-        brief = create_task(_raw_brief(args), store, instance)
+        if args.estimate:
+            est = estimate(validate_brief(_raw_brief(args), "estimate"))
+            for stage, cost in est.by_stage.items():
+                print(f"  {stage:<6} {est.providers[stage]:<40} ${cost:.4f}")
+            print(f"estimated cost: ${est.total:.2f} (daily budget ${daily_budget():.2f})")
+            return 0
+        brief = create_task(_raw_brief(args), store, dg.DagsterInstance.get())
     except BriefError as e:
         print("videoagent: the brief was not accepted:", file=sys.stderr)
         for problem in e.problems:
             print(f"  - {problem}", file=sys.stderr)
         return 2
+    except (BudgetError, ValueError) as e:  # over budget, or a provider chain that names no known provider
+        print(f"videoagent: not started: {e}", file=sys.stderr)
+        return 2
+    instance = dg.DagsterInstance.get()
     w, h = brief.options.size()
     if not args.quiet:
         print(f"videoagent: task {brief.task}: \"{brief.topic}\" — {brief.options.duration:g} s, {w}x{h}, "

@@ -10,6 +10,7 @@ import dagster as dg
 
 from .assets.brief import brief_key
 from .brief import Brief, validate_brief
+from .budget import reserve
 from .partitions import new_task_key, video_tasks
 from .resources.media_store import MediaStore
 
@@ -18,11 +19,13 @@ def create_task(raw_brief: dict[str, Any], store: MediaStore, instance: dg.Dagst
                 task: str | None = None) -> Brief:
     """Validate a brief, store it under briefs/{task}.json and add the task's partition.
 
-    Nothing is written when the brief is invalid (BriefError names each problem).
+    Nothing is written when the brief is invalid (BriefError names each problem) or its estimated
+    cost would exceed the user's daily budget (BudgetError).
     """
     topic = raw_brief.get("topic") if isinstance(raw_brief, dict) else None
     key = task or new_task_key(topic if isinstance(topic, str) else "")
     brief = validate_brief(raw_brief, key)
+    reserve(brief, store)  # refuses (writing nothing) when the estimate breaks the user's daily budget
     store.write_bytes(brief_key(key), json.dumps(raw_brief, ensure_ascii=False, indent=1).encode("utf-8"))
     instance.add_dynamic_partitions(video_tasks.name, [key])
     return brief

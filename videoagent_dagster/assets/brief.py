@@ -6,6 +6,7 @@ import json
 import dagster as dg
 
 from ..brief import Brief, BriefError, validate_brief
+from ..budget import BudgetError, reserve
 from ..partitions import check_task_key, video_tasks
 from ..resources.media_store import MediaStore
 
@@ -53,7 +54,11 @@ def video_brief(context: dg.AssetExecutionContext, config: VideoBriefConfig, med
         brief = validate_brief(raw, task)
     except BriefError as e:
         raise dg.Failure(description=str(e), metadata={"problems": dg.MetadataValue.json(e.problems)}) from None
-    if from_config:  # stored only once valid, so later runs without config see the same brief
+    if from_config:  # checked against the budget and stored only once valid
+        try:
+            reserve(brief, media_store)
+        except BudgetError as e:
+            raise dg.Failure(description=str(e)) from None
         media_store.write_bytes(brief_key(task), json.dumps(raw, ensure_ascii=False, indent=1).encode("utf-8"))
     if brief.style_warning:
         context.log.warning(brief.style_warning)

@@ -11,7 +11,7 @@ from ..resources.video_gen import ClipRequest, VideoGenResource
 from .common import calls_summary, calls_table, for_each_shot, shot_name, task_key
 
 
-@dg.asset(partitions_def=video_tasks, group_name="video", kinds={"mp4"})
+@dg.asset(partitions_def=video_tasks, group_name="video", pool="video", kinds={"mp4"})
 def shot_clips(context: dg.AssetExecutionContext, storyboard: Storyboard, first_frames: FirstFrames,
                video_gen: VideoGenResource, media_store: MediaStore) -> ShotClips:
     """One clip per shot, exactly as long as its storyboard shot (in whole frames)."""

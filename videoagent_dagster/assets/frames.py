@@ -25,7 +25,7 @@ def frame_prompt(shot: Shot, style: StyleProfile) -> str:
            f"Style: {style.visual_style}."
 
 
-@dg.asset(partitions_def=video_tasks, group_name="video", kinds={"png"})
+@dg.asset(partitions_def=video_tasks, group_name="video", pool="image", kinds={"png"})
 def first_frames(context: dg.AssetExecutionContext, storyboard: Storyboard, style_profile: StyleProfile,
                  image_gen: ImageGenResource, media_store: MediaStore) -> FirstFrames:
     """The first frame of every shot, painted by the image_gen providers."""

@@ -17,7 +17,7 @@ from .common import calls_summary, calls_table, for_each_shot, shot_name, task_k
 SILENT_READING_SHARE = 0.9
 
 
-@dg.asset(partitions_def=video_tasks, group_name="video", kinds={"wav"})
+@dg.asset(partitions_def=video_tasks, group_name="video", pool="tts", kinds={"wav"})
 def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard: Storyboard, tts: TTSResource,
               media_store: MediaStore) -> Narration:
     """Per shot: audio, spoken text, start and end. Each line starts where its shot starts."""

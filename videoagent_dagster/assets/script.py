@@ -20,7 +20,7 @@ def writer_inputs(brief: Brief, style: StyleProfile) -> dict:
             "duration": brief.options.duration, "fps": brief.options.fps, "shots": brief.options.shots}
 
 
-@dg.asset(partitions_def=video_tasks, group_name="video", kinds={"json"})
+@dg.asset(partitions_def=video_tasks, group_name="video", pool="llm", kinds={"json"})
 def script(context: dg.AssetExecutionContext, video_brief: Brief, style_profile: StyleProfile,
            llm: LLMResource, media_store: MediaStore) -> WrittenScript:
     """The script, in the brief's language."""

@@ -16,7 +16,7 @@ from .checks import STORYBOARD_CHECKS, storyboard_checks
 from .script import writer_inputs
 
 
-@dg.asset(partitions_def=video_tasks, group_name="video", kinds={"json"}, check_specs=STORYBOARD_CHECKS)
+@dg.asset(partitions_def=video_tasks, group_name="video", pool="llm", kinds={"json"}, check_specs=STORYBOARD_CHECKS)
 def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_profile: StyleProfile, script: WrittenScript,
                llm: LLMResource, media_store: MediaStore) -> Iterator:
     """Shots: description, narration, camera move, shot type, duration, composition, lighting, palette."""

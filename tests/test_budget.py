@@ -1,0 +1,65 @@
+"""Cost estimates before any paid call, and the per-user daily budget."""
+
+import pytest
+
+from videoagent_dagster.brief import validate_brief
+from videoagent_dagster.budget import BudgetError, committed_today, estimate, record_spend, reserve
+from videoagent_dagster.cli import main
+from videoagent_dagster.tasks import create_task
+
+VENDORS = {"llm": "openai:gpt-4.1", "image": "openai:gpt-image-1", "video": "runway:gen4_turbo",
+           "tts": "openai:gpt-4o-mini-tts"}
+
+
+def brief(task="20261128-x-0001", duration=30, user=None):
+    raw = {"topic": "Lighthouses", "options": {"duration": duration}}
+    if user:
+        raw["user"] = user
+    return validate_brief(raw, task)
+
+
+def test_estimate_prices_each_stage_by_its_first_provider():
+    offline = estimate(brief(), {s: "offline" for s in VENDORS})
+    assert offline.total == 0
+    est = estimate(brief(), VENDORS)
+    assert est.by_stage["image"] == pytest.approx(5 * 0.063)
+    assert est.by_stage["video"] == pytest.approx(5 * 10 * 0.05)  # five 6 s shots, billed as 10 s clips
+    assert 0 < est.by_stage["llm"] < 0.1 and 0 < est.by_stage["tts"] < 0.05
+    assert est.providers["video"] == "runway:gen4_turbo"
+
+
+def test_budget_refuses_before_anything_is_made(store, instance, monkeypatch):
+    for stage, var in (("llm", "VIDEOAGENT_LLM"), ("image", "VIDEOAGENT_IMAGE"), ("video", "VIDEOAGENT_VIDEO"),
+                       ("tts", "VIDEOAGENT_TTS")):
+        monkeypatch.setenv(var, VENDORS[stage])
+    monkeypatch.setenv("VIDEOAGENT_DAILY_BUDGET_USD", "5")
+    first = create_task({"topic": "Lighthouses", "user": "ana", "options": {"duration": 30}}, store, instance)
+    assert committed_today(store, "ana", first.task[:8]) == pytest.approx(estimate(first).total)
+    with pytest.raises(BudgetError, match=r"estimated at \$[\d.]+ .*user 'ana' has \$[\d.]+ committed today of a "
+                                          r"\$5.00 daily budget"):
+        create_task({"topic": "Lighthouses 2", "user": "ana", "options": {"duration": 120}}, store, instance)
+    assert len(instance.get_dynamic_partitions("video_tasks")) == 1
+    assert len(list(store.base.joinpath("briefs").glob("*.json"))) == 1
+    # Another user has a budget of their own.
+    create_task({"topic": "Lighthouses 3", "user": "ben", "options": {"duration": 30}}, store, instance)
+
+
+def test_spend_counts_when_it_exceeds_the_estimate(store):
+    b = brief(user="cy")
+    reserve(b, store, {s: "offline" for s in VENDORS})
+    record_spend(b, store, 7.5)
+    assert committed_today(store, "cy", "20261128") == 7.5
+
+
+def test_cli_estimate_and_refusal(workdir, capsys, monkeypatch):
+    monkeypatch.setenv("VIDEOAGENT_VIDEO", "runway")
+    assert main(["make", "Lighthouses", "--duration", "60", "--estimate"]) == 0
+    out = capsys.readouterr().out
+    assert "video  runway:gen4_turbo" in out and "estimated cost: $" in out
+    assert not (workdir / "storage").exists()
+    monkeypatch.setenv("VIDEOAGENT_DAILY_BUDGET_USD", "0.5")
+    assert main(["make", "Lighthouses", "--duration", "60"]) == 2
+    assert "daily budget" in capsys.readouterr().err
+    monkeypatch.setenv("VIDEOAGENT_VIDEO", "nope")
+    assert main(["make", "Lighthouses", "--estimate"]) == 2
+    assert "unknown video provider 'nope'" in capsys.readouterr().err

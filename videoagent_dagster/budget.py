@@ -1,0 +1,127 @@
+"""What a video will cost before any paid call, and the per-user daily budget.
+
+Each task leaves a ledger entry, `ledger/{YYYYMMDD}/{user}/{task}.json`, holding its estimate and
+what it has actually spent; a user's day counts the larger of the two per task. A brief whose
+estimate would take its user past the budget is refused before anything is generated."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass
+
+from .brief import Brief
+from .prompts.offline_writer import plan_shots
+from .resources.media_store import MediaStore
+from .resources.pricing import cost_of
+from .resources.providers import parse_chain
+
+DEFAULT_DAILY_BUDGET_USD = 50.0
+CHAIN_VARS = {"llm": "VIDEOAGENT_LLM", "image": "VIDEOAGENT_IMAGE", "video": "VIDEOAGENT_VIDEO",
+              "tts": "VIDEOAGENT_TTS"}
+# Rough sizes for the estimate: tokens a script and a storyboard take, characters spoken a second.
+TOKENS = {"script_in": 900, "script_out_per_scene": 220, "board_in": 1500, "board_out_per_shot": 260}
+CHARS_PER_SECOND = {"en": 14.0, "zh": 3.6}
+
+
+class BudgetError(ValueError):
+    """A brief's estimated cost would exceed its user's daily budget."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    by_stage: dict[str, float]
+    providers: dict[str, str]
+
+    @property
+    def total(self) -> float:
+        return round(sum(self.by_stage.values()), 4)
+
+
+def chains_from_env() -> dict[str, str]:
+    return {stage: os.environ.get(var) or "offline" for stage, var in CHAIN_VARS.items()}
+
+
+def estimate(brief: Brief, chains: dict[str, str] | None = None) -> Estimate:
+    """The expected cost of a brief with the first provider of each stage's chain."""
+    chains = chains or chains_from_env()
+    first = {stage: parse_chain(stage, chain)[0] for stage, chain in chains.items()}
+    o = brief.options
+    frames = plan_shots(o.duration, o.fps, o.shots)
+    shots, scenes = len(frames), max(1, math.ceil(len(frames) / 2))
+    llm = first["llm"]
+    llm_usage = {"input_tokens": TOKENS["script_in"] + TOKENS["board_in"] + TOKENS["script_out_per_scene"] * scenes,
+                 "output_tokens": TOKENS["script_out_per_scene"] * scenes + TOKENS["board_out_per_shot"] * shots}
+    video = first["video"]
+    durations = getattr(video, "durations", None)
+    billed = [min((d for d in durations if d >= f / o.fps - 1e-6), default=max(durations)) if durations
+              else f / o.fps for f in frames]
+    by_stage = {
+        "llm": cost_of(llm.name, llm.model, llm_usage),
+        "image": cost_of(first["image"].name, first["image"].model, {"images": shots}),
+        "video": cost_of(video.name, video.model, {"video_seconds": sum(billed)}),
+        "tts": cost_of(first["tts"].name, first["tts"].model,
+                       {"characters": o.duration * CHARS_PER_SECOND[brief.language]}) if o.include_audio else 0.0,
+    }
+    return Estimate({k: round(v, 4) for k, v in by_stage.items()},
+                    {k: f"{p.name}:{p.model}" for k, p in first.items()})
+
+
+def daily_budget() -> float:
+    raw = os.environ.get("VIDEOAGENT_DAILY_BUDGET_USD")
+    try:
+        return float(raw) if raw else DEFAULT_DAILY_BUDGET_USD
+    except ValueError:
+        raise BudgetError(f"VIDEOAGENT_DAILY_BUDGET_USD={raw!r} is not a number of US dollars") from None
+
+
+def _day(task: str) -> str:
+    return task.split("-", 1)[0]
+
+
+def _entry_key(brief_or_task: Brief | str, user: str | None = None) -> str:
+    task = brief_or_task if isinstance(brief_or_task, str) else brief_or_task.task
+    user = user or (brief_or_task.user if isinstance(brief_or_task, Brief) else "local")
+    return f"ledger/{_day(task)}/{user}/{task}.json"
+
+
+def committed_today(store: MediaStore, user: str, day: str, exclude: str | None = None) -> float:
+    folder = store.path(f"ledger/{day}/{user}/placeholder").parent
+    total = 0.0
+    for f in folder.glob("*.json") if folder.is_dir() else []:
+        if f.stem == exclude:
+            continue
+        entry = json.loads(f.read_text())
+        total += max(entry.get("estimate_usd", 0.0), entry.get("spent_usd", 0.0))
+    return round(total, 4)
+
+
+def reserve(brief: Brief, store: MediaStore, chains: dict[str, str] | None = None) -> Estimate:
+    """Check the brief against its user's budget for the day and record its estimate; raise
+    BudgetError (writing nothing) when it does not fit."""
+    est = estimate(brief, chains)
+    budget = daily_budget()
+    if est.total > 0:
+        spent = committed_today(store, brief.user, _day(brief.task), exclude=brief.task)
+        if spent + est.total > budget:
+            raise BudgetError(
+                f"this video is estimated at ${est.total:.2f} ({', '.join(f'{k} ${v:.2f}' for k, v in est.by_stage.items() if v)}); "
+                f"user {brief.user!r} has ${spent:.2f} committed today of a ${budget:.2f} daily budget. Raise "
+                "VIDEOAGENT_DAILY_BUDGET_USD, shorten the video or choose cheaper providers."
+            )
+    key = _entry_key(brief)
+    entry = json.loads(store.read_bytes(key)) if store.exists(key) else {"spent_usd": 0.0}
+    entry.update({"task": brief.task, "estimate_usd": est.total, "providers": est.providers})
+    store.write_bytes(key, json.dumps(entry).encode())
+    return est
+
+
+def record_spend(brief: Brief, store: MediaStore, spent_usd: float) -> None:
+    """Add what a run actually paid to the task's ledger entry."""
+    if spent_usd <= 0:
+        return
+    key = _entry_key(brief)
+    entry = json.loads(store.read_bytes(key)) if store.exists(key) else {"task": brief.task, "estimate_usd": 0.0}
+    entry["spent_usd"] = round(entry.get("spent_usd", 0.0) + spent_usd, 6)
+    store.write_bytes(key, json.dumps(entry).encode())
