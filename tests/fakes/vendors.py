@@ -66,6 +66,7 @@ class FakeVendors:
         self.llm_answers: list[str] = []  # scripted LLM message contents, used before the generated ones
         self.jobs: dict[str, dict] = {}
         self.job_script: list[dict] = []  # per created video job, in order: {"polls": n, "fail": msg, ...}
+        self.job_seconds: float | None = None  # when set, a job finishes this long after it was created
         self.lock = threading.Lock()
         self.clip = _mp4(2)
         self.png = _png()
@@ -197,7 +198,7 @@ class FakeVendors:
         with self.lock:
             script = self.job_script.pop(0) if self.job_script else {}
             job_id = str(uuid.uuid4())
-            self.jobs[job_id] = {"polls": 0, **script}
+            self.jobs[job_id] = {"polls": 0, "created": time.monotonic(), **script}
         return job_id
 
     def _job_state(self, job_id: str) -> tuple[str, str | None, str | None]:
@@ -207,7 +208,10 @@ class FakeVendors:
             job["polls"] += 1
             if job.get("never"):
                 return "RUNNING", None, None
-            if job["polls"] < job.get("after", 2):
+            if self.job_seconds is not None:
+                if time.monotonic() - job["created"] < self.job_seconds:
+                    return "RUNNING", None, None
+            elif job["polls"] < job.get("after", 2):
                 return "RUNNING", None, None
             if job.get("fail"):
                 return "FAILED", None, job["fail"]

@@ -64,7 +64,7 @@ def animate(
     )
 
 
-def conform(src: Path, out: Path, *, frames: int, fps: int, width: int, height: int, preset: str = "veryfast",
+def conform(src: Path, out: Path, *, frames: int, fps: int, width: int, height: int, preset: str = "ultrafast",
             crf: int = 20) -> None:
     """Re-time and re-frame a vendor's clip to exactly `frames` frames of width x height at `fps`:
     scaled to cover and centre-cropped, cut where it is long, its last frame held where it is short."""

@@ -6,12 +6,17 @@ import base64
 from dataclasses import dataclass
 from pathlib import Path
 
-import dagster as dg
-
 from ..media.frames import fit_image, render_frame
 from ..models import ProviderCall
 from .media_store import MediaStore
-from .providers import Provider, Usage, register, require_env, serve_request
+from .providers import (
+    Provider,
+    StageResource,
+    Usage,
+    register,
+    require_env,
+    serve_request,
+)
 from .retry import call_safely
 from .vendor_sdk import (
     DEFAULT_MAX_RETRIES,
@@ -60,6 +65,8 @@ def _orientation(width: int, height: int) -> str:
 class OpenAIImages(ImageProvider):
     """OpenAI image generation (base64 results), cropped to the frame size."""
 
+    sdk_modules = ("openai",)
+
     SIZES = {"landscape": "1536x1024", "portrait": "1024x1536", "square": "1024x1024"}
 
     def render(self, request, out):
@@ -87,6 +94,8 @@ class OpenAIImages(ImageProvider):
 @dataclass
 class StabilityImages(ImageProvider):
     """Stability AI's Stable Image API over plain HTTP (multipart form in, image bytes out)."""
+
+    sdk_modules = ("httpx",)
 
     RATIOS = {"landscape": "16:9", "portrait": "9:16", "square": "1:1"}
 
@@ -117,13 +126,14 @@ class StabilityImages(ImageProvider):
         return {"images": 1}
 
 
-class ImageGenResource(dg.ConfigurableResource):
+class ImageGenResource(StageResource):
     """Paints first frames. `chain` is VIDEOAGENT_IMAGE; shots run `max_concurrency` at a time."""
 
-    chain: str = "offline"
+    @classmethod
+    def stage(cls) -> str:
+        return "image"
+
     max_concurrency: int = 4
-    max_retries: int = DEFAULT_MAX_RETRIES
-    timeout_s: int = int(DEFAULT_TIMEOUT_S)
 
     def generate(self, store: MediaStore, request: FrameRequest) -> tuple[str, ProviderCall]:
         return serve_request(store, "image", self.chain, request, prompt_field="prompt", ext="png",

@@ -16,13 +16,20 @@ import os
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import dagster as dg
 from pydantic import BaseModel, ValidationError
 
 from ..models import ProviderCall
 from ..prompts import offline_writer
 from .media_store import MediaStore
-from .providers import Provider, Usage, parse_chain, register, require_env, run_chain
+from .providers import (
+    Provider,
+    StageResource,
+    Usage,
+    parse_chain,
+    register,
+    require_env,
+    run_chain,
+)
 from .vendor_sdk import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT_S,
@@ -86,6 +93,8 @@ def strict_schema(schema: dict[str, Any]) -> dict[str, Any]:
 @dataclass
 class OpenAIChat(LLMProvider):
     """Chat Completions on OpenAI or any OpenAI-compatible server."""
+
+    sdk_modules = ("openai",)
 
     key_var: str | None = "OPENAI_API_KEY"
     key_required: bool = True
@@ -189,6 +198,8 @@ class CompatibleChat(OpenAIChat):
 class AnthropicMessages(LLMProvider):
     """Claude through the Messages API with a JSON-schema output format."""
 
+    sdk_modules = ("anthropic",)
+
     def complete(self, stage, schema, prompt, inputs, conversation):
         key = require_env("ANTHROPIC_API_KEY", self.name)
         retries = int(self.setting("max_retries", DEFAULT_MAX_RETRIES))
@@ -222,12 +233,13 @@ def parse_answer(schema: type[T], text: str) -> T:
     return schema.model_validate_json(body)
 
 
-class LLMResource(dg.ConfigurableResource):
+class LLMResource(StageResource):
     """Writes scripts and storyboards. `chain` is VIDEOAGENT_LLM, e.g. `openai:gpt-4.1,offline`."""
 
-    chain: str = "offline"
-    max_retries: int = DEFAULT_MAX_RETRIES
-    timeout_s: int = int(DEFAULT_TIMEOUT_S)
+    @classmethod
+    def stage(cls) -> str:
+        return "llm"
+
 
     def generate(self, store: MediaStore, stage: str, schema: type[T], prompt: str,
                  inputs: dict[str, Any]) -> tuple[T, ProviderCall]:

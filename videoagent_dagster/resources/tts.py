@@ -5,12 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import dagster as dg
-
 from ..media.speech import speak_within
 from ..models import ProviderCall
 from .media_store import MediaStore
-from .providers import Provider, Usage, register, require_env, serve_request
+from .providers import (
+    Provider,
+    StageResource,
+    Usage,
+    register,
+    require_env,
+    serve_request,
+)
 from .vendor_sdk import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT_S,
@@ -48,6 +53,8 @@ class OfflineVoice(SpeechProvider):
 class OpenAIVoice(SpeechProvider):
     """OpenAI speech, as WAV. `voice` is an OpenAI voice name (default alloy)."""
 
+    sdk_modules = ("openai",)
+
     def speak(self, request, out):
         retries = int(self.setting("max_retries", DEFAULT_MAX_RETRIES))
         timeout = float(self.setting("timeout_s", DEFAULT_TIMEOUT_S))
@@ -65,13 +72,14 @@ class OpenAIVoice(SpeechProvider):
         return {"characters": len(request.text)}
 
 
-class TTSResource(dg.ConfigurableResource):
+class TTSResource(StageResource):
     """Speaks narration. `chain` is VIDEOAGENT_TTS; lines run `max_concurrency` at a time."""
 
-    chain: str = "offline"
+    @classmethod
+    def stage(cls) -> str:
+        return "tts"
+
     max_concurrency: int = 4
-    max_retries: int = DEFAULT_MAX_RETRIES
-    timeout_s: int = int(DEFAULT_TIMEOUT_S)
 
     def generate(self, store: MediaStore, request: SpeechRequest) -> tuple[str, ProviderCall]:
         return serve_request(store, "tts", self.chain, request, prompt_field="text", ext="wav",

@@ -18,12 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import dagster as dg
-
 from ..media.motion import animate, conform
 from ..models import ProviderCall
 from .media_store import MediaStore
-from .providers import Provider, Usage, register, require_env, serve_request
+from .providers import (
+    Provider,
+    StageResource,
+    Usage,
+    register,
+    require_env,
+    serve_request,
+)
 from .retry import call_safely
 from .vendor_sdk import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, env_base_url, explain
 
@@ -204,6 +209,8 @@ def _data_uri(frame: Path) -> str:
 class RunwayVideo(RemoteVideoProvider):
     """Runway image-to-video through the runwayml SDK (RUNWAYML_API_SECRET, RUNWAYML_BASE_URL)."""
 
+    sdk_modules = ("runwayml", "httpx")
+
     key_var: str = "RUNWAYML_API_SECRET"
     RATIOS = {"landscape": "1280:720", "portrait": "720:1280", "square": "960:960"}
 
@@ -240,6 +247,7 @@ class VeoVideo(RemoteVideoProvider):
 
     key_var: str = "GOOGLE_API_KEY"
     durations: tuple[int, ...] = (4, 6, 8)
+    sdk_modules = ("google.genai", "httpx")
 
     def client(self, attempts: int):
         from google import genai
@@ -300,6 +308,7 @@ class FalVideo(RemoteVideoProvider):
     timeouts included, with no way to turn that off — which can start and bill a second job."""
 
     key_var: str = "FAL_KEY"
+    sdk_modules = ("httpx",)
 
     def _headers(self) -> dict[str, str]:
         return {"authorization": f"Key {require_env(self.key_var, self.name)}"}
@@ -343,13 +352,14 @@ class FalVideo(RemoteVideoProvider):
         return JobState("succeeded", result=url) if url else JobState("failed", error=f"no video in {result}")
 
 
-class VideoGenResource(dg.ConfigurableResource):
+class VideoGenResource(StageResource):
     """Animates first frames. `chain` is VIDEOAGENT_VIDEO; shots run `max_concurrency` at a time."""
 
-    chain: str = "offline"
+    @classmethod
+    def stage(cls) -> str:
+        return "video"
+
     max_concurrency: int = 2
-    max_retries: int = DEFAULT_MAX_RETRIES
-    timeout_s: int = int(DEFAULT_TIMEOUT_S)
     deadline_s: int = int(DEFAULT_DEADLINE_S)
     poll_s: float = DEFAULT_POLL_S
 
