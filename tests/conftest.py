@@ -81,3 +81,25 @@ def vendors(monkeypatch):
     monkeypatch.setenv("VIDEOAGENT_PROVIDER_LIMITS", "openai=0/0,anthropic=0/0,runway=0/0,veo=0/0,fal=0/0")
     yield fake
     fake.stop()
+
+
+@pytest.fixture
+def s3(monkeypatch, tmp_path):
+    """A loopback S3 server (moto's server mode) with a bucket, and the AWS variables pointing at it."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    for k, v in {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+                 "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(k, v)
+    from videoagent_dagster.resources.media_store import _s3_client
+    _s3_client.cache_clear()
+    client = boto3.client("s3", endpoint_url=endpoint)
+    client.create_bucket(Bucket="videos")
+    yield client
+    server.stop()
+    _s3_client.cache_clear()

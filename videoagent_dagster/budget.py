@@ -10,6 +10,7 @@ import json
 import math
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from .brief import Brief
 from .prompts.offline_writer import plan_shots
@@ -87,13 +88,11 @@ def _entry_key(brief_or_task: Brief | str, user: str | None = None) -> str:
 
 
 def committed_today(store: MediaStore, user: str, day: str, exclude: str | None = None) -> float:
-    folder = store.path(f"ledger/{day}/{user}/placeholder").parent
     total = 0.0
-    for f in folder.glob("*.json") if folder.is_dir() else []:
-        if f.stem == exclude:
-            continue
-        entry = json.loads(f.read_text())
-        total += max(entry.get("estimate_usd", 0.0), entry.get("spent_usd", 0.0))
+    for key in store.list(f"ledger/{day}/{user}"):
+        if key.endswith(".json") and Path(key).stem != exclude:
+            entry = json.loads(store.read_bytes(key))
+            total += max(entry.get("estimate_usd", 0.0), entry.get("spent_usd", 0.0))
     return round(total, 4)
 
 

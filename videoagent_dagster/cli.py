@@ -198,12 +198,12 @@ def _run(task: str, instance, store, out: Path | None, quiet: bool) -> int:
         return 1
 
     final = FinalVideo.model_validate_json(store.read_bytes(manifest_key(task, "final_video")))
-    path = Path(final.uri)
+    path = store.path(final.key)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, out)
         path = out.resolve()
-    print(f"\n{path}")
+    print(f"\n{path if out is not None or not store.is_s3 else final.uri}")
     if not quiet:
         stages = ", ".join(f"{k} {v:.1f}s" for k, v in progress.stage_seconds.items())
         print(f"  {final.duration:.1f} s, {final.width}x{final.height} @ {final.fps:g} fps, "

@@ -172,3 +172,19 @@ def test_a_task_without_a_brief_says_how_to_give_one(store, instance):
     result = materialize(instance, task, selection="video_brief")
     failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
     assert "No brief for task" in failure.step_failure_data.user_failure_data.description
+
+
+def test_whole_graph_on_s3(s3, workdir, instance, monkeypatch):
+    from videoagent_dagster.resources.media_store import MediaStore
+
+    monkeypatch.setenv("VIDEOAGENT_STORAGE", "s3://videos/videoagent")
+    store = MediaStore(root="s3://videos/videoagent", cache_dir=str(workdir / "reader"))
+    task = submit(store, instance, "Tide pools at dawn", **TINY)
+    result = materialize(instance, task)
+    assert result.success and all(check_results(result).values())
+    key = f"videoagent/tasks/{task}/final/{task}.mp4"
+    head = s3.head_object(Bucket="videos", Key=key)
+    assert head["ContentLength"] > 10_000
+    final = manifest(store, task, "final_video", FinalVideo)
+    assert final.uri == f"s3://videos/{key}"
+    assert abs(probe(store.path(final.key))["duration"] - 6.0) < 0.1

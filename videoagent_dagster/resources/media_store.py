@@ -1,4 +1,10 @@
-"""The media store: where every frame, clip, voice line, video and cached provider result lives."""
+"""The media store: where every frame, clip, voice line, video and cached provider result lives.
+
+A local folder (default `./storage`) or an S3 bucket/prefix (`s3://bucket/prefix`, MinIO or any
+S3-compatible endpoint through `AWS_ENDPOINT_URL` or `VIDEOAGENT_S3_ENDPOINT`, via dagster-aws).
+Media tools need files, so on S3 `path()` gives a local copy (downloaded once per object version)
+and `writing()` uploads what was written. Writes are atomic: an object appears complete or not at all.
+"""
 
 from __future__ import annotations
 
@@ -8,44 +14,105 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 import dagster as dg
 
+DEFAULT_ROOT = "./storage"
+
+
+def check_key(key: str) -> tuple[str, ...]:
+    """Keys are relative POSIX paths made by our code; '..', absolute paths and empty keys are refused."""
+    parts = PurePosixPath(key).parts
+    if not parts or key.startswith("/") or any(p in ("..", ".") for p in parts):
+        raise ValueError(f"media key {key!r} is not a relative path inside the store")
+    return parts
+
 
 class MediaStore(dg.ConfigurableResource):
-    """A local folder (default `./storage`) holding media under stable keys such as
-    `tasks/{task}/clips/shot_001.mp4`. Writes are atomic: a file appears complete or not at all.
-    """
+    """Media under stable keys such as `tasks/{task}/clips/shot_001.mp4`."""
 
-    root: str = "./storage"  # DEFAULT_ROOT
+    root: str = DEFAULT_ROOT
+    endpoint_url: str | None = None  # S3-compatible endpoint; default: AWS_ENDPOINT_URL / VIDEOAGENT_S3_ENDPOINT
+    cache_dir: str | None = None  # where S3 objects are copied to be worked on; default: a temp folder
 
-    def setup_for_execution(self, context) -> None:  # noqa: D401 - dagster hook
-        if self.root.startswith("s3://"):
-            raise dg.Failure(
-                "VIDEOAGENT_STORAGE=s3://… is not supported by this build yet; use a local folder"
-            )
+    # -- where things are -------------------------------------------------------------------------
+    @property
+    def is_s3(self) -> bool:
+        return self.root.startswith("s3://")
 
     @property
     def base(self) -> Path:
+        """The local folder (for S3: the local copies of objects)."""
+        if self.is_s3:
+            bucket, prefix = self._bucket_prefix
+            root = Path(self.cache_dir or Path(tempfile.gettempdir()) / "videoagent-s3")
+            return root.joinpath(bucket, *PurePosixPath(prefix).parts)
         return Path(self.root).expanduser().resolve()
 
+    @property
+    def _bucket_prefix(self) -> tuple[str, str]:
+        bucket, _, prefix = self.root[len("s3://"):].partition("/")
+        if not bucket:
+            raise ValueError(f"VIDEOAGENT_STORAGE={self.root!r}: name a bucket, as s3://bucket/prefix")
+        return bucket, prefix.strip("/")
+
+    def _object(self, key: str) -> str:
+        check_key(key)
+        prefix = self._bucket_prefix[1]
+        return f"{prefix}/{key}" if prefix else key
+
+    @property
+    def _s3(self):
+        endpoint = self.endpoint_url or os.environ.get("VIDEOAGENT_S3_ENDPOINT") or os.environ.get("AWS_ENDPOINT_URL")
+        return _s3_client(endpoint or None)
+
     def path(self, key: str) -> Path:
-        """The local file for a key. Keys are relative POSIX paths made by our code; '..' is refused."""
-        parts = PurePosixPath(key).parts
-        if not parts or key.startswith("/") or any(p in ("..", ".") for p in parts):
-            raise ValueError(f"media key {key!r} is not a relative path inside the store")
-        return self.base.joinpath(*parts)
+        """A local file for a key (on S3, a fresh local copy when the object exists)."""
+        local = self.base.joinpath(*check_key(key))
+        if self.is_s3:
+            self._fetch(key, local)
+        return local
 
     def uri(self, key: str) -> str:
-        return str(self.path(key))
+        if self.is_s3:
+            return f"s3://{self._bucket_prefix[0]}/{self._object(key)}"
+        return str(self.base.joinpath(*check_key(key)))
 
+    # -- reading ------------------------------------------------------------------------------------
     def exists(self, key: str) -> bool:
-        return self.path(key).is_file()
+        if not self.is_s3:
+            return self.base.joinpath(*check_key(key)).is_file()
+        return self._head(key) is not None
 
     def read_bytes(self, key: str) -> bytes:
-        return self.path(key).read_bytes()
+        if not self.is_s3:
+            return self.path(key).read_bytes()
+        return self._s3.get_object(Bucket=self._bucket_prefix[0], Key=self._object(key))["Body"].read()
 
+    def list(self, prefix: str) -> list[str]:
+        """Keys under a folder-like prefix (`ledger/20261128/ana`), sorted."""
+        check_key(prefix)
+        if not self.is_s3:
+            folder = self.base.joinpath(*check_key(prefix))
+            return sorted(str(p.relative_to(self.base).as_posix()) for p in folder.rglob("*")
+                          if p.is_file() and not p.name.startswith(".tmp-")) if folder.is_dir() else []
+        bucket, base = self._bucket_prefix
+        keys = []
+        paginator = self._s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=bucket, Prefix=self._object(prefix).rstrip("/") + "/"):
+            keys += [o["Key"][len(base) + 1 if base else 0:] for o in page.get("Contents", [])]
+        return sorted(keys)
+
+    def sha256(self, key: str) -> str:
+        h = hashlib.sha256()
+        with self.path(key).open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+
+    # -- writing ------------------------------------------------------------------------------------
     def write_bytes(self, key: str, data: bytes) -> str:
         with self.writing(key) as tmp:
             tmp.write_bytes(data)
@@ -53,8 +120,9 @@ class MediaStore(dg.ConfigurableResource):
 
     @contextmanager
     def writing(self, key: str) -> Iterator[Path]:
-        """Yield a temporary path to write; on success it replaces `key` atomically, on error it is removed."""
-        final = self.path(key)
+        """Yield a temporary path to write; on success it replaces `key` atomically (on S3: one
+        upload), on error it is removed and the key is left as it was."""
+        final = self.base.joinpath(*check_key(key))
         final.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=final.suffix, dir=final.parent)
         os.close(fd)
@@ -63,13 +131,21 @@ class MediaStore(dg.ConfigurableResource):
             yield tmp
             if not tmp.exists() or tmp.stat().st_size == 0:
                 raise RuntimeError(f"nothing was written for {key}")
+            if self.is_s3:
+                self._s3.upload_file(str(tmp), self._bucket_prefix[0], self._object(key))
+                self._remember(final, key)
             os.replace(tmp, final)
         finally:
             tmp.unlink(missing_ok=True)
 
     def copy(self, src_key: str, dst_key: str) -> str:
-        """Copy within the store (a hard link where the filesystem allows: same bytes, no space)."""
-        src, dst = self.path(src_key), self.path(dst_key)
+        """Copy within the store (locally a hard link where possible: same bytes, no space)."""
+        if self.is_s3:
+            bucket = self._bucket_prefix[0]
+            self._s3.copy_object(Bucket=bucket, Key=self._object(dst_key),
+                                 CopySource={"Bucket": bucket, "Key": self._object(src_key)})
+            return dst_key
+        src, dst = self.path(src_key), self.base.joinpath(*check_key(dst_key))
         dst.parent.mkdir(parents=True, exist_ok=True)
         tmp = dst.with_name(f".tmp-{os.getpid()}-{dst.name}")
         tmp.unlink(missing_ok=True)
@@ -80,15 +156,51 @@ class MediaStore(dg.ConfigurableResource):
         os.replace(tmp, dst)
         return dst_key
 
-    def sha256(self, key: str) -> str:
-        h = hashlib.sha256()
-        with self.path(key).open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-        return h.hexdigest()
+    def delete(self, key: str) -> None:
+        if self.is_s3:
+            self._s3.delete_object(Bucket=self._bucket_prefix[0], Key=self._object(key))
+        self.base.joinpath(*check_key(key)).unlink(missing_ok=True)
+
+    # -- S3 local copies ----------------------------------------------------------------------------
+    def _head(self, key: str) -> dict | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self._s3.head_object(Bucket=self._bucket_prefix[0], Key=self._object(key))
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+    def _remember(self, local: Path, key: str) -> None:
+        head = self._head(key)
+        if head:
+            local.with_name(local.name + ".etag").write_text(head["ETag"])
+
+    def _fetch(self, key: str, local: Path) -> None:
+        head = self._head(key)
+        if head is None:
+            return  # nothing there (yet): the caller sees a missing file
+        marker = local.with_name(local.name + ".etag")
+        if local.is_file() and marker.is_file() and marker.read_text() == head["ETag"]:
+            return
+        local.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=local.parent)
+        os.close(fd)
+        try:
+            self._s3.download_file(self._bucket_prefix[0], self._object(key), tmp)
+            os.replace(tmp, local)
+            marker.write_text(head["ETag"])
+        finally:
+            Path(tmp).unlink(missing_ok=True)
 
 
-DEFAULT_ROOT = "./storage"
+@lru_cache(maxsize=8)
+def _s3_client(endpoint: str | None):
+    """One boto3 client per endpoint (they are thread-safe), made by dagster-aws."""
+    from dagster_aws.s3 import S3Resource
+
+    return S3Resource(endpoint_url=endpoint).get_client()
 
 
 def media_store_from_env() -> MediaStore:
