@@ -19,6 +19,10 @@ LANGUAGES = ("en", "zh")
 MIN_DURATION, MAX_DURATION = 5.0, 600.0
 MAX_TOPIC = 2000
 DEFAULT_USER = "local"
+TOP_FIELDS = ("topic", "style", "options", "user", "priority", "webhook_url")
+PRIORITIES = ("low", "normal", "high", "urgent")
+# Dagster runs higher `dagster/priority` first.
+PRIORITY_TAG = {"low": "-1", "normal": "0", "high": "1", "urgent": "2"}
 
 
 class BriefError(ValueError):
@@ -58,6 +62,8 @@ class Brief(BaseModel):
     style: str | None = None
     style_warning: str | None = None
     user: str = "local"
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+    webhook_url: str | None = None
     language: Literal["en", "zh"]
     options: BriefOptions
     created_at: str
@@ -91,9 +97,16 @@ def validate_brief(raw: dict[str, Any], task: str, now: datetime | None = None) 
     if not isinstance(raw, dict):
         raise BriefError([f"brief: expected a JSON object, got {type(raw).__name__}"])
     problems: list[str] = []
-    unknown = set(raw) - {"topic", "style", "options", "user"}
+    unknown = set(raw) - set(TOP_FIELDS)
     if unknown:
-        problems.append(f"{', '.join(sorted(unknown))}: unknown field(s); allowed: topic, style, options, user")
+        problems.append(f"{', '.join(sorted(unknown))}: unknown field(s); allowed: {', '.join(TOP_FIELDS)}")
+    priority = raw.get("priority") or "normal"
+    if priority not in PRIORITIES:
+        problems.append(f"priority: {priority!r} is not allowed; allowed: {', '.join(PRIORITIES)}")
+    webhook_url = raw.get("webhook_url") or None
+    if webhook_url is not None and not (isinstance(webhook_url, str) and len(webhook_url) <= 2000
+                                        and re.fullmatch(r"https?://[^\s/$.?#][^\s]*", webhook_url)):
+        problems.append(f"webhook_url: {str(webhook_url)[:200]!r} is not allowed; allowed: an http(s) URL")
     user = raw.get("user") or DEFAULT_USER
     if not (isinstance(user, str) and re.fullmatch(r"[A-Za-z0-9_.@+-]{1,64}", user)):
         problems.append(f"user: {user!r} is not allowed; allowed: 1-64 letters, digits and _ . @ + -")
@@ -146,6 +159,8 @@ def validate_brief(raw: dict[str, Any], task: str, now: datetime | None = None) 
         style=style,
         style_warning=style_warning,
         user=user,
+        priority=priority,
+        webhook_url=webhook_url,
         language=language,
         options=options.model_copy(update={"language": language}),
         created_at=(now or datetime.now(timezone.utc)).isoformat(timespec="seconds"),

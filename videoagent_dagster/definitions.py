@@ -7,6 +7,8 @@ import os
 import dagster as dg
 
 from .assets import ALL_ASSETS
+from .jobs import make_video
+from .sensors import intake_sensor
 from .resources.image_gen import ImageGenResource
 from .resources.io_manager import manifest_io_manager
 from .resources.llm import LLMResource
@@ -51,15 +53,10 @@ def build_resources() -> dict:
     }
 
 
-make_video = dg.define_asset_job(
-    "make_video",
-    selection=dg.AssetSelection.assets(*ALL_ASSETS),
-    description="Make one video: brief → style → script → storyboard → frames → clips + narration → final cut.",
-)
-
 def build_defs() -> dg.Definitions:
     """Definitions with resources configured from the environment as it is now."""
-    return dg.Definitions(assets=ALL_ASSETS, jobs=[make_video], resources=build_resources())
+    return dg.Definitions(assets=ALL_ASSETS, jobs=[make_video], sensors=[intake_sensor],
+                          resources=build_resources())
 
 
 defs = build_defs()

@@ -9,15 +9,14 @@ from typing import Any
 import dagster as dg
 
 from .assets.brief import brief_key
-from .brief import Brief, validate_brief
+from .brief import PRIORITY_TAG, Brief, validate_brief
 from .budget import reserve
 from .partitions import new_task_key, video_tasks
 from .resources.media_store import MediaStore
 
 
-def create_task(raw_brief: dict[str, Any], store: MediaStore, instance: dg.DagsterInstance,
-                task: str | None = None) -> Brief:
-    """Validate a brief, store it under briefs/{task}.json and add the task's partition.
+def prepare_task(raw_brief: dict[str, Any], store: MediaStore, task: str | None = None) -> Brief:
+    """Validate a brief, check it against the budget and store it under briefs/{task}.json.
 
     Nothing is written when the brief is invalid (BriefError names each problem) or its estimated
     cost would exceed the user's daily budget (BudgetError).
@@ -27,8 +26,22 @@ def create_task(raw_brief: dict[str, Any], store: MediaStore, instance: dg.Dagst
     brief = validate_brief(raw_brief, key)
     reserve(brief, store)  # refuses (writing nothing) when the estimate breaks the user's daily budget
     store.write_bytes(brief_key(key), json.dumps(raw_brief, ensure_ascii=False, indent=1).encode("utf-8"))
-    instance.add_dynamic_partitions(video_tasks.name, [key])
     return brief
+
+
+def create_task(raw_brief: dict[str, Any], store: MediaStore, instance: dg.DagsterInstance,
+                task: str | None = None) -> Brief:
+    """prepare_task, then add the task's partition."""
+    brief = prepare_task(raw_brief, store, task)
+    instance.add_dynamic_partitions(video_tasks.name, [brief.task])
+    return brief
+
+
+def run_tags(brief: Brief) -> dict[str, str]:
+    """Tags for a task's runs: priority (urgent work overtakes queued normal work) and user (for
+    the per-user concurrency limit in dagster.yaml)."""
+    return {"dagster/priority": PRIORITY_TAG[brief.priority], "videoagent/user": brief.user,
+            "videoagent/priority": brief.priority}
 
 
 def task_exists(task: str, store: MediaStore, instance: dg.DagsterInstance) -> bool:

@@ -91,17 +91,18 @@ class MediaStore(dg.ConfigurableResource):
             return self.path(key).read_bytes()
         return self._s3.get_object(Bucket=self._bucket_prefix[0], Key=self._object(key))["Body"].read()
 
-    def list(self, prefix: str) -> list[str]:
-        """Keys under a folder-like prefix (`ledger/20261128/ana`), sorted."""
-        check_key(prefix)
+    def list(self, prefix: str = "") -> list[str]:
+        """Keys under a folder-like prefix (`ledger/20261128/ana`; '' for all), sorted."""
+        parts = check_key(prefix) if prefix else ()
         if not self.is_s3:
-            folder = self.base.joinpath(*check_key(prefix))
+            folder = self.base.joinpath(*parts)
             return sorted(str(p.relative_to(self.base).as_posix()) for p in folder.rglob("*")
                           if p.is_file() and not p.name.startswith(".tmp-")) if folder.is_dir() else []
         bucket, base = self._bucket_prefix
         keys = []
         paginator = self._s3.get_paginator("list_objects_v2")
-        for page in paginator.paginate(Bucket=bucket, Prefix=self._object(prefix).rstrip("/") + "/"):
+        full = (self._object(prefix).rstrip("/") + "/") if prefix else (f"{base}/" if base else "")
+        for page in paginator.paginate(Bucket=bucket, Prefix=full):
             keys += [o["Key"][len(base) + 1 if base else 0:] for o in page.get("Contents", [])]
         return sorted(keys)
 

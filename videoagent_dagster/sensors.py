@@ -1,0 +1,103 @@
+"""Sensors: briefs dropped in the intake folder or bucket become tasks and runs."""
+
+import hashlib
+import json
+import os
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+import dagster as dg
+
+from .brief import BriefError
+from .budget import BudgetError
+from .jobs import make_video
+from .partitions import new_task_key, video_tasks
+from .resources.media_store import MediaStore
+from .tasks import prepare_task, run_tags
+
+DEFAULT_INTAKE = "./intake"
+ACCEPTED, REJECTED = "accepted", "rejected"
+
+
+def intake_from_env() -> MediaStore:
+    return MediaStore(root=os.environ.get("VIDEOAGENT_INTAKE") or DEFAULT_INTAKE)
+
+
+def _identity(key: str, body: bytes) -> str:
+    return hashlib.sha256(key.encode() + b"\0" + body).hexdigest()
+
+
+def _move(inbox: MediaStore, key: str, folder: str) -> str:
+    target = f"{folder}/{key}"
+    inbox.copy(key, target)
+    inbox.delete(key)
+    return target
+
+
+def take_brief(inbox: MediaStore, store: MediaStore, key: str) -> tuple[str, dict] | None:
+    """Turn one intake object into a task (or move it aside with its error). Returns
+    (task, run tags) for a task to run, None for a rejected object.
+
+    Idempotent: the object's identity (its key and bytes) maps to one task, recorded in
+    `intake-index/` before anything else is written, so a crash or a daemon restart half-way
+    reuses the same task key; the run key derived from it makes Dagster skip a second run."""
+    body = inbox.read_bytes(key)
+    identity = _identity(key, body)
+    index_key = f"intake-index/{identity[:2]}/{identity}.json"
+    try:
+        raw = json.loads(body)
+        if not isinstance(raw, dict):
+            raise BriefError([f"brief: expected a JSON object, got {type(raw).__name__}"])
+        if store.exists(index_key):
+            task = json.loads(store.read_bytes(index_key))["task"]
+        else:
+            topic = raw.get("topic") if isinstance(raw.get("topic"), str) else ""
+            task = new_task_key(topic)
+        brief = prepare_task(raw, store, task)
+        store.write_bytes(index_key, json.dumps({"task": task, "object": inbox.uri(key)}).encode())
+    except (ValueError, BriefError, BudgetError) as e:  # JSONDecodeError is a ValueError
+        problems = e.problems if isinstance(e, BriefError) else [str(e)]
+        when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        inbox.write_bytes(f"{REJECTED}/{key}.error.txt", (
+            f"{key} was not accepted ({when}):\n" + "".join(f"- {p}\n" for p in problems)).encode("utf-8"))
+        _move(inbox, key, REJECTED)
+        return None
+    _move(inbox, key, ACCEPTED)
+    return brief.task, {**run_tags(brief), "videoagent/intake": key[:200], "videoagent/intake_id": identity[:16]}
+
+
+@dg.sensor(job=make_video, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Briefs (JSON) dropped in VIDEOAGENT_INTAKE (a folder or s3://bucket/prefix) become "
+                       "tasks and runs; invalid ones are moved to rejected/ with an .error.txt beside them.")
+def intake_sensor(context: dg.SensorEvaluationContext, media_store: MediaStore) -> dg.SensorResult:
+    inbox = intake_from_env()
+    keys = [k for k in inbox.list() if k.endswith(".json") and not k.startswith((f"{ACCEPTED}/", f"{REJECTED}/"))]
+    if not keys:
+        return dg.SensorResult(skip_reason=f"no new briefs in {inbox.root}")
+    # One user's briefs in order on one thread (their budget is checked one brief at a time);
+    # different users in parallel, so a tick gets through a thousand objects in time.
+    by_user: dict[str, list[str]] = defaultdict(list)
+    for key in keys:
+        by_user[_user_hint(key)].append(key)
+
+    def take_all(user_keys: list[str]) -> list[tuple[str, tuple[str, dict] | None]]:
+        return [(k, take_brief(inbox, media_store, k)) for k in user_keys]
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        outcomes = [o for batch in pool.map(take_all, by_user.values()) for o in batch]
+    accepted = [(k, o) for k, o in outcomes if o]
+    for key, outcome in outcomes:
+        if outcome is None:
+            context.log.warning(f"intake: rejected {key} (see {REJECTED}/{key}.error.txt)")
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=f"intake:{tags['videoagent/intake_id']}", partition_key=task, tags=tags)
+                      for _, (task, tags) in accepted],
+        dynamic_partitions_requests=[video_tasks.build_add_request([task for _, (task, _) in accepted])]
+        if accepted else [],
+    )
+
+
+def _user_hint(key: str) -> str:
+    """Group objects by the folder they were dropped in (a user's folder), else all together."""
+    return key.split("/", 1)[0] if "/" in key else ""
