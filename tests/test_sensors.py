@@ -76,3 +76,50 @@ def test_intake_on_s3(s3, store, instance, monkeypatch, tmp_path):
     assert len(result.run_requests) == 1
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="videos", Prefix="intake/")["Contents"]]
     assert keys == ["intake/accepted/new.json"]
+
+
+def test_webhooks_on_completion_and_failure(store, instance, monkeypatch, flaky_camera):
+    from pytest_httpserver import HTTPServer
+    from werkzeug import Response
+
+    from videoagent_dagster.resources.webhooks import SIGNATURE_HEADER, sign
+    from videoagent_dagster.sensors import webhook_on_failure, webhook_on_success
+    from videoagent_dagster.tasks import create_task
+
+    from .assets.helpers import materialize
+
+    receiver = HTTPServer(host="127.0.0.1", port=0)
+    receiver.start()
+    got = []
+    receiver.expect_request("/hook").respond_with_handler(lambda r: got.append(r) or Response("ok"))
+    monkeypatch.setenv("VIDEOAGENT_WEBHOOK_ALLOW_PRIVATE", "1")
+    monkeypatch.setenv("VIDEOAGENT_WEBHOOK_SECRET", "k")
+    try:
+        for fail in (False, True):
+            flaky_camera.FAIL_SHOTS.clear()
+            if fail:
+                flaky_camera.FAIL_SHOTS.add("shot_001")
+            brief = create_task({"topic": f"Hooks {fail}", "webhook_url": receiver.url_for("/hook"),
+                                 "options": {"duration": 5, "resolution": "180p", "shots": 1}}, store, instance)
+            result = materialize(instance, brief.task)
+            assert result.success is not fail
+            run = instance.get_run_by_id(result.run_id)
+            kinds = {dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE}
+            event = instance.all_logs(result.run_id, of_type=kinds)[0].dagster_event
+            context = dg.build_run_status_sensor_context(
+                sensor_name="s", dagster_event=event, dagster_instance=instance, dagster_run=run,
+                resources={"media_store": store})
+            if fail:
+                webhook_on_failure(context.for_run_failure())
+            else:
+                webhook_on_success(context)
+    finally:
+        receiver.clear()
+        receiver.stop()
+    done, failed = (json.loads(r.get_data()) for r in got)
+    assert done["event"] == "task.completed" and done["status"] == "completed"
+    assert done["video_url"].endswith(".mp4") and done["thumbnail_url"].endswith("thumbnail.jpg")
+    assert done["metadata"]["duration"] == pytest.approx(5, abs=0.1) and "timestamp" in done
+    assert failed["event"] == "task.failed" and failed["error"]
+    for r in got:
+        assert r.headers[SIGNATURE_HEADER] == sign(r.get_data(), "k")

@@ -8,7 +8,7 @@ import dagster as dg
 
 from .assets import ALL_ASSETS
 from .jobs import make_video
-from .sensors import intake_sensor
+from .sensors import intake_sensor, webhook_on_failure, webhook_on_success
 from .resources.image_gen import ImageGenResource
 from .resources.io_manager import manifest_io_manager
 from .resources.llm import LLMResource
@@ -55,7 +55,7 @@ def build_resources() -> dict:
 
 def build_defs() -> dg.Definitions:
     """Definitions with resources configured from the environment as it is now."""
-    return dg.Definitions(assets=ALL_ASSETS, jobs=[make_video], sensors=[intake_sensor],
+    return dg.Definitions(assets=ALL_ASSETS, jobs=[make_video], sensors=[intake_sensor, webhook_on_success, webhook_on_failure],
                           resources=build_resources())
 
 

@@ -101,3 +101,52 @@ def intake_sensor(context: dg.SensorEvaluationContext, media_store: MediaStore) 
 def _user_hint(key: str) -> str:
     """Group objects by the folder they were dropped in (a user's folder), else all together."""
     return key.split("/", 1)[0] if "/" in key else ""
+
+
+def _notify(context, media_store: MediaStore, status: str) -> None:
+    from .models import FinalVideo
+    from .resources.io_manager import manifest_key
+    from .resources.webhooks import WebhookRefused, deliver
+
+    run = context.dagster_run
+    task = run.tags.get("dagster/partition")
+    if not task or not media_store.exists(manifest_key(task, "video_brief")):
+        return
+    brief = json.loads(media_store.read_bytes(manifest_key(task, "video_brief")))
+    url = brief.get("webhook_url")
+    if not url:
+        return
+    payload = {"event": f"task.{status}", "task_id": task, "status": status, "run_id": run.run_id,
+               "video_url": None, "thumbnail_url": None, "metadata": {},
+               "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    if status == "completed" and media_store.exists(manifest_key(task, "final_video")):
+        final = FinalVideo.model_validate_json(media_store.read_bytes(manifest_key(task, "final_video")))
+        payload.update(video_url=final.uri, thumbnail_url=final.thumbnail, metadata={
+            "duration": final.duration, "width": final.width, "height": final.height, "fps": final.fps,
+            "size_bytes": final.size_bytes, "shots": final.shots, "style": final.style,
+            "total_cost_usd": final.total_cost_usd})
+    if status == "failed":
+        failure = getattr(context, "failure_event", None)
+        payload["error"] = (failure.message if failure else None) or "the run failed"
+    secret = os.environ.get("VIDEOAGENT_WEBHOOK_SECRET", "")
+    if not secret:
+        context.log.warning("VIDEOAGENT_WEBHOOK_SECRET is not set: webhooks are signed with an empty key")
+    try:
+        ok, detail = deliver(url, payload, secret=secret)
+    except WebhookRefused as e:
+        context.log.warning(f"webhook for {task} not sent: {e}")
+        return
+    (context.log.info if ok else context.log.warning)(f"webhook for {task} to {url}: {'sent' if ok else 'failed'}, {detail}")
+
+
+@dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[make_video],
+                      default_status=dg.DefaultSensorStatus.RUNNING,
+                      description="POSTs task.completed to the brief's webhook_url, signed (sha256 HMAC).")
+def webhook_on_success(context: dg.RunStatusSensorContext, media_store: MediaStore):
+    _notify(context, media_store, "completed")
+
+
+@dg.run_failure_sensor(monitored_jobs=[make_video], default_status=dg.DefaultSensorStatus.RUNNING,
+                       description="POSTs task.failed to the brief's webhook_url, signed (sha256 HMAC).")
+def webhook_on_failure(context: dg.RunFailureSensorContext, media_store: MediaStore):
+    _notify(context, media_store, "failed")
