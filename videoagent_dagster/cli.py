@@ -62,15 +62,89 @@ def _parser() -> argparse.ArgumentParser:
 
     ui = sub.add_parser("ui", help="open the Dagster UI (dagster dev) on the same local instance")
     ui.add_argument("--port", type=int, default=3000)
+
+    url = os.environ.get("VIDEOAGENT_URL", "http://127.0.0.1:3000")
+    remote = {}
+    for name, help_text in (("submit", "submit a brief to a running webserver (GraphQL)"),
+                            ("status", "a task's stage, progress and current step"),
+                            ("list", "the latest run of each task"), ("cancel", "stop a task's run"),
+                            ("retry", "re-run a failed task from where it failed"),
+                            ("download", "fetch a finished task's video from the media store")):
+        remote[name] = sub.add_parser(name, help=help_text)
+        remote[name].add_argument("--url", default=url, help=f"the Dagster webserver (default {url}, $VIDEOAGENT_URL)")
+        remote[name].add_argument("--json", action="store_true", help="print JSON")
+    remote["submit"].add_argument("topic")
+    for opt in ("style", "aspect", "resolution", "language", "voice", "user", "priority", "webhook-url"):
+        remote["submit"].add_argument(f"--{opt}")
+    for opt, kind in (("duration", float), ("fps", int), ("shots", int)):
+        remote["submit"].add_argument(f"--{opt}", type=kind)
+    remote["submit"].add_argument("--no-audio", action="store_true")
+    for name in ("status", "cancel", "retry", "download"):
+        remote[name].add_argument("task")
+    remote["download"].add_argument("--out", type=Path, required=True)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ("submit", "status", "list", "cancel", "retry", "download"):
+        return _remote(args)
     ensure_dagster_home()
     if args.command == "ui":
         return _ui(args.port)
     return _make(args) if args.command == "make" else _resume(args)
+
+
+def _remote(args: argparse.Namespace) -> int:
+    import json
+
+    from .brief import BriefError
+    from .client import ClientError, VideoagentClient
+
+    client = VideoagentClient(args.url)
+    try:
+        if args.command == "submit":
+            raw = _raw_brief(args)
+            raw.update({k: v for k, v in (("priority", args.priority), ("webhook_url", args.webhook_url)) if v})
+            task, run_id = client.submit(raw)
+            out = {"task": task, "run_id": run_id}
+        elif args.command == "status":
+            out = client.status(args.task).as_dict()
+        elif args.command == "list":
+            out = client.list()
+        elif args.command == "cancel":
+            out = {"task": args.task, "cancelled_run": client.cancel(args.task)}
+        elif args.command == "retry":
+            out = {"task": args.task, "run_id": client.retry(args.task)}
+        else:
+            out = {"task": args.task, "video": str(_download(args.task, args.out))}
+    except BriefError as e:
+        print("videoagent: the brief was not accepted:\n" + "\n".join(f"  - {p}" for p in e.problems), file=sys.stderr)
+        return 2
+    except ClientError as e:
+        print(f"videoagent: {e}", file=sys.stderr)
+        return 1
+    if args.json or not isinstance(out, dict):
+        print(json.dumps(out, indent=1))
+    else:
+        print("  ".join(f"{k}: {v}" for k, v in out.items()))
+    return 0
+
+
+def _download(task: str, out: Path) -> Path:
+    from .client import ClientError
+    from .models import FinalVideo
+    from .resources.io_manager import manifest_key
+    from .resources.media_store import media_store_from_env
+
+    store = media_store_from_env()
+    if not store.exists(manifest_key(task, "final_video")):
+        raise ClientError(f"task {task} has no final video in {store.root} (is it finished? is VIDEOAGENT_STORAGE "
+                          "the deployment's media store?)")
+    final = FinalVideo.model_validate_json(store.read_bytes(manifest_key(task, "final_video")))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(store.path(final.key), out)
+    return out.resolve()
 
 
 def _ui(port: int) -> int:

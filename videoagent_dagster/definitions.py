@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 
 import dagster as dg
@@ -53,10 +54,18 @@ def build_resources() -> dict:
     }
 
 
+def load_plugins() -> None:
+    """VIDEOAGENT_PLUGINS: comma-separated modules imported at load, e.g. to register providers of
+    your own with `resources.providers.register`."""
+    for module in filter(None, (m.strip() for m in os.environ.get("VIDEOAGENT_PLUGINS", "").split(","))):
+        importlib.import_module(module)
+
+
 def build_defs() -> dg.Definitions:
     """Definitions with resources configured from the environment as it is now."""
     return dg.Definitions(assets=ALL_ASSETS, jobs=[make_video], sensors=[intake_sensor, webhook_on_success, webhook_on_failure],
                           resources=build_resources())
 
 
+load_plugins()
 defs = build_defs()

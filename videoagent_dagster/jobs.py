@@ -1,11 +1,31 @@
 """Jobs: one asset job that makes a whole video for a task."""
 
+import os
+
 import dagster as dg
 
 from .assets import ALL_ASSETS
 
+
+def executor_from_env() -> dg.ExecutorDefinition:
+    """VIDEOAGENT_EXECUTOR: `in_process` (default: one process runs the steps in order — on a small
+    machine faster than a process per step), `multiprocess` (a process per step), or `celery` (steps
+    on a pool of Celery workers, dagster-celery; broker from DAGSTER_CELERY_BROKER_URL)."""
+    name = os.environ.get("VIDEOAGENT_EXECUTOR", "in_process")
+    if name == "in_process":
+        return dg.in_process_executor
+    if name == "multiprocess":
+        return dg.multiprocess_executor
+    if name == "celery":
+        from dagster_celery import celery_executor
+
+        return celery_executor
+    raise ValueError(f"VIDEOAGENT_EXECUTOR={name!r} is not one of in_process, multiprocess, celery")
+
+
 make_video = dg.define_asset_job(
     "make_video",
     selection=dg.AssetSelection.assets(*ALL_ASSETS),
+    executor_def=executor_from_env(),
     description="Make one video: brief → style → script → storyboard → frames → clips + narration → final cut.",
 )

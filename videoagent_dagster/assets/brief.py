@@ -21,6 +21,9 @@ class VideoBriefConfig(dg.Config):
 
     topic: str | None = None
     style: str | None = None
+    user: str | None = None
+    priority: str | None = None
+    webhook_url: str | None = None
     duration: float | None = None
     aspect: str | None = None
     resolution: str | None = None
@@ -33,8 +36,9 @@ class VideoBriefConfig(dg.Config):
     def as_raw_brief(self) -> dict | None:
         if self.topic is None:
             return None
-        options = {k: v for k, v in self.model_dump().items() if k not in ("topic", "style") and v is not None}
-        return {"topic": self.topic, "style": self.style, "options": options}
+        top = ("topic", "style", "user", "priority", "webhook_url")
+        options = {k: v for k, v in self.model_dump().items() if k not in top and v is not None}
+        return {**{k: getattr(self, k) for k in top if getattr(self, k) is not None}, "options": options}
 
 
 @dg.asset(partitions_def=video_tasks, group_name="video", kinds={"json"})
