@@ -67,7 +67,7 @@ def take_brief(inbox: MediaStore, store: MediaStore, key: str) -> tuple[str, dic
     return brief.task, {**run_tags(brief), "videoagent/intake": key[:200], "videoagent/intake_id": identity[:16]}
 
 
-@dg.sensor(job=make_video, minimum_interval_seconds=15, default_status=dg.DefaultSensorStatus.RUNNING,
+@dg.sensor(job=make_video, minimum_interval_seconds=10, default_status=dg.DefaultSensorStatus.RUNNING,
            description="Briefs (JSON) dropped in VIDEOAGENT_INTAKE (a folder or s3://bucket/prefix) become "
                        "tasks and runs; invalid ones are moved to rejected/ with an .error.txt beside them.")
 def intake_sensor(context: dg.SensorEvaluationContext, media_store: MediaStore) -> dg.SensorResult:
@@ -139,14 +139,14 @@ def _notify(context, media_store: MediaStore, status: str) -> None:
     (context.log.info if ok else context.log.warning)(f"webhook for {task} to {url}: {'sent' if ok else 'failed'}, {detail}")
 
 
-@dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[make_video],
+@dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[make_video], minimum_interval_seconds=5,
                       default_status=dg.DefaultSensorStatus.RUNNING,
                       description="POSTs task.completed to the brief's webhook_url, signed (sha256 HMAC).")
 def webhook_on_success(context: dg.RunStatusSensorContext, media_store: MediaStore):
     _notify(context, media_store, "completed")
 
 
-@dg.run_failure_sensor(monitored_jobs=[make_video], default_status=dg.DefaultSensorStatus.RUNNING,
+@dg.run_failure_sensor(monitored_jobs=[make_video], minimum_interval_seconds=5, default_status=dg.DefaultSensorStatus.RUNNING,
                        description="POSTs task.failed to the brief's webhook_url, signed (sha256 HMAC).")
 def webhook_on_failure(context: dg.RunFailureSensorContext, media_store: MediaStore):
     _notify(context, media_store, "failed")

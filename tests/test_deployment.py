@@ -1,0 +1,238 @@
+"""The deployment, run for real on loopback: PostgreSQL (the machine's), an S3 server (moto), a
+code server, the webserver and the daemon, as separate processes with deploy/dagster.yaml.
+
+Work arrives through the S3 intake bucket and over GraphQL; runs queue, launch, fail, are
+cancelled and retried; webhooks arrive signed; urgent work overtakes queued normal work."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Response
+
+from videoagent_dagster.client import VideoagentClient
+from videoagent_dagster.resources.webhooks import SIGNATURE_HEADER, sign
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PG = "postgresql://postgres@127.0.0.1:5432"
+PG_DAGSTER = "postgresql+psycopg2://postgres@127.0.0.1:5432"
+TINY = {"duration": 5, "resolution": "180p", "shots": 2}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+def postgres_ready() -> bool:
+    return subprocess.run(["psql", PG + "/postgres", "-tAc", "select 1"], capture_output=True).returncode == 0
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory):
+    if not shutil.which("psql") or not postgres_ready():
+        pytest.fail("PostgreSQL is not answering on 127.0.0.1:5432 (.ci/run starts it)")
+    from moto.server import ThreadedMotoServer
+
+    work = tmp_path_factory.mktemp("deployment")
+    db = f"videoagent_it_{uuid.uuid4().hex[:8]}"
+    subprocess.run(["psql", PG + "/postgres", "-c", f"create database {db}"], check=True, capture_output=True)
+    s3_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    s3_server.start()
+    s3_host, s3_port = s3_server.get_host_and_port()
+    receiver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    receiver.start()
+    hooks: list = []
+    receiver.expect_request("/hook").respond_with_handler(lambda r: hooks.append(r) or Response("ok"))
+
+    home = work / "dagster_home"
+    home.mkdir()
+    config = (ROOT / "deploy" / "dagster.yaml").read_text()
+    # One run at a time, so the priority test can watch the queue; dequeue often.
+    config = config.replace("max_concurrent_runs: 10", "max_concurrent_runs: 1")
+    (home / "dagster.yaml").write_text(config)
+    control = work / "control"
+    control.mkdir()
+    grpc_port, web_port = free_port(), free_port()
+    (work / "workspace.yaml").write_text(
+        f"load_from:\n  - grpc_server:\n      host: 127.0.0.1\n      port: {grpc_port}\n"
+        f"      location_name: videoagent\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDEOAGENT_", "DAGSTER_"))}
+    env.update({
+        "DAGSTER_HOME": str(home), "DAGSTER_POSTGRES_URL": f"{PG_DAGSTER}/{db}",
+        "AWS_ENDPOINT_URL": f"http://{s3_host}:{s3_port}", "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": "us-east-1",
+        "VIDEOAGENT_STORAGE": "s3://videos/media", "VIDEOAGENT_INTAKE": "s3://videos/intake",
+        "VIDEOAGENT_VIDEO": "controlled", "VIDEOAGENT_PLUGINS": "tests.plugins",
+        "VIDEOAGENT_TEST_CONTROL": str(control), "VIDEOAGENT_WEBHOOK_ALLOW_PRIVATE": "1",
+        "VIDEOAGENT_WEBHOOK_SECRET": "it-secret", "PYTHONPATH": str(ROOT),
+    })
+    s3 = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
+                      aws_access_key_id="test", aws_secret_access_key="test")
+    s3.create_bucket(Bucket="videos")
+    logs = work / "logs"
+    logs.mkdir()
+    procs = []
+
+    def start(name: str, *cmd: str) -> None:
+        out = (logs / f"{name}.log").open("w")
+        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
+
+    start("code-server", str(BIN / "dagster"), "code-server", "start", "-m", "videoagent_dagster.definitions",
+          "-h", "127.0.0.1", "-p", str(grpc_port))
+    start("webserver", str(BIN / "dagster-webserver"), "-w", str(work / "workspace.yaml"), "-h", "127.0.0.1",
+          "-p", str(web_port))
+    start("daemon", str(BIN / "dagster-daemon"), "run", "-w", str(work / "workspace.yaml"))
+    client = VideoagentClient(f"http://127.0.0.1:{web_port}")
+
+    last_error = [None]
+
+    def ready():
+        try:
+            client.runs(limit=1)
+            return True
+        except Exception as e:  # noqa: BLE001 - not up yet
+            last_error[0] = e
+            return False
+
+    try:
+        try:
+            wait_for(ready, 120, "the webserver and code server")
+        except AssertionError:
+            raise AssertionError(f"the deployment did not come up: {last_error[0]}") from None
+        yield {"client": client, "s3": s3, "control": control, "hooks": hooks, "receiver": receiver, "env": env,
+               "logs": logs}
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        receiver.clear()
+        receiver.stop()
+        s3_server.stop()
+        subprocess.run(["psql", PG + "/postgres", "-c", f"drop database if exists {db} with (force)"],
+                       capture_output=True)
+
+
+def final_object(s3, task: str) -> dict | None:
+    try:
+        return s3.head_object(Bucket="videos", Key=f"media/tasks/{task}/final/{task}.mp4")
+    except s3.exceptions.ClientError:
+        return None
+
+
+def wait_status(client, task, wanted: set[str], timeout=240):
+    return wait_for(lambda: (st := client.status(task)).status in wanted and st, timeout, f"{task} to be {wanted}")
+
+
+def calls(control: Path) -> list[str]:
+    path = control / "calls.txt"
+    return path.read_text().split() if path.exists() else []
+
+
+def test_a_brief_in_the_intake_bucket_becomes_a_video_and_a_webhook(deployment):
+    s3, hooks, receiver = deployment["s3"], deployment["hooks"], deployment["receiver"]
+    brief = {"topic": "Tide pools of the Atlantic coast", "options": TINY, "user": "ana",
+             "webhook_url": receiver.url_for("/hook")}
+    s3.put_object(Bucket="videos", Key="intake/ana/tide-pools.json", Body=json.dumps(brief).encode())
+    index = wait_for(lambda: s3.list_objects_v2(Bucket="videos", Prefix="media/intake-index/").get("Contents"),
+                     60, "the intake sensor to take the brief")
+    task = json.loads(s3.get_object(Bucket="videos", Key=index[0]["Key"])["Body"].read())["task"]
+    head = wait_for(lambda: final_object(s3, task), 240, f"the final video of {task} in S3")
+    assert head["ContentLength"] > 5_000
+    done = wait_for(lambda: [h for h in hooks if json.loads(h.get_data())["task_id"] == task], 60, "the webhook")
+    body = done[0].get_data()
+    assert done[0].headers[SIGNATURE_HEADER] == sign(body, "it-secret")
+    payload = json.loads(body)
+    assert payload["event"] == "task.completed" and payload["video_url"] == f"s3://videos/media/tasks/{task}/final/{task}.mp4"
+    assert s3.head_object(Bucket="videos", Key="intake/accepted/ana/tide-pools.json")
+
+
+def test_graphql_submit_and_status_through_every_stage(deployment):
+    client, control = deployment["client"], deployment["control"]
+    (control / "hold").touch()
+    task, run_id = client.submit({"topic": "Stages of a sunflower's day", "options": TINY})
+    seen = []
+    status = wait_status(client, task, {"video_generation"}, timeout=180)
+    seen.append(status)
+    assert status.step.startswith(("shot clips", "narration")) and 0.3 < status.progress < 1
+    (control / "hold").unlink()
+    final = wait_status(client, task, {"completed", "failed"})
+    assert final.status == "completed" and final.progress == 1.0 and final.run_id == run_id
+    listed = {t["task"]: t for t in client.list()}
+    assert listed[task]["run_status"] == "SUCCESS"
+
+
+def test_cancel_a_long_task(deployment):
+    client, control = deployment["client"], deployment["control"]
+    (control / "hold").touch()
+    try:
+        task, _ = client.submit({"topic": "A very long voyage", "options": TINY})
+        wait_status(client, task, {"video_generation"}, timeout=180)
+        client.cancel(task)
+        assert wait_status(client, task, {"cancelled"}, timeout=60).status == "cancelled"
+    finally:
+        (control / "hold").unlink(missing_ok=True)
+
+
+def test_retry_redoes_only_what_failed_and_webhooks_report_the_failure(deployment):
+    client, control, s3, hooks, receiver = (deployment[k] for k in ("client", "control", "s3", "hooks", "receiver"))
+    (control / "fail-shot_002").touch()
+    task, _ = client.submit({"topic": "Bridges of Lisbon", "options": TINY, "webhook_url": receiver.url_for("/hook")})
+    failed = wait_status(client, task, {"failed", "completed"})
+    assert failed.status == "failed"
+    before = calls(control)
+    (control / "fail-shot_002").unlink()
+    client.retry(task)
+    wait_for(lambda: final_object(s3, task), 240, "the retried video")
+    assert calls(control)[len(before):] == ["shot_002"]  # only the failed shot is generated again
+    events = wait_for(lambda: [json.loads(h.get_data())["event"] for h in hooks
+                               if json.loads(h.get_data())["task_id"] == task] if len(
+        [h for h in hooks if json.loads(h.get_data())["task_id"] == task]) >= 2 else None, 60, "both webhooks")
+    assert events[0] == "task.failed" and "task.completed" in events
+
+
+def test_urgent_work_overtakes_queued_normal_work(deployment):
+    client, control = deployment["client"], deployment["control"]
+    (control / "hold").touch()
+    try:
+        first, _ = client.submit({"topic": "Queue head", "options": TINY})
+        wait_status(client, first, {"video_generation"}, timeout=180)
+        normal = [client.submit({"topic": f"Normal work {i}", "options": TINY})[0] for i in range(2)]
+        urgent, _ = client.submit({"topic": "Urgent work", "options": TINY, "priority": "urgent"})
+        time.sleep(2)
+    finally:
+        (control / "hold").unlink(missing_ok=True)
+    for task in [first, *normal, urgent]:
+        wait_status(client, task, {"completed", "failed"})
+
+    def started(task):
+        return client.runs(task, limit=1)[0]["startTime"]
+
+    assert started(urgent) < min(started(t) for t in normal)
