@@ -9,6 +9,7 @@ import dagster as dg
 
 from .assets import ALL_ASSETS
 from .jobs import make_video
+from .schedules import batch_schedule
 from .sensors import intake_sensor, webhook_on_failure, webhook_on_success
 from .resources.image_gen import ImageGenResource
 from .resources.io_manager import manifest_io_manager
@@ -64,6 +65,7 @@ def load_plugins() -> None:
 def build_defs() -> dg.Definitions:
     """Definitions with resources configured from the environment as it is now."""
     return dg.Definitions(assets=ALL_ASSETS, jobs=[make_video], sensors=[intake_sensor, webhook_on_success, webhook_on_failure],
+                          schedules=[batch_schedule],
                           resources=build_resources())
 
 

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from .brief import BriefError
+from .brief import Brief, BriefError
 from .budget import BudgetError
 from .jobs import make_video
 from .partitions import new_task_key, video_tasks
@@ -35,6 +35,21 @@ def _move(inbox: MediaStore, key: str, folder: str) -> str:
     return target
 
 
+def submit_once(store: MediaStore, identity: str, raw: dict, source: str) -> Brief:
+    """prepare_task for a brief that may be seen more than once (a re-listed object, a re-read
+    manifest row): the same identity always gets the same task key, recorded in
+    `intake-index/` once the brief is stored."""
+    index_key = f"intake-index/{identity[:2]}/{identity}.json"
+    if store.exists(index_key):
+        task = json.loads(store.read_bytes(index_key))["task"]
+    else:
+        topic = raw.get("topic") if isinstance(raw.get("topic"), str) else ""
+        task = new_task_key(topic)
+    brief = prepare_task(raw, store, task)
+    store.write_bytes(index_key, json.dumps({"task": task, "source": source}).encode())
+    return brief
+
+
 def take_brief(inbox: MediaStore, store: MediaStore, key: str) -> tuple[str, dict] | None:
     """Turn one intake object into a task (or move it aside with its error). Returns
     (task, run tags) for a task to run, None for a rejected object.
@@ -44,18 +59,11 @@ def take_brief(inbox: MediaStore, store: MediaStore, key: str) -> tuple[str, dic
     reuses the same task key; the run key derived from it makes Dagster skip a second run."""
     body = inbox.read_bytes(key)
     identity = _identity(key, body)
-    index_key = f"intake-index/{identity[:2]}/{identity}.json"
     try:
         raw = json.loads(body)
         if not isinstance(raw, dict):
             raise BriefError([f"brief: expected a JSON object, got {type(raw).__name__}"])
-        if store.exists(index_key):
-            task = json.loads(store.read_bytes(index_key))["task"]
-        else:
-            topic = raw.get("topic") if isinstance(raw.get("topic"), str) else ""
-            task = new_task_key(topic)
-        brief = prepare_task(raw, store, task)
-        store.write_bytes(index_key, json.dumps({"task": task, "object": inbox.uri(key)}).encode())
+        brief = submit_once(store, identity, raw, source=inbox.uri(key))
     except (ValueError, BriefError, BudgetError) as e:  # JSONDecodeError is a ValueError
         problems = e.problems if isinstance(e, BriefError) else [str(e)]
         when = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,88 @@
+"""The batch schedule: a CSV manifest of briefs, turned into tasks on a timetable.
+
+VIDEOAGENT_BATCH_MANIFEST names the CSV (a path, or s3://bucket/key); VIDEOAGENT_BATCH_CRON the
+timetable (default hourly). Columns: topic (required), style, duration, aspect, language,
+priority, user — blank cells take the defaults. Each tick submits the rows not yet submitted:
+a row's identity is the manifest's location and the row's content, so editing a row makes a new
+task and re-reading an unchanged manifest makes none."""
+
+import hashlib
+import io
+import json
+import os
+from pathlib import PurePosixPath
+
+import dagster as dg
+
+from .brief import BriefError
+from .budget import BudgetError
+from .jobs import make_video
+from .partitions import video_tasks
+from .resources.media_store import MediaStore
+from .sensors import submit_once
+from .tasks import run_tags
+
+COLUMNS = ("topic", "style", "duration", "aspect", "language", "priority", "user")
+OPTION_COLUMNS = ("duration", "aspect", "language")
+
+
+def read_manifest(location: str) -> tuple[str, bytes]:
+    """(a URI for it, its bytes), from a local path or s3://bucket/key."""
+    if location.startswith("s3://"):
+        bucket, _, key = location[5:].partition("/")
+        folder, name = str(PurePosixPath(key).parent), PurePosixPath(key).name
+        store = MediaStore(root=f"s3://{bucket}/{folder}" if folder != "." else f"s3://{bucket}")
+        return location, store.read_bytes(name)
+    with open(location, "rb") as f:
+        return os.path.abspath(location), f.read()
+
+
+def rows_to_briefs(data: bytes) -> list[tuple[int, dict]]:
+    """CSV rows as raw briefs (with their 1-based line numbers); pandas does the CSV parsing."""
+    import pandas as pd
+
+    frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False)
+    unknown = set(frame.columns) - set(COLUMNS)
+    if unknown or "topic" not in frame.columns:
+        raise BriefError([f"manifest columns: {', '.join(sorted(unknown)) or 'topic missing'}; allowed: "
+                          f"{', '.join(COLUMNS)} (topic required)"])
+    briefs = []
+    for i, row in enumerate(frame.to_dict("records"), start=2):
+        cells = {k: v.strip() for k, v in row.items() if isinstance(v, str) and v.strip()}
+        options = {k: cells.pop(k) for k in OPTION_COLUMNS if k in cells}
+        if "duration" in options:
+            try:
+                options["duration"] = float(options["duration"])
+            except ValueError:
+                pass  # validation names the bad value
+        briefs.append((i, {**cells, "options": options}))
+    return briefs
+
+
+@dg.schedule(job=make_video, cron_schedule=os.environ.get("VIDEOAGENT_BATCH_CRON", "0 * * * *"),
+             default_status=dg.DefaultScheduleStatus.RUNNING if os.environ.get("VIDEOAGENT_BATCH_MANIFEST")
+             else dg.DefaultScheduleStatus.STOPPED,
+             description="Submits the rows of the CSV manifest at VIDEOAGENT_BATCH_MANIFEST not yet submitted.")
+def batch_schedule(context: dg.ScheduleEvaluationContext, media_store: MediaStore):
+    location = os.environ.get("VIDEOAGENT_BATCH_MANIFEST")
+    if not location:
+        return dg.SkipReason("VIDEOAGENT_BATCH_MANIFEST is not set")
+    try:
+        uri, data = read_manifest(location)
+        rows = rows_to_briefs(data)
+    except (OSError, BriefError) as e:
+        return dg.SkipReason(f"cannot read the manifest {location}: {e}")
+    requests, tasks = [], []
+    for line, raw in rows:
+        identity = hashlib.sha256(f"{uri}\0{json.dumps(raw, sort_keys=True)}".encode()).hexdigest()
+        try:
+            brief = submit_once(media_store, identity, raw, source=f"{uri}:{line}")
+        except (BriefError, BudgetError, ValueError) as e:
+            context.log.warning(f"{uri} line {line} not submitted: {e}")
+            continue
+        tasks.append(brief.task)
+        requests.append(dg.RunRequest(run_key=f"batch:{identity[:32]}", partition_key=brief.task,
+                                      tags={**run_tags(brief), "videoagent/batch": f"{uri}:{line}"[-200:]}))
+    if tasks:  # schedules cannot return partition requests: add them here, before the runs are requested
+        context.instance.add_dynamic_partitions(video_tasks.name, tasks)
+    return requests or dg.SkipReason(f"no rows in {uri}")
