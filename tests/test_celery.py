@@ -2,6 +2,7 @@
 run by two Celery workers on the machine's Redis."""
 
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -38,11 +39,12 @@ def test_celery_executor_with_two_workers(tmp_path):
     (tmp_path / "celery.yaml").write_text(f"execution:\n  config:\n    broker: {BROKER}\n    backend: {BROKER}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDEOAGENT_", "DAGSTER_"))}
     env.update({"DAGSTER_HOME": str(home), "DAGSTER_POSTGRES_URL": f"postgresql+psycopg2://postgres@127.0.0.1:5432/{db}",
-                "VIDEOAGENT_EXECUTOR": "celery", "VIDEOAGENT_STORAGE": str(tmp_path / "storage"),
+                "VIDEOAGENT_EXECUTOR": "celery", "VIDEOAGENT_CELERY_BROKER": BROKER, "VIDEOAGENT_STORAGE": str(tmp_path / "storage"),
                 "PYTHONPATH": str(ROOT), "PATH": f"{BIN}:{os.environ.get('PATH', '')}"})
     workers = [subprocess.Popen([str(BIN / "dagster-celery"), "worker", "start", "--name", f"w{i}-{db}",
                                  "-A", "dagster_celery.app", "-y", str(tmp_path / "celery.yaml"), "--", "--concurrency", "1"],
-                                cwd=ROOT, env=env, stdout=(tmp_path / f"w{i}.log").open("w"), stderr=subprocess.STDOUT)
+                                cwd=ROOT, env=env, stdout=(tmp_path / f"w{i}.log").open("w"), stderr=subprocess.STDOUT,
+                                start_new_session=True)  # its own process group: celery forks children
                for i in (1, 2)]
     script = textwrap.dedent(f"""
         import dagster as dg
@@ -54,10 +56,12 @@ def test_celery_executor_with_two_workers(tmp_path):
                                 media_store_from_env(), instance)
             job = ReconstructableRepository.for_module("videoagent_dagster.definitions", "defs",
                                                        working_directory="{ROOT}").get_reconstructable_job("make_video")
-            result = dg.execute_job(job, instance=instance, tags={{"dagster/partition": brief.task}},
-                                    run_config={{"execution": {{"config": {{"broker": "{BROKER}", "backend": "{BROKER}"}}}}}})
+            result = dg.execute_job(job, instance=instance, tags={{"dagster/partition": brief.task}})
             hosts = {{e.message for e in instance.all_logs(result.run_id) if "celery" in (e.message or "").lower()}}
             print("RESULT", result.success, brief.task, len(hosts))
+            for e in instance.all_logs(result.run_id):
+                if e.dagster_event and e.dagster_event.is_failure:
+                    print("FAILURE", e.dagster_event.event_specific_data)
     """)
     try:
         time.sleep(3)
@@ -65,16 +69,16 @@ def test_celery_executor_with_two_workers(tmp_path):
                              timeout=180)
     finally:
         for w in workers:
-            w.terminate()
+            os.killpg(w.pid, signal.SIGTERM)
         for w in workers:
             try:
                 w.wait(20)
             except subprocess.TimeoutExpired:
-                w.kill()
+                os.killpg(w.pid, signal.SIGKILL)
         subprocess.run(["psql", PG + "/postgres", "-c", f"drop database if exists {db} with (force)"],
                        capture_output=True)
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT")), out.stdout + out.stderr[-3000:])
-    assert line.startswith("RESULT True"), line
+    assert line.startswith("RESULT True"), out.stdout[-3000:]
     task = line.split()[2]
     assert (tmp_path / "storage" / "tasks" / task / "final" / f"{task}.mp4").stat().st_size > 5000
     worker_logs = "".join((tmp_path / f"w{i}.log").read_text() for i in (1, 2))

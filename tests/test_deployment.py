@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -99,7 +100,9 @@ def deployment(tmp_path_factory):
 
     def start(name: str, *cmd: str) -> None:
         out = (logs / f"{name}.log").open("w")
-        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT))
+        # Each in its own process group: the code server and the daemon start children of their own.
+        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                      start_new_session=True))
 
     start("code-server", str(BIN / "dagster"), "code-server", "start", "-m", "videoagent_dagster.definitions",
           "-h", "127.0.0.1", "-p", str(grpc_port))
@@ -127,12 +130,12 @@ def deployment(tmp_path_factory):
                "logs": logs}
     finally:
         for p in procs:
-            p.terminate()
+            os.killpg(p.pid, signal.SIGTERM)
         for p in procs:
             try:
-                p.wait(20)
+                p.wait(30)
             except subprocess.TimeoutExpired:
-                p.kill()
+                os.killpg(p.pid, signal.SIGKILL)
         receiver.clear()
         receiver.stop()
         s3_server.stop()

@@ -10,7 +10,8 @@ from .assets import ALL_ASSETS
 def executor_from_env() -> dg.ExecutorDefinition:
     """VIDEOAGENT_EXECUTOR: `in_process` (default: one process runs the steps in order — on a small
     machine faster than a process per step), `multiprocess` (a process per step), or `celery` (steps
-    on a pool of Celery workers, dagster-celery; broker from DAGSTER_CELERY_BROKER_URL)."""
+    on a pool of Celery workers, dagster-celery; broker and result backend VIDEOAGENT_CELERY_BROKER,
+    default redis://localhost:6379/0)."""
     name = os.environ.get("VIDEOAGENT_EXECUTOR", "in_process")
     if name == "in_process":
         return dg.in_process_executor
@@ -19,7 +20,8 @@ def executor_from_env() -> dg.ExecutorDefinition:
     if name == "celery":
         from dagster_celery import celery_executor
 
-        return celery_executor
+        broker = os.environ.get("VIDEOAGENT_CELERY_BROKER", "redis://localhost:6379/0")
+        return celery_executor.configured({"broker": broker, "backend": broker}, name="celery")
     raise ValueError(f"VIDEOAGENT_EXECUTOR={name!r} is not one of in_process, multiprocess, celery")
 
 
