@@ -64,6 +64,9 @@ def deployment(tmp_path_factory):
     s3_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     s3_server.start()
     s3_host, s3_port = s3_server.get_host_and_port()
+    import urllib.request
+    # moto keeps its state per process, across servers: start from an empty S3.
+    urllib.request.urlopen(urllib.request.Request(f"http://{s3_host}:{s3_port}/moto-api/reset", method="POST"))
     receiver = HTTPServer(host="127.0.0.1", port=0, threaded=True)
     receiver.start()
     hooks: list = []
