@@ -43,3 +43,20 @@ def test_vendor_pipeline_then_one_clip_fails_and_only_it_is_redone(store, instan
     # Cost: 2 LLM calls + 4 images + 4 clips x 5 s + the narration characters.
     llm = 2 * (1200 * 2e-6 + 800 * 8e-6)
     assert final.total_cost_usd == pytest.approx(llm + 4 * 0.063 + 20 * 0.05 + 4 * len("Shot 1.") * 12e-6, rel=1e-3)
+
+
+def test_a_step_with_only_transient_failures_is_retried(store, instance, vendor_chains, monkeypatch):
+    import videoagent_dagster.assets.common as common
+
+    monkeypatch.setattr(common, "STEP_RETRY_BASE_S", 0.1)
+    vendors = vendor_chains
+    monkeypatch.setenv("VIDEOAGENT_MAX_RETRIES", "0")
+    task = submit(store, instance, "Harbour cranes at work", duration=5, resolution="180p", shots=2)
+    from werkzeug import Response
+    vendors.fail("openai.images", Response('{"error": {"message": "overloaded"}}', status=503,
+                                           content_type="application/json"))
+    result = materialize(instance, task)
+    assert result.success
+    assert vendors.count("openai.images") == 3  # 2 shots + the one that hit a 503, on the step's retry
+    retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert [e.step_key for e in retries] == ["first_frames"]

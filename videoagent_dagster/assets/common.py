@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import random
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -13,6 +14,11 @@ from ..media.frames import preview_jpeg
 from ..models import ProviderCall
 
 T = TypeVar("T")
+# A step whose shots failed only with transient errors is retried (after the providers' own
+# retries inside each call are spent), with exponential backoff and jitter. Failures that need a
+# fix (bad key, refused prompt, failed job) are not: the run fails and says why.
+STEP_RETRIES = 2
+STEP_RETRY_BASE_S = 20.0
 R = TypeVar("R")
 
 
@@ -40,6 +46,7 @@ def for_each_shot(
     """
     results: list[R | None] = [None] * len(items)
     failures: dict[int, str] = {}
+    transient = True
     done = 0
     with ThreadPoolExecutor(max_workers=max(1, max_workers), thread_name_prefix=stage.replace(" ", "-")) as pool:
         futures = {pool.submit(work, i, item): i for i, item in enumerate(items)}
@@ -51,9 +58,17 @@ def for_each_shot(
                 context.log.info(f"{stage} {done}/{len(items)}: shot {i + 1} done")
             except Exception as e:  # noqa: BLE001 - reported together below
                 failures[i] = f"{type(e).__name__}: {e}"
+                transient = transient and bool(getattr(e, "transient", False))
                 context.log.error(f"{stage} {done}/{len(items)}: shot {i + 1} failed: {e}")
     if failures:
         listed = "; ".join(f"shot {i + 1}: {msg}" for i, msg in sorted(failures.items()))
+        if transient and context.retry_number < STEP_RETRIES:
+            # Only passing trouble (timeouts, rate limits, 5xx): try the step again after a pause.
+            # The cache makes that cheap: the shots that succeeded are not generated again.
+            wait = STEP_RETRY_BASE_S * 2 ** context.retry_number * random.uniform(0.75, 1.25)
+            context.log.warning(f"{stage}: {len(failures)} shot(s) hit transient errors; retrying the step in "
+                                f"{wait:.0f} s ({listed})")
+            raise dg.RetryRequested(max_retries=STEP_RETRIES, seconds_to_wait=wait)
         raise dg.Failure(
             description=f"{stage}: {len(failures)} of {len(items)} shots failed: {listed}",
             metadata={"failed_shots": dg.MetadataValue.json(sorted(i + 1 for i in failures)),

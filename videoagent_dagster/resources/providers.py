@@ -80,7 +80,27 @@ def register(stage: str, name: str, default_model: str) -> Callable[[type[Provid
 
 
 class ProviderError(RuntimeError):
-    """Every provider of a chain failed; the message says what each one said."""
+    """Every provider of a chain failed; the message says what each one said. `transient` is true
+    when every failure was of a kind that may pass (timeouts, rate limits, 5xx, dropped
+    connections, a job still running at its deadline) rather than one that needs a fix."""
+
+    def __init__(self, message: str, transient: bool = False):
+        super().__init__(message)
+        self.transient = transient
+
+
+def is_transient(e: BaseException) -> bool:
+    from .retry import status_of
+
+    status = status_of(e)
+    if status is not None:
+        return status in (408, 409, 429) or status >= 500
+    text = str(e)
+    names = {c.__name__ for c in type(e).__mro__}
+    return bool(names & {"TimeoutError", "TimeoutException", "ConnectError", "APIConnectionError",
+                         "APITimeoutError", "ConnectionError"}) or any(
+        marker in text for marker in ("did not answer within", "is still rate-limiting", "server error (",
+                                      "cannot reach ", "did not finish within"))
 
 
 def parse_chain(stage: str, chain: str, settings: dict[str, Any] | None = None) -> list[Provider]:
@@ -125,6 +145,7 @@ def run_chain(
             return hit, ProviderCall(provider=p.name, model=p.model, cached=True, latency_s=0.0, cache_key=key,
                                      made_cost_usd=made.get("cost_usd", 0.0), usage=made.get("usage", {}))
     failures: list[str] = []
+    transient = True
     for p, key in zip(providers, keys):
         media_key = cache_media_key(key, ext)
         started = time.perf_counter()
@@ -133,6 +154,7 @@ def run_chain(
                 usage = produce(p, tmp, key) or {}
         except Exception as e:  # noqa: BLE001 - any provider failure hands over to the next
             failures.append(f"{p.name}:{p.model}: {e}")
+            transient = transient and is_transient(e)
             if len(providers) > 1:
                 log.warning("%s: %s:%s failed (%s); trying the next provider", what, p.name, p.model, e)
             continue
@@ -141,7 +163,7 @@ def run_chain(
         return media_key, ProviderCall(provider=p.name, model=p.model, cached=False,
                                        latency_s=round(time.perf_counter() - started, 3),
                                        cost_usd=cost, made_cost_usd=cost, usage=usage, cache_key=key)
-    raise ProviderError(f"{what}: every {stage} provider failed: " + " | ".join(failures))
+    raise ProviderError(f"{what}: every {stage} provider failed: " + " | ".join(failures), transient=transient)
 
 
 def _made_key(key: str) -> str:
