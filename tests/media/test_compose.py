@@ -56,3 +56,40 @@ def test_decode_errors_are_reported(tmp_path):
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 100)
     assert decode_errors(broken) != ""
+
+
+def test_final_loudness_is_normalised(tmp_path):
+    from videoagent_dagster.media.ffmpeg import loudness
+
+    line = tmp_path / "line.wav"
+    speak("A quiet narrator says a few words about the sea, the wind and the long grey coast.", line, language="en")
+    audio = tmp_path / "n.wav"
+    narration_track([(line, 6.0)], audio)
+    frame = tmp_path / "f.png"
+    render_frame(frame, 320, 180, style="nature", palette=list(CATALOGUE["nature"].palette), shot_type="wide",
+                 title="t", label="l", seed=1)
+    clip = tmp_path / "c.mp4"
+    animate(frame, clip, move="zoom_in", frames=144, fps=24, width=320, height=180, preset="ultrafast")
+    out = tmp_path / "out.mp4"
+    compose([clip], out, fps=24, audio=audio, preset="ultrafast")
+    level = loudness(out)
+    assert abs(level["integrated_lufs"] + 14) <= 1.5 and level["true_peak_dbtp"] <= -1.0, level
+
+
+def test_black_and_frozen_stretches_are_found(tmp_path):
+    import subprocess
+
+    from videoagent_dagster.media.ffmpeg import stretches
+
+    video = tmp_path / "v.mp4"
+    # 2 s moving test pattern, 2 s black, 2 s of one frozen frame.
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=24:d=2",
+                    "-f", "lavfi", "-i", "color=black:size=320x180:rate=24:d=2",
+                    "-f", "lavfi", "-i", "color=0x3366aa:size=320x180:rate=24:d=2",
+                    "-filter_complex", "[0:v][1:v][2:v]concat=n=3:v=1[v]", "-map", "[v]", "-c:v", "libx264",
+                    "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(video)], check=True)
+    black = stretches(video, "black", 1.0)
+    assert len(black) == 1 and abs(black[0][0] - 2) < 0.1 and abs(black[0][1] - 4) < 0.1
+    frozen = stretches(video, "frozen", 1.0)
+    assert sum(b - a for a, b in frozen) >= 3.8 and min(a for a, _ in frozen) >= 1.9  # black, then flat colour
+    assert not any(b <= 2.0 for a, b in frozen)  # the test pattern moves

@@ -7,10 +7,14 @@ from pathlib import Path
 import dagster as dg
 
 from ..brief import Brief
-from ..media.ffmpeg import decode_errors
+from ..media.compose import TARGET_LUFS
+from ..media.ffmpeg import decode_errors, loudness, stretches
 from ..models import CAMERA_MOVEMENTS, SHOT_TYPES, Storyboard
 
 DURATION_TOLERANCE = 0.10
+BLACK_MIN_S = 1.0
+FROZEN_MIN_S = 1.0
+LOUDNESS_TOLERANCE_LU = 1.5
 
 STORYBOARD_CHECKS = [
     dg.AssetCheckSpec("duration_matches_brief", asset="storyboard", blocking=True,
@@ -29,6 +33,13 @@ FINAL_VIDEO_CHECKS = [
                       description="There is an audio track when the brief asks for audio, none otherwise."),
     dg.AssetCheckSpec("decodes_cleanly", asset="final_video", blocking=True,
                       description="Every frame decodes from start to end without an error."),
+    dg.AssetCheckSpec("loudness_in_range", asset="final_video",
+                      description="Integrated loudness -14 LUFS ±1.5 LU and true peak at most -1 dBTP (when "
+                                  "there is audio)."),
+    dg.AssetCheckSpec("no_black_stretches", asset="final_video",
+                      description=f"No black stretch of {BLACK_MIN_S:g} s or more."),
+    dg.AssetCheckSpec("moving_shots_move", asset="final_video",
+                      description="No frozen stretch (1 s or more) inside a shot whose camera should move."),
 ]
 
 
@@ -56,6 +67,35 @@ def storyboard_checks(board: Storyboard, brief: Brief) -> list[dg.AssetCheckResu
         dg.AssetCheckResult(check_name="valid_shots", passed=not bad,
                             metadata={"shots": len(board.shots), "problems": "; ".join(bad) or "none"}),
     ]
+
+
+def media_checks(video: Path, facts: dict, board: Storyboard) -> list[dg.AssetCheckResult]:
+    """Checks that look at the pictures and the sound, not just the metadata."""
+    results = []
+    if facts["audio"] is not None:
+        level = loudness(video)
+        ok = abs(level["integrated_lufs"] - TARGET_LUFS) <= LOUDNESS_TOLERANCE_LU and level["true_peak_dbtp"] <= -1.0
+        results.append(dg.AssetCheckResult(check_name="loudness_in_range", passed=ok, metadata={
+            "integrated_lufs": level["integrated_lufs"], "true_peak_dbtp": level["true_peak_dbtp"],
+            "target_lufs": TARGET_LUFS}))
+    else:
+        results.append(dg.AssetCheckResult(check_name="loudness_in_range", passed=True,
+                                           metadata={"audio": "none requested"}))
+    black = stretches(video, "black", BLACK_MIN_S)
+    results.append(dg.AssetCheckResult(check_name="no_black_stretches", passed=not black,
+                                       metadata={"black_stretches": str(black or "none")}))
+    frozen, start, bad = stretches(video, "frozen", FROZEN_MIN_S), 0.0, []
+    for i, shot in enumerate(board.shots):
+        end = start + shot.duration
+        if shot.camera_movement != "static":
+            for a, b in frozen:
+                overlap = min(b, end) - max(a, start)
+                if overlap >= FROZEN_MIN_S:
+                    bad.append(f"shot {i + 1} ({shot.camera_movement}) frozen {max(a, start):.1f}-{min(b, end):.1f} s")
+        start = end
+    results.append(dg.AssetCheckResult(check_name="moving_shots_move", passed=not bad,
+                                       metadata={"problems": "; ".join(bad) or "none"}))
+    return results
 
 
 def final_video_checks(video: Path, facts: dict, brief: Brief) -> list[dg.AssetCheckResult]:

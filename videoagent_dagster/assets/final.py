@@ -12,7 +12,7 @@ from ..media.ffmpeg import probe
 from ..models import FinalVideo, FirstFrames, Narration, ShotClips, Storyboard
 from ..partitions import video_tasks
 from ..resources.media_store import MediaStore
-from .checks import FINAL_VIDEO_CHECKS, final_video_checks
+from .checks import FINAL_VIDEO_CHECKS, final_video_checks, media_checks
 from .common import image_markdown, task_key
 
 
@@ -64,3 +64,4 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
         "spent_this_run_usd": round(sum(c.cost_usd for c in calls), 4),
     })
     yield from final_video_checks(video, facts, video_brief)
+    yield from media_checks(video, facts, storyboard)

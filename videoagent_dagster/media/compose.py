@@ -6,9 +6,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .ffmpeg import ffmpeg
+from .ffmpeg import ffmpeg, loudness
 
 SAMPLE_RATE = 48000
+TARGET_LUFS = -14.0
+TRUE_PEAK_DBTP = -1.5  # aim a little under the -1 dBTP ceiling: AAC encoding adds a few tenths
 
 
 def narration_track(segments: list[tuple[Path | None, float]], out: Path) -> None:
@@ -69,9 +71,44 @@ def compose(
         args += ["-map", "0:v:0", "-vf", vf, "-r", str(fps), "-c:v", "libx264", "-preset", preset,
                  "-crf", str(crf), "-g", str(fps * 2)]
         if audio is not None:
-            args += ["-map", "1:a:0", "-c:a", "aac", "-b:a", audio_bitrate, "-ar", str(SAMPLE_RATE)]
+            # Loudness to the streaming norm (-14 LUFS integrated, true peak under -1 dBTP), in the
+            # accurate two-pass way: measure the narration track (audio only: quick), then normalise.
+            args += ["-map", "1:a:0", "-af", loudnorm_filter(audio),
+                     "-c:a", "aac", "-b:a", audio_bitrate, "-ar", str(SAMPLE_RATE)]
         args += ["-movflags", "+faststart", "-f", "mp4", str(out.resolve())]
         ffmpeg(args, what="composing the final video", cwd=work, timeout=3600)
+
+
+def loudnorm_filter(audio: Path) -> str:
+    """loudnorm's second pass, from a first pass that measures `audio`."""
+    import json
+    import re
+
+    from .ffmpeg import run
+
+    target = f"I={TARGET_LUFS}:TP={TRUE_PEAK_DBTP}:LRA=11"
+    log = run(["ffmpeg", "-hide_banner", "-nostats", "-nostdin", "-i", str(audio), "-af",
+               f"loudnorm={target}:print_format=json", "-f", "null", "-"], "measuring loudness").stderr.decode()
+    found = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", log)
+    if not found:
+        return f"loudnorm={target}"
+    m = json.loads(found.group(0))
+    if m["input_i"] in ("-inf", "inf"):  # silence: nothing to normalise
+        return "anull"
+    # Speech is peaky: reaching -14 LUFS usually needs more gain than loudnorm's linear mode allows
+    # under the peak ceiling. So: gain, then a look-ahead limiter holding peaks under the ceiling
+    # (0.5 dB to spare for true peaks and AAC); limiting costs loudness, so the gain is corrected
+    # from a measurement of the result (audio only: quick), twice at most.
+    ceiling = 10 ** ((TRUE_PEAK_DBTP - 0.5) / 20)
+    gain = TARGET_LUFS - float(m["input_i"])
+    chain = ""
+    for _ in range(3):
+        chain = f"volume={gain:.2f}dB,alimiter=limit={ceiling:.4f}:attack=2:release=50:level=disabled"
+        measured = loudness(audio, chain)["integrated_lufs"]
+        if abs(measured - TARGET_LUFS) < 0.5:
+            break
+        gain += TARGET_LUFS - measured
+    return chain
 
 
 def _concat_escape(path: Path) -> str:

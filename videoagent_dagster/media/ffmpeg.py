@@ -84,3 +84,36 @@ def decode_errors(path: str | Path) -> str:
     )
     msg = proc.stderr.decode(errors="replace").strip()
     return msg or ("" if proc.returncode == 0 else f"ffmpeg exited with {proc.returncode}")
+
+
+def _filter_log(path: str | Path, args: list[str]) -> str:
+    proc = subprocess.run([require_tool("ffmpeg"), "-hide_banner", "-nostats", "-nostdin", "-i", str(path), *args,
+                           "-f", "null", "-"], capture_output=True)
+    return proc.stderr.decode(errors="replace")
+
+
+def loudness(path: str | Path, chain: str = "") -> dict[str, float]:
+    """EBU R128 integrated loudness (LUFS) and true peak (dBTP) of the audio (after the filter
+    `chain`, when given), by ffmpeg's ebur128."""
+    import re
+
+    log = _filter_log(path, ["-vn", "-af", f"{chain + ',' if chain else ''}ebur128=peak=true"])
+    summary = log[log.rfind("Summary:"):]
+    integrated = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
+    peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
+    return {"integrated_lufs": float(integrated.group(1)) if integrated else float("-inf"),
+            "true_peak_dbtp": float(peak.group(1)) if peak else float("-inf")}
+
+
+def stretches(path: str | Path, kind: str, min_seconds: float) -> list[tuple[float, float]]:
+    """(start, end) of black (`blackdetect`) or frozen (`freezedetect`) stretches of at least min_seconds."""
+    import re
+
+    if kind == "black":
+        log = _filter_log(path, ["-an", "-vf", f"blackdetect=d={min_seconds}:pix_th=0.10"])
+        return [(float(a), float(b)) for a, b in re.findall(r"black_start:([\d.]+) black_end:([\d.]+)", log)]
+    log = _filter_log(path, ["-an", "-vf", f"freezedetect=n=0.001:d={min_seconds}"])
+    starts = [float(x) for x in re.findall(r"freeze_start: ([\d.]+)", log)]
+    ends = [float(x) for x in re.findall(r"freeze_end: ([\d.]+)", log)]
+    duration = probe(path)["duration"]
+    return [(s, ends[i] if i < len(ends) else duration) for i, s in enumerate(starts)]
