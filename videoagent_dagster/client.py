@@ -17,13 +17,14 @@ JOB = "make_video"
 # The design's stage words, by the step that is running.
 STAGES = {"video_brief": "pending", "style_profile": "style_detection", "script": "story_generation",
           "storyboard": "storyboard_breakdown", "first_frames": "image_generation",
-          "narration": "video_generation", "shot_clips": "video_generation", "final_video": "composing"}
+          "narration": "video_generation", "shot_clips": "video_generation", "final_video": "composing",
+          "editor_export": "composing"}
 # Share of the work each step stands for, for progress 0-1.
 WEIGHTS = {"video_brief": 0.02, "style_profile": 0.03, "script": 0.1, "storyboard": 0.1, "first_frames": 0.2,
-           "narration": 0.1, "shot_clips": 0.3, "final_video": 0.15}
+           "narration": 0.1, "shot_clips": 0.28, "final_video": 0.15, "editor_export": 0.02}
 STEP_NAMES = {"first_frames": "first frames", "shot_clips": "shot clips", "narration": "narration",
               "final_video": "composing", "storyboard": "storyboard", "script": "script",
-              "style_profile": "style", "video_brief": "brief"}
+              "style_profile": "style", "video_brief": "brief", "editor_export": "editor export"}
 
 RUNS_QUERY = """
 query Runs($filter: RunsFilter, $limit: Int) {

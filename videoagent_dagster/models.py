@@ -162,6 +162,15 @@ class FinalVideo(Manifest):
     total_cost_usd: float  # what every result in the video cost when it was made, cache hits included
 
 
+class EditorExport(Manifest):
+    otio: str
+    fcp_xml: str
+    edl: str
+    otio_key: str
+    fcp_xml_key: str
+    edl_key: str
+
+
 # Which model each asset's manifest is, for the IO manager.
 MANIFEST_MODELS: dict[str, type[BaseModel]] = {
     "video_brief": Brief,
@@ -172,4 +181,5 @@ MANIFEST_MODELS: dict[str, type[BaseModel]] = {
     "shot_clips": ShotClips,
     "narration": Narration,
     "final_video": FinalVideo,
+    "editor_export": EditorExport,
 }

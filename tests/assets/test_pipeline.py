@@ -188,3 +188,23 @@ def test_whole_graph_on_s3(s3, workdir, instance, monkeypatch):
     final = manifest(store, task, "final_video", FinalVideo)
     assert final.uri == f"s3://videos/{key}"
     assert abs(probe(store.path(final.key))["duration"] - 6.0) < 0.1
+
+
+def test_editor_export_parses_back_with_the_same_cut(store, instance):
+    import opentimelineio as otio
+
+    from videoagent_dagster.models import EditorExport
+
+    task = submit(store, instance, "Windmills of the lowlands", **TINY)
+    assert materialize(instance, task).success
+    export = manifest(store, task, "editor_export", EditorExport)
+    board = manifest(store, task, "storyboard", Storyboard)
+    wanted = [round(s.duration * board.fps) for s in board.shots]
+    for key in (export.otio_key, export.fcp_xml_key, export.edl_key):
+        timeline = otio.adapters.read_from_file(str(store.path(key)))
+        clips = list(timeline.video_tracks()[0].find_clips())
+        assert [c.name for c in clips] == ["shot_001", "shot_002", "shot_003"], key
+        assert [c.duration().to_frames() for c in clips] == wanted, key
+    timeline = otio.adapters.read_from_file(str(store.path(export.otio_key)))
+    assert Path(timeline.video_tracks()[0].find_clips()[0].media_reference.target_url[7:]).exists()
+    assert len(timeline.audio_tracks()[0].find_clips()) == 3 and timeline.video_tracks()[0].markers

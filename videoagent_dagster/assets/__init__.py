@@ -2,6 +2,7 @@
 
 from .brief import video_brief
 from .clips import shot_clips
+from .export import editor_export
 from .final import final_video
 from .frames import first_frames
 from .narration import narration
@@ -9,4 +10,5 @@ from .script import script
 from .storyboard import storyboard
 from .style import style_profile
 
-ALL_ASSETS = [video_brief, style_profile, script, storyboard, first_frames, shot_clips, narration, final_video]
+ALL_ASSETS = [video_brief, style_profile, script, storyboard, first_frames, shot_clips, narration, final_video,
+              editor_export]

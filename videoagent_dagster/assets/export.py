@@ -1,0 +1,39 @@
+"""editor_export: the cut as a timeline an editor can open (OpenTimelineIO, FCP XML, CMX EDL)."""
+
+import tempfile
+from pathlib import Path
+
+import dagster as dg
+
+from ..media.subtitles import cues_for_line
+from ..media.timeline import TimelineClip, build_timeline, write_exports
+from ..models import EditorExport, Narration, ShotClips, Storyboard
+from ..partitions import video_tasks
+from ..resources.media_store import MediaStore
+from .common import shot_name, task_key
+
+
+@dg.asset(partitions_def=video_tasks, group_name="video", kinds={"otio"})
+def editor_export(context: dg.AssetExecutionContext, storyboard: Storyboard, shot_clips: ShotClips,
+                  narration: Narration, media_store: MediaStore) -> EditorExport:
+    """The shot clips and narration lines on a timeline, with subtitles as markers, written as
+    .otio, Final Cut Pro XML (Premiere, Resolve) and CMX 3600 EDL, referencing the task's media."""
+    task, fps = context.partition_key, storyboard.fps
+    shots = [TimelineClip(shot_name(i), media_store.uri(c.key), max(1, round(s.duration * fps)))
+             for i, (s, c) in enumerate(zip(storyboard.shots, shot_clips.clips))]
+    voice = [TimelineClip(f"narration_{shot_name(i)}", media_store.uri(ln.audio_key), shots[i].frames)
+             if ln.audio_key else None for i, ln in enumerate(narration.lines)]
+    cues = [(round(c.start * fps), round((c.end - c.start) * fps), c.text) for ln in narration.lines if ln.text
+            for c in cues_for_line(ln.text, ln.start, max(ln.speech_duration, 0.5), 42)]
+    timeline = build_timeline(task, fps, shots, voice, cues)
+    keys = {}
+    with tempfile.TemporaryDirectory(prefix="videoagent-otio-") as tmp:
+        for kind, path in write_exports(timeline, Path(tmp) / task).items():
+            keys[kind] = task_key(task, "final", path.name)
+            with media_store.writing(keys[kind]) as out:
+                out.write_bytes(path.read_bytes())
+    context.add_output_metadata({kind: dg.MetadataValue.path(media_store.uri(k)) for kind, k in keys.items()} |
+                                {"clips": len(shots), "markers": len(cues)})
+    return EditorExport(otio=media_store.uri(keys["otio"]), fcp_xml=media_store.uri(keys["fcp_xml"]),
+                        edl=media_store.uri(keys["edl"]), otio_key=keys["otio"], fcp_xml_key=keys["fcp_xml"],
+                        edl_key=keys["edl"])
