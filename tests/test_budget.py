@@ -47,7 +47,8 @@ def test_budget_refuses_before_anything_is_made(store, instance, monkeypatch):
 def test_spend_counts_when_it_exceeds_the_estimate(store):
     b = brief(user="cy")
     reserve(b, store, {s: "offline" for s in VENDORS})
-    record_spend(b, store, 7.5)
+    record_spend(b, store, {"call-a": 5.0, "call-b": 2.5})
+    record_spend(b, store, {"call-a": 5.0})  # the same call recorded again changes nothing
     assert committed_today(store, "cy", "20261128") == 7.5
 
 

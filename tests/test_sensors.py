@@ -123,3 +123,21 @@ def test_webhooks_on_completion_and_failure(store, instance, monkeypatch, flaky_
     assert failed["event"] == "task.failed" and failed["error"]
     for r in got:
         assert r.headers[SIGNATURE_HEADER] == sign(r.get_data(), "k")
+
+
+def test_one_objects_storage_error_does_not_sink_the_tick(store, instance, inbox, monkeypatch):
+    import videoagent_dagster.sensors as sensors
+
+    inbox.write_bytes("good.json", json.dumps({"topic": "Good one"}).encode())
+    inbox.write_bytes("flaky.json", json.dumps({"topic": "Flaky one"}).encode())
+    real = sensors.take_brief
+
+    def take(inbox_, store_, key):
+        if key == "flaky.json":
+            raise OSError("storage hiccup")
+        return real(inbox_, store_, key)
+
+    monkeypatch.setattr(sensors, "take_brief", take)
+    result = tick(instance, store)
+    assert len(result.run_requests) == 1
+    assert "flaky.json" in inbox.list()  # left for the next tick

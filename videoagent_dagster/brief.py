@@ -108,7 +108,7 @@ def validate_brief(raw: dict[str, Any], task: str, now: datetime | None = None) 
                                         and re.fullmatch(r"https?://[^\s/$.?#][^\s]*", webhook_url)):
         problems.append(f"webhook_url: {str(webhook_url)[:200]!r} is not allowed; allowed: an http(s) URL")
     user = raw.get("user") or DEFAULT_USER
-    if not (isinstance(user, str) and re.fullmatch(r"[A-Za-z0-9_.@+-]{1,64}", user)):
+    if not (isinstance(user, str) and re.fullmatch(r"(?!\.+$)[A-Za-z0-9_.@+-]{1,64}", user)):
         problems.append(f"user: {user!r} is not allowed; allowed: 1-64 letters, digits and _ . @ + -")
 
     topic_raw = raw.get("topic")

@@ -116,11 +116,14 @@ def reserve(brief: Brief, store: MediaStore, chains: dict[str, str] | None = Non
     return est
 
 
-def record_spend(brief: Brief, store: MediaStore, spent_usd: float) -> None:
-    """Add what a run actually paid to the task's ledger entry."""
-    if spent_usd <= 0:
+def record_spend(brief: Brief, store: MediaStore, paid: dict[str, float]) -> None:
+    """Record what the task's paid calls cost, by cache key: recording the same call again (a
+    re-materialised final_video sees the same calls) changes nothing."""
+    if not any(paid.values()):
         return
     key = _entry_key(brief)
     entry = json.loads(store.read_bytes(key)) if store.exists(key) else {"task": brief.task, "estimate_usd": 0.0}
-    entry["spent_usd"] = round(entry.get("spent_usd", 0.0) + spent_usd, 6)
+    calls = entry.setdefault("calls", {})
+    calls.update({k: v for k, v in paid.items() if v})
+    entry["spent_usd"] = round(sum(calls.values()), 6)
     store.write_bytes(key, json.dumps(entry).encode())

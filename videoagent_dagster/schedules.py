@@ -76,13 +76,15 @@ def batch_schedule(context: dg.ScheduleEvaluationContext, media_store: MediaStor
     for line, raw in rows:
         identity = hashlib.sha256(f"{uri}\0{json.dumps(raw, sort_keys=True)}".encode()).hexdigest()
         try:
-            brief = submit_once(media_store, identity, raw, source=f"{uri}:{line}")
+            brief, new = submit_once(media_store, identity, raw, source=f"{uri}:{line}")
         except (BriefError, BudgetError, ValueError) as e:
             context.log.warning(f"{uri} line {line} not submitted: {e}")
             continue
+        if not new:
+            continue  # submitted by an earlier tick (a schedule's run keys only dedupe within a tick)
         tasks.append(brief.task)
         requests.append(dg.RunRequest(run_key=f"batch:{identity[:32]}", partition_key=brief.task,
                                       tags={**run_tags(brief), "videoagent/batch": f"{uri}:{line}"[-200:]}))
     if tasks:  # schedules cannot return partition requests: add them here, before the runs are requested
         context.instance.add_dynamic_partitions(video_tasks.name, tasks)
-    return requests or dg.SkipReason(f"no rows in {uri}")
+    return requests or dg.SkipReason(f"no new rows in {uri}")

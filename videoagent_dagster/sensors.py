@@ -35,19 +35,19 @@ def _move(inbox: MediaStore, key: str, folder: str) -> str:
     return target
 
 
-def submit_once(store: MediaStore, identity: str, raw: dict, source: str) -> Brief:
+def submit_once(store: MediaStore, identity: str, raw: dict, source: str) -> tuple[Brief, bool]:
     """prepare_task for a brief that may be seen more than once (a re-listed object, a re-read
-    manifest row): the same identity always gets the same task key, recorded in
-    `intake-index/` once the brief is stored."""
+    manifest row): the same identity always gets the same task key, recorded in `intake-index/`
+    before the brief is stored. Returns (brief, whether this identity is new)."""
     index_key = f"intake-index/{identity[:2]}/{identity}.json"
-    if store.exists(index_key):
-        task = json.loads(store.read_bytes(index_key))["task"]
-    else:
+    new = not store.exists(index_key)
+    if new:
         topic = raw.get("topic") if isinstance(raw.get("topic"), str) else ""
         task = new_task_key(topic)
-    brief = prepare_task(raw, store, task)
-    store.write_bytes(index_key, json.dumps({"task": task, "source": source}).encode())
-    return brief
+        store.write_bytes(index_key, json.dumps({"task": task, "source": source}).encode())
+    else:
+        task = json.loads(store.read_bytes(index_key))["task"]
+    return prepare_task(raw, store, task), new
 
 
 def take_brief(inbox: MediaStore, store: MediaStore, key: str) -> tuple[str, dict] | None:
@@ -56,14 +56,17 @@ def take_brief(inbox: MediaStore, store: MediaStore, key: str) -> tuple[str, dic
 
     Idempotent: the object's identity (its key and bytes) maps to one task, recorded in
     `intake-index/` before anything else is written, so a crash or a daemon restart half-way
-    reuses the same task key; the run key derived from it makes Dagster skip a second run."""
+    reuses the same task key; the run key derived from it makes Dagster skip a second run.
+    (An object is moved to accepted/ within the tick; a daemon killed after that move but before
+    the tick's result is saved leaves its task without a run — `videoagent retry` or the UI
+    launches it.)"""
     body = inbox.read_bytes(key)
     identity = _identity(key, body)
     try:
         raw = json.loads(body)
         if not isinstance(raw, dict):
             raise BriefError([f"brief: expected a JSON object, got {type(raw).__name__}"])
-        brief = submit_once(store, identity, raw, source=inbox.uri(key))
+        brief, _ = submit_once(store, identity, raw, source=inbox.uri(key))
     except (ValueError, BriefError, BudgetError) as e:  # JSONDecodeError is a ValueError
         problems = e.problems if isinstance(e, BriefError) else [str(e)]
         when = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -89,15 +92,23 @@ def intake_sensor(context: dg.SensorEvaluationContext, media_store: MediaStore) 
     for key in keys:
         by_user[_user_hint(key)].append(key)
 
-    def take_all(user_keys: list[str]) -> list[tuple[str, tuple[str, dict] | None]]:
-        return [(k, take_brief(inbox, media_store, k)) for k in user_keys]
+    def take_all(user_keys: list[str]) -> list[tuple[str, tuple[str, dict] | None | Exception]]:
+        out = []
+        for k in user_keys:
+            try:
+                out.append((k, take_brief(inbox, media_store, k)))
+            except Exception as e:  # noqa: BLE001 - one object's trouble (a storage hiccup) must not
+                out.append((k, e))  # sink the tick: it stays in the inbox for the next one
+        return out
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         outcomes = [o for batch in pool.map(take_all, by_user.values()) for o in batch]
-    accepted = [(k, o) for k, o in outcomes if o]
+    accepted = [(k, o) for k, o in outcomes if isinstance(o, tuple)]
     for key, outcome in outcomes:
         if outcome is None:
             context.log.warning(f"intake: rejected {key} (see {REJECTED}/{key}.error.txt)")
+        elif isinstance(outcome, Exception):
+            context.log.error(f"intake: {key} left for the next tick: {type(outcome).__name__}: {outcome}")
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=f"intake:{tags['videoagent/intake_id']}", partition_key=task, tags=tags)
                       for _, (task, tags) in accepted],

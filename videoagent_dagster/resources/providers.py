@@ -133,20 +133,21 @@ def run_chain(
     produce: Callable[[Provider, Path, str], Usage],
     what: str,
 ) -> tuple[str, ProviderCall]:
-    """Serve one call: from the cache if any provider of the chain has it, else by the first
-    provider that succeeds. `produce(provider, path, cache_key)` writes the result to `path` and
+    """Serve one call: providers in order, each from its cache when it has the result, else by
+    calling it; the first that succeeds serves. `produce(provider, path, cache_key)` writes the result to `path` and
     returns its usage, priced from the price table. Returns (cache media key, who served it).
     """
     keys = [cache_key(stage, p.name, p.model, prompt, params, input_hashes) for p in providers]
+    failures: list[str] = []
+    transient = True
     for p, key in zip(providers, keys):
+        # The cache of each provider is consulted just before that provider would be called, so a
+        # fallback's result never shadows the preferred provider once it is back.
         hit = cached(store, key, ext)
         if hit:
             made = json.loads(store.read_bytes(_made_key(key))) if store.exists(_made_key(key)) else {}
             return hit, ProviderCall(provider=p.name, model=p.model, cached=True, latency_s=0.0, cache_key=key,
                                      made_cost_usd=made.get("cost_usd", 0.0), usage=made.get("usage", {}))
-    failures: list[str] = []
-    transient = True
-    for p, key in zip(providers, keys):
         media_key = cache_media_key(key, ext)
         started = time.perf_counter()
         try:

@@ -26,11 +26,20 @@ def status_of(e: BaseException) -> int | None:
 def safe_to_retry(e: BaseException) -> bool:
     status = status_of(e)
     if status is not None:
-        return status == 429 or 500 <= status < 600
-    names = {c.__name__ for c in type(e).__mro__}
-    if any("Timeout" in n for n in names):
-        return False  # the request may have arrived: never resend a create
-    return bool(names & {"ConnectError", "APIConnectionError", "ConnectionRefusedError"})
+        # 429 and 500/503 are the service's own refusals. 502/504 come from a gateway that may have
+        # handed the request on before it gave up: not safe for a create.
+        return status in (429, 500, 503)
+    # Only a connection that was never made proves the request was not sent: look for the
+    # connect error in the cause chain (SDKs wrap every transport error, some after sending).
+    seen: BaseException | None = e
+    while seen is not None:
+        names = {c.__name__ for c in type(seen).__mro__}
+        if any("Timeout" in n for n in names):
+            return False
+        if names & {"ConnectError", "ConnectionRefusedError"}:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def retry_after(e: BaseException) -> float | None:
@@ -38,17 +47,21 @@ def retry_after(e: BaseException) -> float | None:
     headers = getattr(response, "headers", None) or {}
     if "retry-after-ms" in headers:
         try:
-            return float(headers["retry-after-ms"]) / 1000
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
         except ValueError:
             pass
     value = headers.get("retry-after")
     if not value:
         return None
     try:
-        return float(value)
+        return max(0.0, float(value))
     except ValueError:
+        pass
+    try:
         parsed = email.utils.parsedate_to_datetime(value)
-        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+    except (TypeError, ValueError):
+        return None  # an unreadable hint: fall back to our own backoff
+    return max(0.0, parsed.timestamp() - time.time()) if parsed else None
 
 
 def call_safely(fn: Callable[[], R], *, retries: int, base_s: float = 1.0, cap_s: float = 60.0) -> R:

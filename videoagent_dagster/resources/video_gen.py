@@ -69,7 +69,7 @@ class JobBook:
         self.store.write_bytes(self.media_key, json.dumps(job).encode())
 
     def clear(self) -> None:
-        self.store.path(self.media_key).unlink(missing_ok=True)
+        self.store.delete(self.media_key)
 
 
 @dataclass
@@ -331,6 +331,9 @@ class FalVideo(RemoteVideoProvider):
         import httpx
 
         job = json.loads(job_id)
+        for url in (job["status_url"], job["response_url"]):
+            if not url.startswith(self._base() + "/"):  # the key goes only to fal's own queue host
+                raise ValueError(f"fal job handle points outside {self._base()}: {url}")
 
         def get(url: str, params: dict | None = None) -> httpx.Response:
             def once() -> httpx.Response:
