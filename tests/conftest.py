@@ -106,3 +106,19 @@ def s3(monkeypatch, tmp_path):
     yield client
     server.stop()
     _s3_client.cache_clear()
+
+
+@register("video", "black-first", "test")
+@dataclass
+class BlackFirstCamera(VideoProvider):
+    """Returns a black clip on a shot's first attempt, a good one after: quality control must catch it."""
+
+    def animate(self, request, frame, out, book=None):
+        import subprocess
+        if request.attempt == 0:
+            subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+                            f"color=black:size={request.width}x{request.height}:rate={request.fps}",
+                            "-frames:v", str(request.frames), "-c:v", "libx264", "-preset", "ultrafast",
+                            "-pix_fmt", "yuv420p", "-f", "mp4", str(out)], check=True)
+            return {}
+        return OfflineCamera(model="ffmpeg-camera-1").animate(request, frame, out)

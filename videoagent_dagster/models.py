@@ -121,6 +121,7 @@ class ClipItem(Manifest):
     width: int
     height: int
     call: ProviderCall
+    attempts: list[dict] = Field(default_factory=list)  # each try and its quality verdict
 
 
 class ShotClips(Manifest):

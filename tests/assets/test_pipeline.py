@@ -208,3 +208,16 @@ def test_editor_export_parses_back_with_the_same_cut(store, instance):
     timeline = otio.adapters.read_from_file(str(store.path(export.otio_key)))
     assert Path(timeline.video_tracks()[0].find_clips()[0].media_reference.target_url[7:]).exists()
     assert len(timeline.audio_tracks()[0].find_clips()) == 3 and timeline.video_tracks()[0].markers
+
+
+def test_a_black_clip_is_caught_and_made_again(store, instance, monkeypatch):
+    from videoagent_dagster.models import ShotClips
+
+    monkeypatch.setenv("VIDEOAGENT_VIDEO", "black-first")
+    task = submit(store, instance, "Lanterns over the river", duration=5, resolution="180p", shots=2)
+    result = materialize(instance, task)
+    assert result.success and all(check_results(result).values())
+    clips = manifest(store, task, "shot_clips", ShotClips)
+    for clip in clips.clips:
+        assert [a["attempt"] for a in clip.attempts] == [1, 2]
+        assert clip.attempts[0]["verdict"].startswith("black") and clip.attempts[1]["verdict"] == "ok"

@@ -4,11 +4,16 @@
 import dagster as dg
 
 from ..media.ffmpeg import probe
+from ..media.quality import clip_problems
 from ..models import ClipItem, FirstFrames, ShotClips, Storyboard
 from ..partitions import video_tasks
 from ..resources.media_store import MediaStore
 from ..resources.video_gen import ClipRequest, VideoGenResource
 from .common import calls_summary, calls_table, for_each_shot, shot_name, task_key
+
+
+class ClipQualityError(RuntimeError):
+    """A shot's clip failed its checks on every attempt."""
 
 
 @dg.asset(partitions_def=video_tasks, group_name="video", pool="video", kinds={"mp4"})
@@ -20,23 +25,40 @@ def shot_clips(context: dg.AssetExecutionContext, storyboard: Storyboard, first_
 
     def film(i: int, shot) -> ClipItem:
         frame = first_frames.frames[i]
-        request = ClipRequest(
-            prompt=f"{shot.description} Camera: {shot.camera_movement.replace('_', ' ')}.",
-            frame_key=frame.key, frame_sha256=frame.sha256, camera_movement=shot.camera_movement,
-            frames=max(1, round(shot.duration * fps)), fps=fps, width=storyboard.width, height=storyboard.height,
-        )
-        cached, call = video_gen.generate(media_store, request)
+        attempts = []
+        for attempt in range(max(1, video_gen.qc_attempts)):
+            request = ClipRequest(
+                prompt=f"{shot.description} Camera: {shot.camera_movement.replace('_', ' ')}.",
+                frame_key=frame.key, frame_sha256=frame.sha256, camera_movement=shot.camera_movement,
+                frames=max(1, round(shot.duration * fps)), fps=fps, width=storyboard.width,
+                height=storyboard.height, attempt=attempt,
+            )
+            cached, call = video_gen.generate(media_store, request)
+            problems = clip_problems(media_store.path(cached), shot.camera_movement, shot.duration)
+            attempts.append({"attempt": attempt + 1, "provider": f"{call.provider}:{call.model}",
+                             "cached": call.cached, "verdict": "; ".join(problems) or "ok"})
+            if not problems:
+                break
+            context.log.warning(f"shot clips: shot {i + 1} attempt {attempt + 1} failed its checks: "
+                                f"{'; '.join(problems)}")
+        else:
+            raise ClipQualityError(f"every attempt failed its checks: {attempts[-1]['verdict']} "
+                                   f"({len(attempts)} attempts)")
         key = media_store.copy(cached, task_key(task, "clips", f"{shot_name(i)}.mp4"))
         facts = probe(media_store.path(key))
         return ClipItem(shot=i + 1, key=key, uri=media_store.uri(key), duration=facts["duration"], fps=fps,
-                        width=facts["video"]["width"], height=facts["video"]["height"], call=call)
+                        width=facts["video"]["width"], height=facts["video"]["height"], call=call,
+                        attempts=attempts)
 
     clips = for_each_shot(context, storyboard.shots, film, max_workers=video_gen.max_concurrency,
                           stage="shot clips")
     calls = [c.call for c in clips]
     context.add_output_metadata({
-        "clips": calls_table(calls, [{"camera": s.camera_movement, "duration_s": round(c.duration, 3)}
+        "clips": calls_table(calls, [{"camera": s.camera_movement, "duration_s": round(c.duration, 3),
+                                      "attempts": len(c.attempts),
+                                      "verdicts": " | ".join(a["verdict"] for a in c.attempts)}
                                      for s, c in zip(storyboard.shots, clips)]),
+        "regenerated_shots": sum(1 for c in clips if len(c.attempts) > 1),
         "total_duration_s": round(sum(c.duration for c in clips), 3),
         **calls_summary(calls),
     })

@@ -46,6 +46,7 @@ class ClipRequest:
     fps: int
     width: int
     height: int
+    attempt: int = 0  # > 0 when an earlier result failed quality control: a new seed, a new cache key
 
 
 @dataclass
@@ -224,7 +225,7 @@ class RunwayVideo(RemoteVideoProvider):
             "portrait" if request.height > request.width * 1.1 else "square"
         task = self.client(0).image_to_video.create(  # SDK retries off: creates are retried by call_safely
             model=self.model, prompt_image=_data_uri(frame), prompt_text=request.prompt[:1000],
-            ratio=self.RATIOS[shape], duration=seconds,
+            ratio=self.RATIOS[shape], duration=seconds, **({"seed": request.attempt} if request.attempt else {}),
         )
         return task.id
 
@@ -365,6 +366,7 @@ class VideoGenResource(StageResource):
     max_concurrency: int = 2
     deadline_s: int = int(DEFAULT_DEADLINE_S)
     poll_s: float = DEFAULT_POLL_S
+    qc_attempts: int = 3  # a clip that fails its checks (black, frozen) is made again up to this many times
 
     def generate(self, store: MediaStore, request: ClipRequest) -> tuple[str, ProviderCall]:
         frame = store.path(request.frame_key)
