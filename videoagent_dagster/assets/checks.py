@@ -8,7 +8,7 @@ import dagster as dg
 
 from ..brief import Brief
 from ..media.compose import TARGET_LUFS
-from ..media.ffmpeg import decode_errors, loudness, stretches
+from ..media.ffmpeg import analyse, decode_errors
 from ..models import CAMERA_MOVEMENTS, SHOT_TYPES, Storyboard
 
 DURATION_TOLERANCE = 0.10
@@ -72,8 +72,9 @@ def storyboard_checks(board: Storyboard, brief: Brief) -> list[dg.AssetCheckResu
 def media_checks(video: Path, facts: dict, board: Storyboard) -> list[dg.AssetCheckResult]:
     """Checks that look at the pictures and the sound, not just the metadata."""
     results = []
+    found = analyse(video, black_min_s=BLACK_MIN_S, frozen_min_s=FROZEN_MIN_S, audio=facts["audio"] is not None)
     if facts["audio"] is not None:
-        level = loudness(video)
+        level = found["loudness"]
         ok = abs(level["integrated_lufs"] - TARGET_LUFS) <= LOUDNESS_TOLERANCE_LU and level["true_peak_dbtp"] <= -1.0
         results.append(dg.AssetCheckResult(check_name="loudness_in_range", passed=ok, metadata={
             "integrated_lufs": level["integrated_lufs"], "true_peak_dbtp": level["true_peak_dbtp"],
@@ -81,10 +82,10 @@ def media_checks(video: Path, facts: dict, board: Storyboard) -> list[dg.AssetCh
     else:
         results.append(dg.AssetCheckResult(check_name="loudness_in_range", passed=True,
                                            metadata={"audio": "none requested"}))
-    black = stretches(video, "black", BLACK_MIN_S)
+    black = found["black"]
     results.append(dg.AssetCheckResult(check_name="no_black_stretches", passed=not black,
                                        metadata={"black_stretches": str(black or "none")}))
-    frozen, start, bad = stretches(video, "frozen", FROZEN_MIN_S), 0.0, []
+    frozen, start, bad = found["frozen"], 0.0, []
     for i, shot in enumerate(board.shots):
         end = start + shot.duration
         if shot.camera_movement != "static":

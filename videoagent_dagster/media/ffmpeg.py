@@ -105,15 +105,30 @@ def loudness(path: str | Path, chain: str = "") -> dict[str, float]:
             "true_peak_dbtp": float(peak.group(1)) if peak else float("-inf")}
 
 
-def stretches(path: str | Path, kind: str, min_seconds: float) -> list[tuple[float, float]]:
-    """(start, end) of black (`blackdetect`) or frozen (`freezedetect`) stretches of at least min_seconds."""
+def analyse(path: str | Path, *, black_min_s: float, frozen_min_s: float, audio: bool = True) -> dict:
+    """One decoding pass for what the quality checks look at: black and frozen stretches
+    ((start, end) lists) and, when `audio`, EBU R128 loudness."""
     import re
 
-    if kind == "black":
-        log = _filter_log(path, ["-an", "-vf", f"blackdetect=d={min_seconds}:pix_th=0.10"])
-        return [(float(a), float(b)) for a, b in re.findall(r"black_start:([\d.]+) black_end:([\d.]+)", log)]
-    log = _filter_log(path, ["-an", "-vf", f"freezedetect=n=0.001:d={min_seconds}"])
+    args = ["-map", "0:v:0", "-vf", f"blackdetect=d={black_min_s}:pix_th=0.10,freezedetect=n=0.001:d={frozen_min_s}"]
+    if audio:
+        args += ["-map", "0:a:0", "-af", "ebur128=peak=true"]
+    log = _filter_log(path, args)
+    black = [(float(a), float(b)) for a, b in re.findall(r"black_start:([\d.]+) black_end:([\d.]+)", log)]
     starts = [float(x) for x in re.findall(r"freeze_start: ([\d.]+)", log)]
     ends = [float(x) for x in re.findall(r"freeze_end: ([\d.]+)", log)]
-    duration = probe(path)["duration"]
-    return [(s, ends[i] if i < len(ends) else duration) for i, s in enumerate(starts)]
+    duration = probe(path)["duration"] if len(ends) < len(starts) else 0.0
+    frozen = [(st, ends[i] if i < len(ends) else duration) for i, st in enumerate(starts)]
+    result = {"black": black, "frozen": frozen}
+    if audio:
+        summary = log[log.rfind("Summary:"):]
+        integrated = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
+        peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
+        result["loudness"] = {"integrated_lufs": float(integrated.group(1)) if integrated else float("-inf"),
+                              "true_peak_dbtp": float(peak.group(1)) if peak else float("-inf")}
+    return result
+
+
+def stretches(path: str | Path, kind: str, min_seconds: float) -> list[tuple[float, float]]:
+    """(start, end) of black or frozen stretches of at least min_seconds."""
+    return analyse(path, black_min_s=min_seconds, frozen_min_s=min_seconds, audio=False)[kind]
