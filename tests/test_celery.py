@@ -2,19 +2,18 @@
 run by two Celery workers on the machine's Redis."""
 
 import os
-import signal
 import subprocess
 import sys
 import textwrap
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 
+from .services import fresh_database, start_group, stop_groups
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-PG = "postgresql://postgres@127.0.0.1:5432"
 BROKER = "redis://127.0.0.1:6379/11"
 
 
@@ -30,8 +29,11 @@ def redis_ready() -> bool:
 def test_celery_executor_with_two_workers(tmp_path):
     if not redis_ready():
         pytest.fail("Redis is not answering on 127.0.0.1:6379 (.ci/run starts it)")
-    db = f"videoagent_celery_{uuid.uuid4().hex[:8]}"
-    subprocess.run(["psql", PG + "/postgres", "-c", f"create database {db}"], check=True, capture_output=True)
+    with fresh_database("videoagent_celery") as db:
+        run_with_workers(tmp_path, db)
+
+
+def run_with_workers(tmp_path: Path, db: str) -> None:
     home = tmp_path / "home"
     home.mkdir()
     (home / "dagster.yaml").write_text(
@@ -41,10 +43,9 @@ def test_celery_executor_with_two_workers(tmp_path):
     env.update({"DAGSTER_HOME": str(home), "DAGSTER_POSTGRES_URL": f"postgresql+psycopg2://postgres@127.0.0.1:5432/{db}",
                 "VIDEOAGENT_EXECUTOR": "celery", "VIDEOAGENT_CELERY_BROKER": BROKER, "VIDEOAGENT_STORAGE": str(tmp_path / "storage"),
                 "PYTHONPATH": str(ROOT), "PATH": f"{BIN}:{os.environ.get('PATH', '')}"})
-    workers = [subprocess.Popen([str(BIN / "dagster-celery"), "worker", "start", "--name", f"w{i}-{db}",
-                                 "-A", "dagster_celery.app", "-y", str(tmp_path / "celery.yaml"), "--", "--concurrency", "1"],
-                                cwd=ROOT, env=env, stdout=(tmp_path / f"w{i}.log").open("w"), stderr=subprocess.STDOUT,
-                                start_new_session=True)  # its own process group: celery forks children
+    workers = [start_group([str(BIN / "dagster-celery"), "worker", "start", "--name", f"w{i}-{db}",
+                            "-A", "dagster_celery.app", "-y", str(tmp_path / "celery.yaml"), "--", "--concurrency", "1"],
+                           cwd=ROOT, env=env, log=tmp_path / f"w{i}.log")
                for i in (1, 2)]
     script = textwrap.dedent(f"""
         import dagster as dg
@@ -68,15 +69,7 @@ def test_celery_executor_with_two_workers(tmp_path):
         out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
                              timeout=180)
     finally:
-        for w in workers:
-            os.killpg(w.pid, signal.SIGTERM)
-        for w in workers:
-            try:
-                w.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(w.pid, signal.SIGKILL)
-        subprocess.run(["psql", PG + "/postgres", "-c", f"drop database if exists {db} with (force)"],
-                       capture_output=True)
+        stop_groups(workers)
     line = next((ln for ln in out.stdout.splitlines() if ln.startswith("RESULT")), out.stdout + out.stderr[-3000:])
     assert line.startswith("RESULT True"), out.stdout[-3000:]
     task = line.split()[2]

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +23,8 @@ from werkzeug import Response
 
 from videoagent_dagster.client import VideoagentClient
 from videoagent_dagster.resources.webhooks import SIGNATURE_HEADER, sign
+
+from .services import start_group, stop_groups
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -102,10 +103,7 @@ def deployment(tmp_path_factory):
     procs = []
 
     def start(name: str, *cmd: str) -> None:
-        out = (logs / f"{name}.log").open("w")
-        # Each in its own process group: the code server and the daemon start children of their own.
-        procs.append(subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                      start_new_session=True))
+        procs.append(start_group(list(cmd), cwd=ROOT, env=env, log=logs / f"{name}.log"))
 
     start("code-server", str(BIN / "dagster"), "code-server", "start", "-m", "videoagent_dagster.definitions",
           "-h", "127.0.0.1", "-p", str(grpc_port))
@@ -132,13 +130,7 @@ def deployment(tmp_path_factory):
         yield {"client": client, "s3": s3, "control": control, "hooks": hooks, "receiver": receiver, "env": env,
                "logs": logs}
     finally:
-        for p in procs:
-            os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        stop_groups(procs)
         receiver.clear()
         receiver.stop()
         s3_server.stop()

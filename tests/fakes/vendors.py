@@ -17,7 +17,6 @@ import time
 import uuid
 import wave
 from collections import defaultdict
-from pathlib import Path
 
 from PIL import Image
 from pytest_httpserver import HTTPServer
