@@ -28,7 +28,11 @@ def main() -> int:
     parser.add_argument("--shots", type=int, default=8)
     args = parser.parse_args()
 
+    import logging
+
     from tests.fakes.vendors import FakeVendors
+
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per fake vendor request
 
     fake = FakeVendors().start()
     fake.latency.update({"openai.chat": LATENCY["llm"], "openai.images": LATENCY["image"],
