@@ -50,3 +50,12 @@ def test_private_targets_are_refused_by_default(url, monkeypatch):
     monkeypatch.delenv("VIDEOAGENT_WEBHOOK_ALLOW_PRIVATE", raising=False)
     with pytest.raises(WebhookRefused):
         check_target(url)
+
+
+def test_requests_go_to_the_checked_address():
+    from videoagent_dagster.resources.webhooks import _pinned
+
+    url, headers, ext = _pinned("https://hooks.example.com:8443/x?y=1", "93.184.216.34")
+    assert url == "https://93.184.216.34:8443/x?y=1" and headers == {"host": "hooks.example.com:8443"}
+    assert ext == {"sni_hostname": "hooks.example.com"}
+    assert _pinned("http://example.com/x", None) == ("http://example.com/x", {}, {})
