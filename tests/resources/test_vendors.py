@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -15,7 +16,7 @@ from videoagent_dagster.resources.image_gen import FrameRequest, ImageGenResourc
 from videoagent_dagster.resources.llm import LLMResource
 from videoagent_dagster.resources.providers import ProviderError
 from videoagent_dagster.resources.tts import SpeechRequest, TTSResource
-from videoagent_dagster.resources.video_gen import ClipRequest, VideoGenResource
+from videoagent_dagster.resources.video_gen import ClipRequest, JobBook, VideoGenResource
 from videoagent_dagster.styles import CATALOGUE
 
 
@@ -187,7 +188,8 @@ def test_video_job_submit_poll_download_conform(store, vendors, frame_key, chain
     assert (facts["video"]["width"], facts["video"]["height"], facts["video"]["fps"]) == (320, 180, 24)
     assert facts["video"]["frames"] == 72
     assert vendors.count(create) == 1 and call.usage["video_seconds"] in (4.0, 5.0) and call.cost_usd > 0
-    assert not any(store.base.joinpath("jobs").rglob("*.json"))  # handle dropped once the clip is safe
+    handles = [json.loads(p.read_text()) for p in store.base.joinpath("jobs").rglob("*.json")]
+    assert [h["done"] for h in handles] == [True]  # kept, marked done: a waiting run reuses the job
 
 
 def test_failed_video_job_reports_the_vendors_reason(store, vendors, frame_key):
@@ -231,3 +233,26 @@ def test_expired_download_url_is_refreshed_once(store, vendors, frame_key):
     vendors.job_script.append({"expired": 5})
     with pytest.raises(ProviderError, match="could not be downloaded .the URL may have expired"):
         video("runway").generate(store, clip_request(store, frame_key, frames=48))
+
+
+def test_two_runs_of_one_shot_submit_one_job(store, vendors, frame_key):
+    from concurrent.futures import ThreadPoolExecutor
+
+    vendors.latency["runway.create"] = 0.5  # both arrive while the first create is in flight
+    request = clip_request(store, frame_key)
+    with ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda _: video("runway").generate(store, request), range(2)))
+    assert vendors.count("runway.create") == 1
+    assert results[0][0] == results[1][0]
+    assert sorted(call.cost_usd > 0 for _, call in results) == [False, True]  # paid once
+
+
+def test_claims_are_exclusive_on_s3(s3, tmp_path):
+    from videoagent_dagster.resources.media_store import MediaStore
+
+    store = MediaStore(root="s3://videos/x", cache_dir=str(tmp_path))
+    assert store.create_exclusive("jobs/a.claim", b"1") and not store.create_exclusive("jobs/a.claim", b"2")
+    book = JobBook(store, "ab" * 32)
+    assert book.claim() and not book.claim()
+    book.release()
+    assert book.claim()

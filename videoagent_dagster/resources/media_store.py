@@ -139,6 +139,28 @@ class MediaStore(dg.ConfigurableResource):
         finally:
             tmp.unlink(missing_ok=True)
 
+    def create_exclusive(self, key: str, data: bytes) -> bool:
+        """Write `key` only if it does not exist yet, atomically (a claim); False when it exists."""
+        if self.is_s3:
+            from botocore.exceptions import ClientError
+
+            try:
+                self._s3.put_object(Bucket=self._bucket_prefix[0], Key=self._object(key), Body=data, IfNoneMatch="*")
+                return True
+            except ClientError as e:
+                if e.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
+                    return False
+                raise
+        path = self.base.joinpath(*check_key(key))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        return True
+
     def copy(self, src_key: str, dst_key: str) -> str:
         """Copy within the store (locally a hard link where possible: same bytes, no space)."""
         if self.is_s3:

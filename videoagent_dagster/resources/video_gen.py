@@ -72,6 +72,27 @@ class JobBook:
     def clear(self) -> None:
         self.store.delete(self.media_key)
 
+    @property
+    def claim_key(self) -> str:
+        return f"jobs/{self.key[:2]}/{self.key}.claim"
+
+    def claim(self, stale_after_s: float = 600) -> bool:
+        """The right to submit this job, taken atomically, so two runs of one shot never both pay.
+        A claim older than `stale_after_s` (its holder died before saving a handle) is taken over."""
+        if self.store.create_exclusive(self.claim_key, json.dumps({"at": time.time()}).encode()):
+            return True
+        try:
+            held_since = json.loads(self.store.read_bytes(self.claim_key))["at"]
+        except Exception:  # noqa: BLE001 - gone or unreadable: try once more
+            held_since = 0.0
+        if time.time() - held_since > stale_after_s:
+            self.store.delete(self.claim_key)
+            return self.store.create_exclusive(self.claim_key, json.dumps({"at": time.time()}).encode())
+        return False
+
+    def release(self) -> None:
+        self.store.delete(self.claim_key)
+
 
 @dataclass
 class VideoProvider(Provider):
@@ -139,6 +160,29 @@ class RemoteVideoProvider(VideoProvider):
         seconds = self.seconds_for(request)
         job = book.load(self.name, self.model)
         if job is None:
+            job = self._submit_once(request, frame, seconds, book)
+        state = self._wait(job["id"], book)
+        with tempfile.TemporaryDirectory(prefix="videoagent-clip-") as tmp:
+            raw = Path(tmp) / "vendor.mp4"
+            self._download(job["id"], state, raw)
+            conform(raw, out, frames=request.frames, fps=request.fps, width=request.width, height=request.height)
+        # The handle stays, marked done: a run that was waiting on this job (or finds it later) takes
+        # the result from the same job — fetching it again costs nothing — instead of submitting anew.
+        paid_here = not (job.get("done") or job.get("followed"))
+        book.save({**{k: v for k, v in job.items() if k != "followed"}, "done": True})
+        return {"video_seconds": float(job["seconds"])} if paid_here else {}
+
+    def _submit_once(self, request: ClipRequest, frame: Path, seconds: int, book: JobBook) -> dict[str, Any]:
+        if not book.claim():
+            # Another run of this shot is submitting right now: follow its job instead of paying again.
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                job = book.load(self.name, self.model)
+                if job:
+                    return {**job, "followed": True}  # the other run pays for it
+                time.sleep(0.2)
+            raise RuntimeError(f"{self.name}: another run is submitting this clip and has not saved its job yet")
+        try:
             try:
                 job_id = call_safely(lambda: self.submit(request, frame, seconds), retries=self.retries())
             except (VendorJobFailed, ValueError):
@@ -148,13 +192,9 @@ class RemoteVideoProvider(VideoProvider):
             job = {"provider": self.name, "model": self.model, "id": job_id, "seconds": seconds,
                    "submitted_at": time.time()}
             book.save(job)  # before polling: a retried run resumes this job instead of paying again
-        state = self._wait(job["id"], book)
-        with tempfile.TemporaryDirectory(prefix="videoagent-clip-") as tmp:
-            raw = Path(tmp) / "vendor.mp4"
-            self._download(job["id"], state, raw)
-            conform(raw, out, frames=request.frames, fps=request.fps, width=request.width, height=request.height)
-        book.clear()
-        return {"video_seconds": float(job["seconds"])}
+            return job
+        finally:
+            book.release()
 
     def _wait(self, job_id: str, book: JobBook) -> JobState:
         deadline = time.monotonic() + float(self.setting("deadline_s", DEFAULT_DEADLINE_S))
