@@ -159,18 +159,28 @@ class RemoteVideoProvider(VideoProvider):
     def animate(self, request, frame, out, book):
         seconds = self.seconds_for(request)
         job = book.load(self.name, self.model)
+        if job and job.get("done"):
+            try:  # an earlier job for this very request: fetch its result again (free)
+                self._fetch_result(job, request, out, book)
+                return {}
+            except Exception:  # noqa: BLE001 - gone at the vendor: make it anew
+                book.clear()
+                job = None
         if job is None:
             job = self._submit_once(request, frame, seconds, book)
-        state = self._wait(job["id"], book)
-        with tempfile.TemporaryDirectory(prefix="videoagent-clip-") as tmp:
-            raw = Path(tmp) / "vendor.mp4"
-            self._download(job["id"], state, raw)
-            conform(raw, out, frames=request.frames, fps=request.fps, width=request.width, height=request.height)
+        self._fetch_result(job, request, out, book)
         # The handle stays, marked done: a run that was waiting on this job (or finds it later) takes
         # the result from the same job — fetching it again costs nothing — instead of submitting anew.
         paid_here = not (job.get("done") or job.get("followed"))
         book.save({**{k: v for k, v in job.items() if k != "followed"}, "done": True})
         return {"video_seconds": float(job["seconds"])} if paid_here else {}
+
+    def _fetch_result(self, job: dict[str, Any], request: ClipRequest, out: Path, book: JobBook) -> None:
+        state = self._wait(job["id"], book)
+        with tempfile.TemporaryDirectory(prefix="videoagent-clip-") as tmp:
+            raw = Path(tmp) / "vendor.mp4"
+            self._download(job["id"], state, raw)
+            conform(raw, out, frames=request.frames, fps=request.fps, width=request.width, height=request.height)
 
     def _submit_once(self, request: ClipRequest, frame: Path, seconds: int, book: JobBook) -> dict[str, Any]:
         if not book.claim():
