@@ -9,14 +9,14 @@ import dagster as dg
 
 from .assets import ALL_ASSETS
 from .jobs import make_video
-from .schedules import batch_schedule
-from .sensors import intake_sensor, webhook_on_failure, webhook_on_success
 from .resources.image_gen import ImageGenResource
 from .resources.io_manager import manifest_io_manager
 from .resources.llm import LLMResource
 from .resources.media_store import DEFAULT_ROOT, MediaStore
 from .resources.tts import TTSResource
 from .resources.video_gen import VideoGenResource
+from .schedules import batch_schedule
+from .sensors import intake_sensor, webhook_on_failure, webhook_on_success
 
 
 def env_or(name: str, default):

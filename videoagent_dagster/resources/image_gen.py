@@ -18,13 +18,7 @@ from .providers import (
     serve_request,
 )
 from .retry import call_safely
-from .vendor_sdk import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT_S,
-    env_base_url,
-    explain,
-    openai_client,
-)
+from .vendor_sdk import env_base_url, openai_client, orientation
 
 
 @dataclass(frozen=True)
@@ -56,10 +50,6 @@ class OfflinePainter(ImageProvider):
         return {}
 
 
-def _orientation(width: int, height: int) -> str:
-    return "landscape" if width > height * 1.1 else "portrait" if height > width * 1.1 else "square"
-
-
 @register("image", "openai", "gpt-image-1")
 @dataclass
 class OpenAIImages(ImageProvider):
@@ -70,19 +60,18 @@ class OpenAIImages(ImageProvider):
     SIZES = {"landscape": "1536x1024", "portrait": "1024x1536", "square": "1024x1024"}
 
     def render(self, request, out):
-        retries = int(self.setting("max_retries", DEFAULT_MAX_RETRIES))
-        timeout = float(self.setting("timeout_s", DEFAULT_TIMEOUT_S))
         # SDK retries off: a retried create after a timeout could bill twice (see retry.py).
-        client = openai_client(require_env("OPENAI_API_KEY", self.name), env_base_url("OPENAI_BASE_URL"), 0, timeout)
-        size = self.SIZES[_orientation(request.width, request.height)]
+        client = openai_client(require_env("OPENAI_API_KEY", self.name), env_base_url("OPENAI_BASE_URL"), 0,
+                               self.timeout())
+        size = self.SIZES[orientation(request.width, request.height)]
         extra = {"response_format": "b64_json"} if self.model.startswith("dall-e") else {}
         if self.model.startswith("dall-e-3"):
             size = {"1536x1024": "1792x1024", "1024x1536": "1024x1792"}.get(size, size)
         try:
             resp = call_safely(lambda: client.images.generate(model=self.model, prompt=request.prompt, size=size, n=1,
-                                                              **extra), retries=retries)
+                                                              **extra), retries=self.retries())
         except Exception as e:  # noqa: BLE001
-            raise explain(e, self.name, "OPENAI_API_KEY", retries, timeout) from e
+            raise self.explain(e, "OPENAI_API_KEY") from e
         b64 = resp.data[0].b64_json if resp.data else None
         if not b64:
             raise RuntimeError(f"{self.name} returned no image data")
@@ -104,22 +93,20 @@ class StabilityImages(ImageProvider):
 
         key = require_env("STABILITY_API_KEY", self.name)
         base = env_base_url("STABILITY_BASE_URL", "https://api.stability.ai").rstrip("/")
-        retries = int(self.setting("max_retries", DEFAULT_MAX_RETRIES))
-        timeout = float(self.setting("timeout_s", DEFAULT_TIMEOUT_S))
         form = {"prompt": request.prompt, "output_format": "png", "seed": str(request.seed % 4294967294),
-                "aspect_ratio": self.RATIOS[_orientation(request.width, request.height)]}
+                "aspect_ratio": self.RATIOS[orientation(request.width, request.height)]}
 
         def post() -> httpx.Response:
             resp = httpx.post(f"{base}/v2beta/stable-image/generate/{self.model}", data=form,
-                              files={"none": ("", b"")}, timeout=timeout,
+                              files={"none": ("", b"")}, timeout=self.timeout(),
                               headers={"authorization": f"Bearer {key}", "accept": "image/*"})
             resp.raise_for_status()
             return resp
 
         try:
-            resp = call_safely(post, retries=retries)
+            resp = call_safely(post, retries=self.retries())
         except httpx.HTTPError as e:
-            raise explain(e, self.name, "STABILITY_API_KEY", retries, timeout) from e
+            raise self.explain(e, "STABILITY_API_KEY") from e
         if resp.headers.get("finish-reason", "SUCCESS") == "CONTENT_FILTERED":
             raise RuntimeError(f"{self.name} refused the prompt (content filtered): {request.prompt[:120]}")
         fit_image(resp.content, out, request.width, request.height)

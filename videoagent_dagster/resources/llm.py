@@ -31,11 +31,8 @@ from .providers import (
     run_chain,
 )
 from .vendor_sdk import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT_S,
     anthropic_client,
     env_base_url,
-    explain,
     openai_client,
 )
 
@@ -108,8 +105,7 @@ class OpenAIChat(LLMProvider):
         base_url = env_base_url(self.base_url_var, self.base_url_default)
         if base_url is None and self.base_url_var != "OPENAI_BASE_URL":
             require_env(self.base_url_var, self.name)  # no default endpoint: say which variable to set
-        return openai_client(key, base_url, int(self.setting("max_retries", DEFAULT_MAX_RETRIES)),
-                             float(self.setting("timeout_s", DEFAULT_TIMEOUT_S)))
+        return openai_client(key, base_url, self.retries(), self.timeout())
 
     def complete(self, stage, schema, prompt, inputs, conversation):
         json_schema = strict_schema(schema.model_json_schema())
@@ -123,15 +119,12 @@ class OpenAIChat(LLMProvider):
         messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
         for answer, correction in conversation:
             messages += [{"role": "assistant", "content": answer}, {"role": "user", "content": correction}]
-        retries = int(self.setting("max_retries", DEFAULT_MAX_RETRIES))
+        client = self.client()  # a missing key or endpoint fails here, already saying what to set
         try:
-            resp = self.client().chat.completions.create(model=self.model, messages=messages,
-                                                         response_format=response_format)
+            resp = client.chat.completions.create(model=self.model, messages=messages,
+                                                  response_format=response_format)
         except Exception as e:  # noqa: BLE001
-            if "APIError" in {c.__name__ for c in type(e).__mro__} or "Timeout" in type(e).__name__:
-                raise explain(e, self.name, self.key_var, retries,
-                              float(self.setting("timeout_s", DEFAULT_TIMEOUT_S))) from e
-            raise
+            raise self.explain(e, self.key_var) from e
         choice = resp.choices[0]
         if getattr(choice.message, "refusal", None):
             raise RuntimeError(f"{self.name} refused to write the {stage}: {choice.message.refusal}")
@@ -202,9 +195,7 @@ class AnthropicMessages(LLMProvider):
 
     def complete(self, stage, schema, prompt, inputs, conversation):
         key = require_env("ANTHROPIC_API_KEY", self.name)
-        retries = int(self.setting("max_retries", DEFAULT_MAX_RETRIES))
-        timeout = float(self.setting("timeout_s", DEFAULT_TIMEOUT_S))
-        client = anthropic_client(key, env_base_url("ANTHROPIC_BASE_URL"), retries, timeout)
+        client = anthropic_client(key, env_base_url("ANTHROPIC_BASE_URL"), self.retries(), self.timeout())
         messages = [{"role": "user", "content": prompt}]
         for answer, correction in conversation:
             messages += [{"role": "assistant", "content": answer}, {"role": "user", "content": correction}]
@@ -215,9 +206,7 @@ class AnthropicMessages(LLMProvider):
                 output_config={"format": {"type": "json_schema", "schema": strict_schema(schema.model_json_schema())}},
             )
         except Exception as e:  # noqa: BLE001
-            if "APIError" in {c.__name__ for c in type(e).__mro__} or "Timeout" in type(e).__name__:
-                raise explain(e, self.name, "ANTHROPIC_API_KEY", retries, timeout) from e
-            raise
+            raise self.explain(e, "ANTHROPIC_API_KEY") from e
         if resp.stop_reason == "refusal":
             raise RuntimeError(f"{self.name} refused to write the {stage}")
         text = "".join(block.text for block in resp.content if getattr(block, "type", "") == "text")

@@ -26,6 +26,7 @@ from .cache import cache_key, cache_media_key, cached
 from .limits import provider_slot
 from .media_store import MediaStore
 from .pricing import cost_of
+from .vendor_sdk import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, explain
 
 log = logging.getLogger("videoagent.providers")
 
@@ -47,6 +48,18 @@ class Provider:
 
     def setting(self, key: str, default: Any) -> Any:
         return self.settings.get(key, default)
+
+    def retries(self) -> int:
+        """How many times the vendor SDK retries a transient failure (the resource's max_retries)."""
+        return int(self.setting("max_retries", DEFAULT_MAX_RETRIES))
+
+    def timeout(self) -> float:
+        """Seconds a vendor request may take (the resource's timeout_s)."""
+        return float(self.setting("timeout_s", DEFAULT_TIMEOUT_S))
+
+    def explain(self, e: BaseException, key_var: str | None) -> RuntimeError:
+        """A vendor error as one that says what happened and what to fix (see vendor_sdk.explain)."""
+        return explain(e, self.name, key_var, self.retries(), self.timeout())
 
 
 Usage = dict[str, float]
@@ -204,8 +217,8 @@ class StageResource(dg.ConfigurableResource):
     """What every stage resource has: a provider chain, retries and a timeout."""
 
     chain: str = "offline"
-    max_retries: int = 3
-    timeout_s: int = 120
+    max_retries: int = DEFAULT_MAX_RETRIES
+    timeout_s: int = int(DEFAULT_TIMEOUT_S)
 
     def setup_for_execution(self, context) -> None:
         warm_up(self.stage(), self.chain)

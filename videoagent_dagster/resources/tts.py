@@ -17,10 +17,7 @@ from .providers import (
     serve_request,
 )
 from .vendor_sdk import (
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_TIMEOUT_S,
     env_base_url,
-    explain,
     openai_client,
 )
 
@@ -56,17 +53,15 @@ class OpenAIVoice(SpeechProvider):
     sdk_modules = ("openai",)
 
     def speak(self, request, out):
-        retries = int(self.setting("max_retries", DEFAULT_MAX_RETRIES))
-        timeout = float(self.setting("timeout_s", DEFAULT_TIMEOUT_S))
         client = openai_client(require_env("OPENAI_API_KEY", self.name), env_base_url("OPENAI_BASE_URL"),
-                               retries, timeout)
+                               self.retries(), self.timeout())
         try:
             with client.audio.speech.with_streaming_response.create(
                 model=self.model, voice=request.voice or "alloy", input=request.text, response_format="wav",
             ) as resp:
                 resp.stream_to_file(out)
         except Exception as e:  # noqa: BLE001
-            raise explain(e, self.name, "OPENAI_API_KEY", retries, timeout) from e
+            raise self.explain(e, "OPENAI_API_KEY") from e
         if out.stat().st_size < 64:
             raise RuntimeError(f"{self.name} returned no audio")
         return {"characters": len(request.text)}

@@ -27,6 +27,11 @@ def anthropic_client(api_key: str, base_url: str | None, max_retries: int, timeo
     return anthropic.Anthropic(api_key=api_key, base_url=base_url or None, max_retries=max_retries, timeout=timeout)
 
 
+def orientation(width: int, height: int) -> str:
+    """'landscape', 'portrait' or 'square' (within 10%): how vendors' size and ratio options are chosen."""
+    return "landscape" if width > height * 1.1 else "portrait" if height > width * 1.1 else "square"
+
+
 def env_base_url(var: str, default: str | None = None) -> str | None:
     return os.environ.get(var, "").strip() or default
 

@@ -30,7 +30,7 @@ from .providers import (
     serve_request,
 )
 from .retry import call_safely
-from .vendor_sdk import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, env_base_url, explain
+from .vendor_sdk import env_base_url, orientation
 
 DEFAULT_DEADLINE_S = 900.0
 DEFAULT_POLL_S = 5.0
@@ -146,12 +146,6 @@ class RemoteVideoProvider(VideoProvider):
                 for chunk in resp.iter_bytes(1 << 20):
                     f.write(chunk)
 
-    def retries(self) -> int:
-        return int(self.setting("max_retries", DEFAULT_MAX_RETRIES))
-
-    def timeout(self) -> float:
-        return float(self.setting("timeout_s", DEFAULT_TIMEOUT_S))
-
     def seconds_for(self, request: ClipRequest) -> int:
         wanted = request.frames / request.fps
         return next((d for d in sorted(self.durations) if d >= wanted - 1e-6), max(self.durations))
@@ -198,7 +192,7 @@ class RemoteVideoProvider(VideoProvider):
             except (VendorJobFailed, ValueError):
                 raise
             except Exception as e:  # noqa: BLE001
-                raise explain(e, self.name, self.key_var, self.retries(), self.timeout()) from e
+                raise self.explain(e, self.key_var) from e
             job = {"provider": self.name, "model": self.model, "id": job_id, "seconds": seconds,
                    "submitted_at": time.time()}
             book.save(job)  # before polling: a retried run resumes this job instead of paying again
@@ -213,7 +207,7 @@ class RemoteVideoProvider(VideoProvider):
             try:
                 state = self.poll(job_id)
             except Exception as e:  # noqa: BLE001
-                raise explain(e, self.name, self.key_var, self.retries(), self.timeout()) from e
+                raise self.explain(e, self.key_var) from e
             if state.status == "succeeded":
                 return state
             if state.status == "failed":
@@ -271,8 +265,7 @@ class RunwayVideo(RemoteVideoProvider):
         return RunwayML(api_key=require_env(self.key_var, self.name), max_retries=retries, timeout=self.timeout())
 
     def submit(self, request, frame, seconds):
-        shape = "landscape" if request.width > request.height * 1.1 else \
-            "portrait" if request.height > request.width * 1.1 else "square"
+        shape = orientation(request.width, request.height)
         task = self.client(0).image_to_video.create(  # SDK retries off: creates are retried by call_safely
             model=self.model, prompt_image=_data_uri(frame), prompt_text=request.prompt[:1000],
             ratio=self.RATIOS[shape], duration=seconds, **({"seed": request.attempt} if request.attempt else {}),
