@@ -1,6 +1,11 @@
 import pytest
 
-from videoagent_dagster.brief import BriefError, clean_topic, detect_language, validate_brief
+from videoagent_dagster.brief import (
+    BriefError,
+    clean_topic,
+    detect_language,
+    validate_brief,
+)
 from videoagent_dagster.tasks import create_task
 
 

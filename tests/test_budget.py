@@ -3,7 +3,13 @@
 import pytest
 
 from videoagent_dagster.brief import validate_brief
-from videoagent_dagster.budget import BudgetError, committed_today, estimate, record_spend, reserve
+from videoagent_dagster.budget import (
+    BudgetError,
+    committed_today,
+    estimate,
+    record_spend,
+    reserve,
+)
 from videoagent_dagster.cli import main
 from videoagent_dagster.tasks import create_task
 

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import boto3
@@ -24,11 +24,10 @@ from werkzeug import Response
 from videoagent_dagster.client import VideoagentClient
 from videoagent_dagster.resources.webhooks import SIGNATURE_HEADER, sign
 
-from .services import start_group, stop_groups
+from .services import PG, fresh_database, start_group, stop_groups
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-PG = "postgresql://postgres@127.0.0.1:5432"
 PG_DAGSTER = "postgresql+psycopg2://postgres@127.0.0.1:5432"
 TINY = {"duration": 5, "resolution": "180p", "shots": 2}
 
@@ -60,8 +59,8 @@ def deployment(tmp_path_factory):
     from moto.server import ThreadedMotoServer
 
     work = tmp_path_factory.mktemp("deployment")
-    db = f"videoagent_it_{uuid.uuid4().hex[:8]}"
-    subprocess.run(["psql", PG + "/postgres", "-c", f"create database {db}"], check=True, capture_output=True)
+    cleanup = ExitStack()
+    db = cleanup.enter_context(fresh_database("videoagent_it"))
     s3_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     s3_server.start()
     s3_host, s3_port = s3_server.get_host_and_port()
@@ -134,8 +133,7 @@ def deployment(tmp_path_factory):
         receiver.clear()
         receiver.stop()
         s3_server.stop()
-        subprocess.run(["psql", PG + "/postgres", "-c", f"drop database if exists {db} with (force)"],
-                       capture_output=True)
+        cleanup.close()
 
 
 def final_object(s3, task: str) -> dict | None:
@@ -147,6 +145,21 @@ def final_object(s3, task: str) -> dict | None:
 
 def wait_status(client, task, wanted: set[str], timeout=240):
     return wait_for(lambda: (st := client.status(task)).status in wanted and st, timeout, f"{task} to be {wanted}")
+
+
+@contextmanager
+def held(control: Path):
+    """While inside, the controlled camera holds every shot (so a run can be watched mid-way)."""
+    (control / "hold").touch()
+    try:
+        yield
+    finally:
+        (control / "hold").unlink(missing_ok=True)
+
+
+def hooks_for(hooks: list, task: str) -> list:
+    """The webhook requests received about one task, in arrival order."""
+    return [h for h in hooks if json.loads(h.get_data())["task_id"] == task]
 
 
 def calls(control: Path) -> list[str]:
@@ -164,7 +177,7 @@ def test_a_brief_in_the_intake_bucket_becomes_a_video_and_a_webhook(deployment):
     task = json.loads(s3.get_object(Bucket="videos", Key=index[0]["Key"])["Body"].read())["task"]
     head = wait_for(lambda: final_object(s3, task), 240, f"the final video of {task} in S3")
     assert head["ContentLength"] > 5_000
-    done = wait_for(lambda: [h for h in hooks if json.loads(h.get_data())["task_id"] == task], 60, "the webhook")
+    done = wait_for(lambda: hooks_for(hooks, task), 60, "the webhook")
     body = done[0].get_data()
     assert done[0].headers[SIGNATURE_HEADER] == sign(body, "it-secret")
     payload = json.loads(body)
@@ -174,13 +187,10 @@ def test_a_brief_in_the_intake_bucket_becomes_a_video_and_a_webhook(deployment):
 
 def test_graphql_submit_and_status_through_every_stage(deployment):
     client, control = deployment["client"], deployment["control"]
-    (control / "hold").touch()
-    task, run_id = client.submit({"topic": "Stages of a sunflower's day", "options": TINY})
-    seen = []
-    status = wait_status(client, task, {"video_generation"}, timeout=180)
-    seen.append(status)
-    assert status.step.startswith(("shot clips", "narration")) and 0.3 < status.progress < 1
-    (control / "hold").unlink()
+    with held(control):
+        task, run_id = client.submit({"topic": "Stages of a sunflower's day", "options": TINY})
+        status = wait_status(client, task, {"video_generation"}, timeout=180)
+        assert status.step.startswith(("shot clips", "narration")) and 0.3 < status.progress < 1
     final = wait_status(client, task, {"completed", "failed"})
     assert final.status == "completed" and final.progress == 1.0 and final.run_id == run_id
     listed = {t["task"]: t for t in client.list()}
@@ -189,14 +199,11 @@ def test_graphql_submit_and_status_through_every_stage(deployment):
 
 def test_cancel_a_long_task(deployment):
     client, control = deployment["client"], deployment["control"]
-    (control / "hold").touch()
-    try:
+    with held(control):
         task, _ = client.submit({"topic": "A very long voyage", "options": TINY})
         wait_status(client, task, {"video_generation"}, timeout=180)
         client.cancel(task)
         assert wait_status(client, task, {"cancelled"}, timeout=60).status == "cancelled"
-    finally:
-        (control / "hold").unlink(missing_ok=True)
 
 
 def test_retry_redoes_only_what_failed_and_webhooks_report_the_failure(deployment):
@@ -210,23 +217,19 @@ def test_retry_redoes_only_what_failed_and_webhooks_report_the_failure(deploymen
     client.retry(task)
     wait_for(lambda: final_object(s3, task), 240, "the retried video")
     assert calls(control)[len(before):] == ["shot_002"]  # only the failed shot is generated again
-    events = wait_for(lambda: [json.loads(h.get_data())["event"] for h in hooks
-                               if json.loads(h.get_data())["task_id"] == task] if len(
-        [h for h in hooks if json.loads(h.get_data())["task_id"] == task]) >= 2 else None, 60, "both webhooks")
+    both = wait_for(lambda: len(hooks_for(hooks, task)) >= 2 and hooks_for(hooks, task), 60, "both webhooks")
+    events = [json.loads(h.get_data())["event"] for h in both]
     assert events[0] == "task.failed" and "task.completed" in events
 
 
 def test_urgent_work_overtakes_queued_normal_work(deployment):
     client, control = deployment["client"], deployment["control"]
-    (control / "hold").touch()
-    try:
+    with held(control):
         first, _ = client.submit({"topic": "Queue head", "options": TINY})
         wait_status(client, first, {"video_generation"}, timeout=180)
         normal = [client.submit({"topic": f"Normal work {i}", "options": TINY})[0] for i in range(2)]
         urgent, _ = client.submit({"topic": "Urgent work", "options": TINY, "priority": "urgent"})
         time.sleep(2)
-    finally:
-        (control / "hold").unlink(missing_ok=True)
     for task in [first, *normal, urgent]:
         wait_status(client, task, {"completed", "failed"})
 

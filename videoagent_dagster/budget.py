@@ -81,10 +81,8 @@ def _day(task: str) -> str:
     return task.split("-", 1)[0]
 
 
-def _entry_key(brief_or_task: Brief | str, user: str | None = None) -> str:
-    task = brief_or_task if isinstance(brief_or_task, str) else brief_or_task.task
-    user = user or (brief_or_task.user if isinstance(brief_or_task, Brief) else "local")
-    return f"ledger/{_day(task)}/{user}/{task}.json"
+def _entry_key(brief: Brief) -> str:
+    return f"ledger/{_day(brief.task)}/{brief.user}/{brief.task}.json"
 
 
 def committed_today(store: MediaStore, user: str, day: str, exclude: str | None = None) -> float:

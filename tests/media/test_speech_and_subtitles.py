@@ -1,5 +1,11 @@
 from videoagent_dagster.media.speech import speak, speak_within
-from videoagent_dagster.media.subtitles import Cue, cues_for_line, split_text, write_ass, write_srt
+from videoagent_dagster.media.subtitles import (
+    Cue,
+    cues_for_line,
+    split_text,
+    write_ass,
+    write_srt,
+)
 
 
 def test_espeak_speaks_english_and_chinese(tmp_path):

@@ -4,7 +4,12 @@ import pytest
 
 from videoagent_dagster.resources.cache import cache_key
 from videoagent_dagster.resources.media_store import MediaStore
-from videoagent_dagster.resources.providers import ProviderError, parse_chain, register, run_chain
+from videoagent_dagster.resources.providers import (
+    ProviderError,
+    parse_chain,
+    register,
+    run_chain,
+)
 from videoagent_dagster.resources.tts import SpeechProvider
 
 

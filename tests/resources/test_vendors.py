@@ -16,7 +16,11 @@ from videoagent_dagster.resources.image_gen import FrameRequest, ImageGenResourc
 from videoagent_dagster.resources.llm import LLMResource
 from videoagent_dagster.resources.providers import ProviderError
 from videoagent_dagster.resources.tts import SpeechRequest, TTSResource
-from videoagent_dagster.resources.video_gen import ClipRequest, JobBook, VideoGenResource
+from videoagent_dagster.resources.video_gen import (
+    ClipRequest,
+    JobBook,
+    VideoGenResource,
+)
 from videoagent_dagster.styles import CATALOGUE
 
 

@@ -7,7 +7,12 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from videoagent_dagster.resources.webhooks import SIGNATURE_HEADER, WebhookRefused, check_target, deliver
+from videoagent_dagster.resources.webhooks import (
+    SIGNATURE_HEADER,
+    WebhookRefused,
+    check_target,
+    deliver,
+)
 
 
 @pytest.fixture
