@@ -19,24 +19,12 @@ from pathlib import Path
 
 
 def run_once(task: str, instance) -> tuple[float, dict[str, float], bool]:
-    import dagster as dg
-
-    from videoagent_dagster.definitions import build_defs
+    from videoagent_dagster.tasks import run_in_process, step_seconds
 
     started = time.perf_counter()
-    result = build_defs().resolve_job_def("make_video").execute_in_process(
-        instance=instance, partition_key=task, raise_on_error=False,
-        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-    )
+    result = run_in_process(instance, task)
     wall = time.perf_counter() - started
-    starts, stages = {}, {}
-    kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}
-    for entry in instance.all_logs(result.run_id, of_type=kinds):
-        if entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
-            starts[entry.step_key] = entry.timestamp
-        else:
-            stages[entry.step_key] = entry.timestamp - starts[entry.step_key]
-    return wall, stages, result.success
+    return wall, step_seconds(instance, result.run_id), result.success
 
 
 def main() -> int:

@@ -51,9 +51,8 @@ def main() -> int:
 
     import dagster as dg
 
-    from videoagent_dagster.definitions import build_defs
     from videoagent_dagster.resources.media_store import media_store_from_env
-    from videoagent_dagster.tasks import create_task
+    from videoagent_dagster.tasks import create_task, run_in_process, step_seconds
 
     store = media_store_from_env()
     with dg.DagsterInstance.get() as instance:
@@ -61,18 +60,9 @@ def main() -> int:
                              "options": {"duration": 2 * args.shots, "shots": args.shots, "resolution": "180p"}},
                             store, instance)
         started = time.perf_counter()
-        result = build_defs().resolve_job_def("make_video").execute_in_process(
-            instance=instance, partition_key=brief.task, raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
+        result = run_in_process(instance, brief.task)
         wall = time.perf_counter() - started
-        stages = {}
-        starts = {}
-        for e in instance.all_logs(result.run_id, of_type={dg.DagsterEventType.STEP_START,
-                                                           dg.DagsterEventType.STEP_SUCCESS}):
-            if e.dagster_event.event_type == dg.DagsterEventType.STEP_START:
-                starts[e.step_key] = e.timestamp
-            else:
-                stages[e.step_key] = e.timestamp - starts[e.step_key]
+        stages = step_seconds(instance, result.run_id)
     fake.stop()
     if not result.success:
         print("benchmark run failed", file=sys.stderr)

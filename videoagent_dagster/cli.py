@@ -222,23 +222,17 @@ def _resume(args: argparse.Namespace) -> int:
 def _run(task: str, instance, store, out: Path | None, quiet: bool) -> int:
     from dagster._core.utils import make_new_run_id
 
-    from .definitions import build_defs
     from .models import FinalVideo
     from .resources.io_manager import manifest_key
+    from .tasks import run_in_process
 
-    job = build_defs().resolve_job_def("make_video")
     run_id = make_new_run_id()
     started = time.perf_counter()
     outcome: dict = {}
 
     def execute() -> None:
         try:
-            outcome["result"] = job.execute_in_process(
-                instance=instance, partition_key=task, run_id=run_id, raise_on_error=False,
-                tags={"videoagent/launched_by": "cli"},
-                # Progress is printed from the event log below; keep Dagster's own console quiet.
-                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-            )
+            outcome["result"] = run_in_process(instance, task, run_id=run_id, tags={"videoagent/launched_by": "cli"})
         except BaseException as e:  # noqa: BLE001 - reported by the main thread
             outcome["error"] = e
 

@@ -46,3 +46,30 @@ def run_tags(brief: Brief) -> dict[str, str]:
 
 def task_exists(task: str, store: MediaStore, instance: dg.DagsterInstance) -> bool:
     return instance.has_dynamic_partition(video_tasks.name, task) and store.exists(brief_key(task))
+
+
+def run_in_process(instance: dg.DagsterInstance, task: str, run_id: str | None = None,
+                   tags: dict[str, str] | None = None) -> dg.ExecuteInProcessResult:
+    """Make a task's video in this process on `instance` (so the run shows in the UI), with the
+    resources as configured now and Dagster's own console logging kept quiet."""
+    from .definitions import (
+        build_defs,  # definitions load sensors, which use this module
+    )
+
+    return build_defs().resolve_job_def("make_video").execute_in_process(
+        instance=instance, partition_key=task, run_id=run_id, raise_on_error=False, tags=tags,
+        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+    )
+
+
+def step_seconds(instance: dg.DagsterInstance, run_id: str) -> dict[str, float]:
+    """Wall seconds each step of a run took, from its event log, in the order they finished."""
+    kinds = {dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS}
+    starts: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    for entry in instance.all_logs(run_id, of_type=kinds):
+        if entry.dagster_event.event_type == dg.DagsterEventType.STEP_START:
+            starts[entry.step_key] = entry.timestamp
+        else:
+            seconds[entry.step_key] = entry.timestamp - starts[entry.step_key]
+    return seconds
