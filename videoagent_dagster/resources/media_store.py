@@ -153,13 +153,18 @@ class MediaStore(dg.ConfigurableResource):
                 raise
         path = self.base.joinpath(*check_key(key))
         path.parent.mkdir(parents=True, exist_ok=True)
+        # Written whole to a temporary file, then hard-linked into place: the link fails if the key
+        # exists, and a reader never sees the key before its content.
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
         try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            os.link(tmp, path)
+            return True
         except FileExistsError:
             return False
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        return True
+        finally:
+            os.unlink(tmp)
 
     def copy(self, src_key: str, dst_key: str) -> str:
         """Copy within the store (locally a hard link where possible: same bytes, no space)."""

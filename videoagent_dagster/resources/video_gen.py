@@ -83,8 +83,8 @@ class JobBook:
             return True
         try:
             held_since = json.loads(self.store.read_bytes(self.claim_key))["at"]
-        except Exception:  # noqa: BLE001 - gone or unreadable: try once more
-            held_since = 0.0
+        except Exception:  # noqa: BLE001 - released just now (claims appear whole): try once more
+            return self.store.create_exclusive(self.claim_key, json.dumps({"at": time.time()}).encode())
         if time.time() - held_since > stale_after_s:
             self.store.delete(self.claim_key)
             return self.store.create_exclusive(self.claim_key, json.dumps({"at": time.time()}).encode())
@@ -187,6 +187,9 @@ class RemoteVideoProvider(VideoProvider):
                 time.sleep(0.2)
             raise RuntimeError(f"{self.name}: another run is submitting this clip and has not saved its job yet")
         try:
+            job = book.load(self.name, self.model)
+            if job:  # saved by a run that held the claim between our first look and our claim
+                return {**job, "followed": True}
             try:
                 job_id = call_safely(lambda: self.submit(request, frame, seconds), retries=self.retries())
             except (VendorJobFailed, ValueError):
