@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .styles import STYLE_NAMES, closest_style
+from .styles import STYLE_NAMES, TRANSITIONS, Transition, closest_style
 
 ASPECTS = ("16:9", "9:16", "1:1")
 # 180p and 360p are preview sizes: quick drafts and tests. The rest are delivery sizes.
@@ -19,6 +19,8 @@ LANGUAGES = ("en", "zh")
 MIN_DURATION, MAX_DURATION = 5.0, 600.0
 MAX_TOPIC = 2000
 DEFAULT_USER = "local"
+# A file name in the music library: no folders, a known audio extension.
+MUSIC_NAME = r"^(auto|[A-Za-z0-9][A-Za-z0-9 _.+\-]*\.(mp3|m4a|aac|wav|flac|ogg|opus))$"
 TOP_FIELDS = ("topic", "style", "options", "user", "priority", "webhook_url")
 PRIORITIES = ("low", "normal", "high", "urgent")
 # Dagster runs higher `dagster/priority` first.
@@ -44,6 +46,11 @@ class BriefOptions(BaseModel):
     include_audio: bool = True
     voice: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_+\-]+$")
     shots: int | None = Field(None, ge=1, le=120, description="number of shots; default about one per 6 s")
+    transition: Transition | None = Field(None, description="between every two shots; default: the style's")
+    subtitles: Literal["burn", "soft", "off"] = Field(
+        "burn", description="burn: drawn into the picture; soft: a subtitle track players can switch; off")
+    music: str | None = Field(None, max_length=128, pattern=MUSIC_NAME,
+                              description="a track in the music library (media store music/), or 'auto'")
 
     def size(self) -> tuple[int, int]:
         """Output width and height: the short side is the resolution's number, both sides even."""
@@ -176,6 +183,9 @@ _ALLOWED = {
     "include_audio": "true or false",
     "voice": "a voice name of letters, digits, '_', '+', '-' (up to 64)",
     "shots": "a whole number from 1 to 120",
+    "transition": ", ".join(TRANSITIONS) + " (or leave it out for the style's)",
+    "subtitles": "burn, soft, off",
+    "music": "'auto' or a file name in the music library (music/…, .mp3 .m4a .aac .wav .flac .ogg .opus)",
 }
 
 

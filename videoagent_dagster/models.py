@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from .brief import Brief
+from .styles import Transition
 
 CameraMovement = Literal["static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out",
                          "dolly", "tracking"]
@@ -26,6 +27,7 @@ class StyleProfile(Manifest):
     mood: str
     palette: list[str]
     lighting: str
+    transition: Transition = "cut"
     source: Literal["user", "detected", "fallback"]
     reasoning: str
 
@@ -61,6 +63,9 @@ class Shot(Manifest):
     composition: str
     lighting: str
     palette: list[str] = Field(min_length=2, max_length=8)
+    transition: Transition | None = Field(
+        None, description="how this shot gives way to the next (cut, crossfade, fade_black, slide, wipe); "
+                          "null for the style's usual transition")
 
 
 class StoryboardDraft(Manifest):
@@ -88,6 +93,16 @@ class Storyboard(Manifest):
     fps: int
     style: str
     calls: list[ProviderCall] = Field(default_factory=list)  # who wrote the script and the storyboard
+    # Frames two shots overlap at each join (0 for a cut; none after the last shot). Shot i's clip runs
+    # its duration plus overlap[i], so the joined video still lasts total_duration.
+    overlaps: list[int] = Field(default_factory=list)
+
+    def overlap(self, i: int) -> int:
+        return self.overlaps[i] if i < len(self.overlaps) else 0
+
+    def clip_frames(self, i: int) -> int:
+        """Frames of shot i's clip: its own time on screen plus what the next shot's transition overlaps."""
+        return max(1, round(self.shots[i].duration * self.fps)) + self.overlap(i)
 
 
 class WrittenScript(Script):

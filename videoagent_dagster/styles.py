@@ -5,6 +5,11 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
+from typing import Literal
+
+# How one shot gives way to the next. All but "cut" overlap the two shots for a moment.
+Transition = Literal["cut", "crossfade", "fade_black", "slide", "wipe"]
+TRANSITIONS: tuple[str, ...] = Transition.__args__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,7 @@ class Style:
     lighting: str
     keywords_en: tuple[str, ...]  # words in a topic that point to this style
     keywords_zh: tuple[str, ...]
+    transition: Transition = "cut"  # between shots, unless the brief or a shot says otherwise
 
 
 CATALOGUE: dict[str, Style] = {
@@ -27,35 +33,35 @@ CATALOGUE: dict[str, Style] = {
               "dramatic", ("#0d1b2a", "#1b263b", "#415a77", "#e0a458", "#f4f1de"),
               ("dolly", "pan_right", "zoom_in", "tracking", "tilt_up", "static"), "low-key golden rim light",
               ("cinematic", "film", "movie", "epic", "drama", "dramatic", "hero", "trailer", "story"),
-              ("电影", "史诗", "戏剧", "英雄", "大片")),
+              ("电影", "史诗", "戏剧", "英雄", "大片"), transition="fade_black"),
         Style("documentary", ("factual", "observational", "informative"), "natural, observational framing",
               "informative", ("#2f3e46", "#354f52", "#52796f", "#84a98c", "#cad2c5"),
               ("pan_right", "static", "zoom_in", "tracking", "pan_left", "tilt_down"), "soft natural daylight",
               ("documentary", "history", "historical", "science", "explain", "explained", "facts",
                "investigation", "report", "how", "why", "wildlife", "culture", "education", "educational"),
-              ("纪录", "历史", "科学", "科普", "解说", "文化", "调查", "教育")),
+              ("纪录", "历史", "科学", "科普", "解说", "文化", "调查", "教育"), transition="crossfade"),
         Style("animated", ("playful", "cartoon", "bright"), "flat cartoon shapes with bold outlines",
               "playful", ("#ffbe0b", "#fb5607", "#ff006e", "#8338ec", "#3a86ff"),
               ("zoom_in", "pan_left", "tilt_up", "zoom_out", "static", "pan_right"), "bright even light",
               ("animated", "animation", "cartoon", "kids", "children", "fun", "funny", "toy", "anime"),
-              ("动画", "卡通", "儿童", "孩子", "有趣", "动漫")),
+              ("动画", "卡通", "儿童", "孩子", "有趣", "动漫"), transition="slide"),
         Style("minimalist", ("clean", "simple", "calm"), "clean geometric composition with negative space",
               "calm", ("#f8f9fa", "#e9ecef", "#adb5bd", "#495057", "#212529"),
               ("static", "zoom_in", "static", "pan_right", "zoom_out"), "flat soft light",
               ("minimal", "minimalist", "simple", "clean", "calm", "meditation", "design", "zen"),
-              ("极简", "简约", "简单", "冥想", "设计", "禅")),
+              ("极简", "简约", "简单", "冥想", "设计", "禅"), transition="cut"),
         Style("vintage", ("retro", "nostalgic", "film grain"), "faded film stock with grain and vignette",
               "nostalgic", ("#3d2c2e", "#7f5539", "#b08968", "#ddb892", "#ede0d4"),
               ("static", "zoom_out", "pan_left", "tilt_down", "zoom_in"), "warm tungsten glow",
               ("vintage", "retro", "old", "nostalgia", "nostalgic", "classic", "1950s", "1960s", "1970s",
                "1980s", "memories", "grandparents"),
-              ("复古", "怀旧", "老式", "经典", "回忆", "年代")),
+              ("复古", "怀旧", "老式", "经典", "回忆", "年代"), transition="fade_black"),
         Style("futuristic", ("sleek", "neon", "high-tech"), "sleek neon lines on dark glass",
               "awe", ("#03071e", "#240046", "#5a189a", "#00f5d4", "#f72585"),
               ("dolly", "tracking", "zoom_in", "tilt_up", "pan_right"), "cool neon glow",
               ("futuristic", "future", "cyberpunk", "neon", "technology", "tech", "ai", "robot", "robots",
                "smart", "digital", "innovation", "cityscape"),
-              ("未来", "科技", "赛博", "霓虹", "人工智能", "机器人", "数字", "智能")),
+              ("未来", "科技", "赛博", "霓虹", "人工智能", "机器人", "数字", "智能"), transition="wipe"),
         Style("nature", ("organic", "serene", "landscape"), "lush landscapes with layered hills and sky",
               "serene", ("#1b4332", "#2d6a4f", "#52b788", "#b7e4c7", "#fefae0"),
               ("pan_right", "tilt_up", "zoom_in", "pan_left", "static", "zoom_out"), "golden-hour sunlight",
@@ -63,37 +69,37 @@ CATALOGUE: dict[str, Style] = {
                "river", "africa", "savanna", "safari", "jungle", "bird", "birds", "garden", "flowers",
                "landscape", "climate", "earth", "planet"),
               ("自然", "野生", "动物", "森林", "海洋", "大海", "山", "河", "非洲", "草原", "丛林", "鸟", "花",
-               "风景", "气候", "地球")),
+               "风景", "气候", "地球"), transition="crossfade"),
         Style("urban", ("street", "gritty", "city life"), "street-level city geometry and lights",
               "energetic", ("#212529", "#343a40", "#6c757d", "#ffc300", "#e63946"),
               ("tracking", "pan_left", "static", "zoom_in", "tilt_up"), "mixed street light",
               ("urban", "city", "cities", "street", "streets", "downtown", "metro", "subway", "skyline",
                "architecture", "nightlife", "traffic"),
-              ("城市", "都市", "街道", "街头", "地铁", "建筑", "夜生活", "交通")),
+              ("城市", "都市", "街道", "街头", "地铁", "建筑", "夜生活", "交通"), transition="cut"),
         Style("commercial", ("polished", "product", "upbeat"), "polished product-style hero frames",
               "upbeat", ("#ffffff", "#f1faee", "#a8dadc", "#457b9d", "#1d3557"),
               ("zoom_in", "dolly", "static", "pan_right", "zoom_out"), "bright studio key light",
               ("product", "brand", "commercial", "advert", "advertisement", "ad", "launch", "sale", "startup",
                "business", "company", "app", "marketing", "promo"),
-              ("产品", "品牌", "广告", "商业", "发布", "营销", "公司", "创业")),
+              ("产品", "品牌", "广告", "商业", "发布", "营销", "公司", "创业"), transition="slide"),
         Style("artistic", ("expressive", "painterly", "abstract"), "painterly textures and expressive colour",
               "contemplative", ("#22223b", "#4a4e69", "#9a8c98", "#c9ada7", "#f2e9e4"),
               ("zoom_out", "static", "pan_left", "tilt_up", "dolly"), "diffuse painterly light",
               ("art", "artistic", "painting", "poetry", "poem", "music", "abstract", "dream", "dreams",
                "emotion", "love"),
-              ("艺术", "绘画", "诗", "音乐", "抽象", "梦", "情感", "爱")),
+              ("艺术", "绘画", "诗", "音乐", "抽象", "梦", "情感", "爱"), transition="crossfade"),
         Style("scifi", ("space", "otherworldly", "cosmic"), "deep space vistas with planets and stars",
               "wonder", ("#000814", "#001d3d", "#003566", "#ffc300", "#ffd60a"),
               ("zoom_in", "dolly", "pan_right", "tilt_up", "static"), "starlight and rim glow",
               ("sci-fi", "scifi", "space", "galaxy", "planet", "planets", "alien", "aliens", "mars", "moon",
                "astronaut", "universe", "cosmos", "rocket", "spaceship"),
-              ("科幻", "太空", "宇宙", "星球", "外星", "火星", "月球", "宇航员", "火箭", "银河")),
+              ("科幻", "太空", "宇宙", "星球", "外星", "火星", "月球", "宇航员", "火箭", "银河"), transition="fade_black"),
         Style("fantasy", ("magical", "mythic", "enchanted"), "enchanted lands with glowing light",
               "magical", ("#10002b", "#3c096c", "#7b2cbf", "#c77dff", "#ffd6ff"),
               ("tilt_up", "zoom_in", "pan_right", "dolly", "zoom_out"), "glowing magical light",
               ("fantasy", "magic", "magical", "dragon", "dragons", "wizard", "castle", "myth", "legend",
                "fairy", "kingdom", "quest"),
-              ("奇幻", "魔法", "龙", "巫师", "城堡", "神话", "传说", "仙", "王国")),
+              ("奇幻", "魔法", "龙", "巫师", "城堡", "神话", "传说", "仙", "王国"), transition="crossfade"),
     ]
 }
 

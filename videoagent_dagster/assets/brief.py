@@ -1,11 +1,13 @@
 """video_brief: the validated brief of one task."""
 
 
+import hashlib
 import json
+import re
 
 import dagster as dg
 
-from ..brief import Brief, BriefError, validate_brief
+from ..brief import MUSIC_NAME, Brief, BriefError, validate_brief
 from ..budget import BudgetError, reserve
 from ..partitions import check_task_key, video_tasks
 from ..resources.media_store import MediaStore
@@ -13,6 +15,29 @@ from ..resources.media_store import MediaStore
 
 def brief_key(task: str) -> str:
     return f"briefs/{task}.json"
+
+
+def music_key(name: str) -> str:
+    return f"music/{name}"
+
+
+def music_library(media_store: MediaStore) -> list[str]:
+    """Track names in the music library: audio files directly under music/ in the media store."""
+    return sorted(k.rsplit("/", 1)[-1] for k in media_store.list("music")
+                  if re.fullmatch(MUSIC_NAME, k.rsplit("/", 1)[-1]) and k.count("/") == 1)
+
+
+def music_for(brief: Brief, media_store: MediaStore) -> str | None:
+    """The media-store key of the brief's music bed: its named track, or for 'auto' one picked from
+    the library by the task name (stable across re-runs); None for no music."""
+    if not brief.options.music or not brief.options.include_audio:
+        return None
+    if brief.options.music != "auto":
+        return music_key(brief.options.music)
+    tracks = music_library(media_store)
+    if not tracks:
+        return None
+    return music_key(tracks[int(hashlib.sha256(brief.task.encode()).hexdigest(), 16) % len(tracks)])
 
 
 class VideoBriefConfig(dg.Config):
@@ -32,6 +57,9 @@ class VideoBriefConfig(dg.Config):
     include_audio: bool | None = None
     voice: str | None = None
     shots: int | None = None
+    transition: str | None = None
+    subtitles: str | None = None
+    music: str | None = None
 
     def as_raw_brief(self) -> dict | None:
         if self.topic is None:
@@ -58,6 +86,11 @@ def video_brief(context: dg.AssetExecutionContext, config: VideoBriefConfig, med
         brief = validate_brief(raw, task)
     except BriefError as e:
         raise dg.Failure(description=str(e), metadata={"problems": dg.MetadataValue.json(e.problems)}) from None
+    music = brief.options.music
+    if music and music != "auto" and not media_store.exists(music_key(music)):
+        tracks = music_library(media_store)
+        raise dg.Failure(f"music: {music!r} is not in the music library ({media_store.uri('music')}); "
+                         f"it has: {', '.join(tracks) or 'no tracks'} — add the file there or pick one of these")
     if from_config:  # checked against the budget and stored only once valid
         try:
             reserve(brief, media_store)
@@ -74,6 +107,9 @@ def video_brief(context: dg.AssetExecutionContext, config: VideoBriefConfig, med
         "duration_s": brief.options.duration,
         "format": f"{w}x{h} {brief.options.aspect} @ {brief.options.fps} fps",
         "audio": brief.options.include_audio,
+        "subtitles": brief.options.subtitles,
+        "transition": brief.options.transition or "(style's)",
+        "music": brief.options.music or "none",
         "source": "run config" if from_config else "stored brief",
         **({"style_warning": brief.style_warning} if brief.style_warning else {}),
     })

@@ -19,22 +19,24 @@ class ClipQualityError(RuntimeError):
 @dg.asset(partitions_def=video_tasks, group_name="video", pool="video", kinds={"mp4"})
 def shot_clips(context: dg.AssetExecutionContext, storyboard: Storyboard, first_frames: FirstFrames,
                video_gen: VideoGenResource, media_store: MediaStore) -> ShotClips:
-    """One clip per shot, exactly as long as its storyboard shot (in whole frames)."""
+    """One clip per shot, exactly as long as its storyboard shot (in whole frames) plus the overlap
+    of the transition into the next shot."""
     task = context.partition_key
     fps = storyboard.fps
 
     def film(i: int, shot) -> ClipItem:
         frame = first_frames.frames[i]
         attempts = []
+        frames = storyboard.clip_frames(i)
         for attempt in range(max(1, video_gen.qc_attempts)):
             request = ClipRequest(
                 prompt=f"{shot.description} Camera: {shot.camera_movement.replace('_', ' ')}.",
                 frame_key=frame.key, frame_sha256=frame.sha256, camera_movement=shot.camera_movement,
-                frames=max(1, round(shot.duration * fps)), fps=fps, width=storyboard.width,
+                frames=frames, fps=fps, width=storyboard.width,
                 height=storyboard.height, attempt=attempt,
             )
             cached, call = video_gen.generate(media_store, request)
-            problems = clip_problems(media_store.path(cached), shot.camera_movement, shot.duration)
+            problems = clip_problems(media_store.path(cached), shot.camera_movement, frames / fps)
             attempts.append({"attempt": attempt + 1, "provider": f"{call.provider}:{call.model}",
                              "cached": call.cached, "verdict": "; ".join(problems) or "ok"})
             if not problems:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from ..media.subtitles import cues_for_line
+from ..media.subtitles import cues_for_lines
 from ..media.timeline import TimelineClip, build_timeline, write_exports
 from ..models import EditorExport, Narration, ShotClips, Storyboard
 from ..partitions import video_tasks
@@ -23,8 +23,8 @@ def editor_export(context: dg.AssetExecutionContext, storyboard: Storyboard, sho
              for i, (s, c) in enumerate(zip(storyboard.shots, shot_clips.clips))]
     voice = [TimelineClip(f"narration_{shot_name(i)}", media_store.uri(ln.audio_key), shots[i].frames)
              if ln.audio_key else None for i, ln in enumerate(narration.lines)]
-    cues = [(round(c.start * fps), round((c.end - c.start) * fps), c.text) for ln in narration.lines if ln.text
-            for c in cues_for_line(ln.text, ln.start, max(ln.speech_duration, 0.5), 42)]
+    cues = [(round(c.start * fps), round((c.end - c.start) * fps), c.text) for c in cues_for_lines(
+        [(ln.text, ln.start, ln.speech_duration) for ln in narration.lines], storyboard.width, storyboard.height)]
     timeline = build_timeline(task, fps, shots, voice, cues)
     keys = {}
     with tempfile.TemporaryDirectory(prefix="videoagent-otio-") as tmp:

@@ -12,15 +12,22 @@ from ..media.ffmpeg import probe
 from ..models import FinalVideo, FirstFrames, Narration, ShotClips, Storyboard
 from ..partitions import video_tasks
 from ..resources.media_store import MediaStore
+from .brief import music_for
 from .checks import FINAL_VIDEO_CHECKS, final_video_checks, media_checks
 from .common import image_markdown, task_key
 
 
 class ComposeConfig(dg.Config):
-    """x264 speed/quality: a faster preset encodes sooner at a larger size."""
+    """Encoding: x264 speed/quality (a faster preset encodes sooner at a larger size), and the
+    H.264 encoder: auto ($VIDEOAGENT_H264_ENCODER, else a working hardware encoder, else libx264),
+    libx264, h264_nvenc, h264_qsv, h264_videotoolbox or h264_amf."""
 
     preset: str = "veryfast"
     crf: int = 21
+    encoder: str = "auto"
+
+
+SUBTITLE_LANGUAGE = {"en": "eng", "zh": "zho", "ja": "jpn"}  # ISO 639-2, as MP4 subtitle tracks name them
 
 
 @dg.asset(partitions_def=video_tasks, group_name="video", kinds={"mp4"}, check_specs=FINAL_VIDEO_CHECKS)
@@ -30,10 +37,21 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
     """Clips joined, narration laid under them, subtitles burned in: H.264/AAC MP4 with faststart."""
     task = context.partition_key
     video_key = task_key(task, "final", f"{task}.mp4")
+    opts = video_brief.options
+    music = music_for(video_brief, media_store)
     with media_store.writing(video_key) as tmp:
-        compose([media_store.path(c.key) for c in shot_clips.clips], tmp, fps=storyboard.fps,
-                audio=media_store.path(narration.track_key) if narration.track_key else None,
-                subtitles_ass=media_store.path(narration.subtitles_ass), preset=config.preset, crf=config.crf)
+        composed = compose(
+            [media_store.path(c.key) for c in shot_clips.clips], tmp, fps=storyboard.fps, width=storyboard.width,
+            height=storyboard.height, joins=[(s.transition or "cut", storyboard.overlap(i))
+                                             for i, s in enumerate(storyboard.shots[:-1])],
+            audio=media_store.path(narration.track_key) if narration.track_key else None,
+            music=media_store.path(music) if music else None,
+            burn_subtitles=media_store.path(narration.subtitles_ass) if opts.subtitles == "burn" else None,
+            soft_subtitles=media_store.path(narration.subtitles_srt) if opts.subtitles == "soft" else None,
+            subtitle_language=SUBTITLE_LANGUAGE.get(video_brief.language, "und"),
+            encoder=config.encoder, preset=config.preset, crf=config.crf)
+    context.log.info(f"final video: {composed.method}" + (f" with {composed.encoder} ({composed.why_encoded})"
+                                                          if composed.method == "encode" else ""))
     video = media_store.path(video_key)
     facts = probe(video)
     thumb_key = task_key(task, "final", "thumbnail.jpg")
@@ -61,6 +79,10 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
         "codec": f"{result.codec}/{result.audio_codec or 'no audio'}", "bitrate_kbps": round(result.bitrate / 1000),
         "size_mb": round(result.size_bytes / 1e6, 2), "shots": result.shots, "style": result.style,
         "total_cost_usd": result.total_cost_usd,
+        "composed_by": composed.method, "video_encoder": composed.encoder,
+        **({"why_encoded": composed.why_encoded} if composed.why_encoded else {}),
+        "transitions": ", ".join(sorted({s.transition or "cut" for s in storyboard.shots[:-1]})) or "none",
+        "subtitles_mode": opts.subtitles, "music": music or "none",
         "spent_this_run_usd": round(sum(c.cost_usd for c in calls), 4),
     })
     yield from final_video_checks(video, facts, video_brief)

@@ -6,7 +6,7 @@ import dagster as dg
 from ..brief import Brief
 from ..media.compose import narration_track
 from ..media.ffmpeg import probe
-from ..media.subtitles import cues_for_line, is_cjk, write_ass, write_srt
+from ..media.subtitles import cues_for_lines, write_ass, write_srt
 from ..models import Narration, NarrationLine, Storyboard
 from ..partitions import video_tasks
 from ..resources.media_store import MediaStore
@@ -52,10 +52,7 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
                              for ln, s in zip(lines, storyboard.shots)], tmp)
 
     width, height = storyboard.width, storyboard.height
-    # Roughly what fits on two subtitle lines at the ASS font size, fewer for tall narrow video.
-    max_chars = (16 if is_cjk(" ".join(ln.text for ln in lines)) else 42) * min(width, height * 16 // 9) // height
-    cues = [c for ln in lines if ln.text
-            for c in cues_for_line(ln.text, ln.start, max(ln.speech_duration, 0.5), max(12, max_chars))]
+    cues = cues_for_lines([(ln.text, ln.start, ln.speech_duration) for ln in lines], width, height)
     srt_key, ass_key = task_key(task, "audio", "subtitles.srt"), task_key(task, "audio", "subtitles.ass")
     with media_store.writing(srt_key) as tmp:
         write_srt(cues, tmp)

@@ -22,10 +22,10 @@ def style_profile(context: dg.AssetExecutionContext, video_brief: Brief) -> Styl
         source = "detected" if scores else "fallback"
     s = CATALOGUE[name]
     profile = StyleProfile(name=name, tags=list(s.tags), visual_style=s.visual_style, mood=s.mood,
-                           palette=list(s.palette), lighting=s.lighting, source=source, reasoning=reasoning)
+                           palette=list(s.palette), lighting=s.lighting, transition=s.transition, source=source, reasoning=reasoning)
     swatches = " ".join(f"`{c}`" for c in s.palette)
     context.add_output_metadata({
-        "style": name, "source": source, "reasoning": reasoning, "mood": s.mood,
+        "style": name, "source": source, "reasoning": reasoning, "mood": s.mood, "transition": s.transition,
         "palette": dg.MetadataValue.md(swatches),
     })
     return profile

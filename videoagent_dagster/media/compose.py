@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
-from .ffmpeg import ffmpeg, loudness
+from .encoders import encoder_args, pick_h264_encoder
+from .ffmpeg import ffmpeg, loudness, probe, video_signature
 
 SAMPLE_RATE = 48000
 TARGET_LUFS = -14.0
@@ -40,43 +43,187 @@ def narration_track(segments: list[tuple[Path | None, float]], out: Path) -> Non
            what="laying the narration track")
 
 
+# The xfade filter's name for each transition ("cut" needs none).
+XFADE = {"crossfade": "fade", "fade_black": "fadeblack", "slide": "slideleft", "wipe": "wipeleft"}
+MUSIC_UNDER_SPEECH_LU = 12.0  # the music bed sits this far under the narration before ducking
+
+
+@dataclass(frozen=True)
+class Composed:
+    """How a video was composed: joined by stream copy, or encoded (and by which encoder, and why)."""
+
+    method: str  # "stream_copy" or "encode"
+    encoder: str  # "copy" when stream-copied
+    why_encoded: str = ""
+
+
 def compose(
     clips: list[Path],
     out: Path,
     *,
     fps: int,
+    width: int,
+    height: int,
+    joins: list[tuple[str, int]] | None = None,
     audio: Path | None = None,
-    subtitles_ass: Path | None = None,
+    music: Path | None = None,
+    burn_subtitles: Path | None = None,
+    soft_subtitles: Path | None = None,
+    subtitle_language: str = "und",
+    encoder: str = "auto",
     preset: str = "veryfast",
     crf: int = 21,
     audio_bitrate: str = "160k",
-) -> None:
-    """Join clips (all of one size and rate), lay `audio` under them, burn in subtitles: one encode.
+) -> Composed:
+    """Join clips with their transitions, lay the sound under them, add subtitles: at most one video encode.
 
-    H.264 + AAC in MP4 with the index at the front (faststart) so it plays while downloading.
+    `joins[i]` is how clip i gives way to clip i+1: (transition, frames the two overlap); None joins
+    every clip with a cut. Clip i is expected to run its shot's time plus joins[i]'s overlap, so the
+    result lasts the sum of the shots. `burn_subtitles` (ASS) is drawn into the picture;
+    `soft_subtitles` (SRT) becomes a subtitle track. `music` is laid under the narration, ducked
+    while it speaks. When every join is a cut, nothing is burned in and every clip already has the
+    output's codec parameters, the clips are joined by stream copy and only the sound is encoded.
+    Output: H.264 + AAC MP4 with the index at the front (faststart), so it plays while downloading.
     """
+    if not clips:
+        raise ValueError("compose: no clips to join")
+    joins = [("cut", 0)] * (len(clips) - 1) if joins is None else list(joins)
+    if len(joins) != len(clips) - 1:
+        raise ValueError(f"compose: {len(clips)} clips need {len(clips) - 1} joins, got {len(joins)}")
+    unknown = sorted({kind for kind, _ in joins} - {"cut", *XFADE})
+    if unknown:
+        raise ValueError(f"compose: unknown transition(s) {', '.join(unknown)}; known: cut, {', '.join(XFADE)}")
+    signatures = [video_signature(c) for c in clips]
+    why = _why_not_stream_copy(signatures, joins, burn_subtitles, fps, width, height)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="videoagent-compose-") as tmp:
         work = Path(tmp)
-        # The concat list and subtitle file get plain names in a private folder, so no path
-        # needs escaping inside ffmpeg's filter syntax.
-        (work / "clips.txt").write_text("".join(f"file '{_concat_escape(c)}'\n" for c in clips), encoding="utf-8")
-        args = ["-f", "concat", "-safe", "0", "-i", "clips.txt"]
-        if audio is not None:
-            args += ["-i", str(audio.resolve())]
-        vf = "format=yuv420p"
-        if subtitles_ass is not None:
-            shutil.copyfile(subtitles_ass, work / "subs.ass")
-            vf = "ass=subs.ass," + vf
-        args += ["-map", "0:v:0", "-vf", vf, "-r", str(fps), "-c:v", "libx264", "-preset", preset,
-                 "-crf", str(crf), "-g", str(fps * 2)]
-        if audio is not None:
+        # Lists and subtitle files get plain names in a private folder, so no path needs
+        # escaping inside ffmpeg's filter syntax.
+        runs = _runs(clips, signatures, joins, fps)
+        inputs: list[str] = []
+        outputs: list[str] = []
+        if why:
+            for r, run_ in enumerate(runs):
+                (work / f"run{r}.txt").write_text(_concat_list(run_["clips"]), encoding="utf-8")
+                inputs += ["-f", "concat", "-safe", "0", "-i", f"run{r}.txt"]
+            graph = _picture_graph(runs, fps, width, height, burn_subtitles is not None)
+            if burn_subtitles is not None:
+                shutil.copyfile(burn_subtitles, work / "subs.ass")
+            name = pick_h264_encoder(encoder)
+            outputs += ["-filter_complex", graph, "-map", "[vout]", "-r", str(fps), *encoder_args(name, preset=preset, crf=crf, fps=fps)]
+            result = Composed("encode", name, why)
+        else:
+            (work / "clips.txt").write_text(_concat_list(clips), encoding="utf-8")
+            inputs += ["-f", "concat", "-safe", "0", "-i", "clips.txt"]
+            outputs += ["-map", "0:v:0", "-c:v", "copy"]
+            result = Composed("stream_copy", "copy")
+        sound = audio
+        if audio is not None and music is not None:
+            sound = work / "mix.wav"
+            mix_music(audio, music, sound)
+        if sound is not None:
             # Loudness to the streaming norm (-14 LUFS integrated, true peak under -1 dBTP), in the
-            # accurate two-pass way: measure the narration track (audio only: quick), then normalise.
-            args += ["-map", "1:a:0", "-af", loudnorm_filter(audio),
-                     "-c:a", "aac", "-b:a", audio_bitrate, "-ar", str(SAMPLE_RATE)]
-        args += ["-movflags", "+faststart", "-f", "mp4", str(out.resolve())]
-        ffmpeg(args, what="composing the final video", cwd=work, timeout=3600)
+            # accurate two-pass way: measure the sound (audio only: quick), then normalise.
+            outputs += ["-map", f"{inputs.count('-i')}:a:0", "-af", loudnorm_filter(sound),
+                        "-c:a", "aac", "-b:a", audio_bitrate, "-ar", str(SAMPLE_RATE)]
+            inputs += ["-i", str(sound.resolve())]
+        if soft_subtitles is not None:
+            shutil.copyfile(soft_subtitles, work / "subs.srt")
+            outputs += ["-map", f"{inputs.count('-i')}:s:0", "-c:s", "mov_text",
+                        "-metadata:s:s:0", f"language={subtitle_language}"]
+            inputs += ["-i", "subs.srt"]
+        ffmpeg([*inputs, *outputs, "-movflags", "+faststart", "-f", "mp4", str(out.resolve())],
+               what="composing the final video", cwd=work, timeout=3600)
+    return result
+
+
+def _concat_list(clips: list[Path]) -> str:
+    return "".join(f"file '{_concat_escape(c)}'\n" for c in clips)
+
+
+def _why_not_stream_copy(signatures: list[dict], joins: list[tuple[str, int]], burn: Path | None, fps: int,
+                         width: int, height: int) -> str:
+    """Why the clips cannot simply be joined by stream copy ('' when they can)."""
+    if burn is not None:
+        return "subtitles are burned into the picture"
+    transitions = sorted({kind for kind, frames in joins if kind != "cut" and frames > 0})
+    if transitions:
+        return f"transitions ({', '.join(transitions)}) blend shots"
+    first = signatures[0]
+    for i, sig in enumerate(signatures):
+        fmt = (sig.get("codec_name"), sig.get("pix_fmt"), sig.get("width"), sig.get("height"))
+        if fmt != ("h264", "yuv420p", width, height) or float(Fraction(sig.get("r_frame_rate") or "0/1")) != fps:
+            return (f"clip {i + 1} is {sig.get('codec_name')}/{sig.get('pix_fmt')} {sig.get('width')}x"
+                    f"{sig.get('height')} at {sig.get('r_frame_rate')}, not h264/yuv420p {width}x{height} at {fps}")
+        same = ("profile", "time_base", "extradata_hash")
+        if any(sig.get(k) != first.get(k) for k in same):
+            return f"clip {i + 1} was encoded with other settings than clip 1"
+    return ""
+
+
+def _runs(clips: list[Path], signatures: list[dict], joins: list[tuple[str, int]], fps: int) -> list[dict]:
+    """Clips grouped into runs joined by cuts (each run is one concat input, one decoder); each run
+    with its length in frames and the transition that leads out of it."""
+    def at_rate(sig: dict) -> bool:
+        return float(Fraction(sig.get("r_frame_rate") or "0/1")) == fps
+
+    runs = [{"clips": [clips[0]], "frames": _frames(signatures[0]), "out": None, "fps_ok": at_rate(signatures[0])}]
+    for clip, sig, (kind, overlap) in zip(clips[1:], signatures[1:], joins):
+        if kind == "cut" or overlap <= 0:
+            runs[-1]["clips"].append(clip)
+            runs[-1]["frames"] += _frames(sig)
+            runs[-1]["fps_ok"] &= at_rate(sig)
+        else:
+            runs[-1]["out"] = (kind, overlap)
+            runs.append({"clips": [clip], "frames": _frames(sig), "out": None, "fps_ok": at_rate(sig)})
+    return runs
+
+
+def _frames(signature: dict) -> int:
+    n = str(signature.get("nb_frames", ""))
+    if n.isdigit():
+        return int(n)
+    raise ValueError("compose: a clip's frame count is unknown (not an MP4 with a frame index?)")
+
+
+def _picture_graph(runs: list[dict], fps: int, width: int, height: int, burn: bool) -> str:
+    """The filter graph: each run brought to the output's size and rate, runs blended by xfade at
+    their transitions, subtitles drawn last, out as [vout]."""
+    # The fps filter only where a run is at another rate: before xfade it shifts the next shot by a frame.
+    chains = [f"[{r}:v]{'' if run_['fps_ok'] else f'fps={fps},'}scale={width}:{height}:"
+              f"force_original_aspect_ratio=increase,crop={width}:{height},setsar=1,format=yuv420p,"
+              f"settb=1/{fps}[r{r}]" for r, run_ in enumerate(runs)]
+    current, length = "r0", runs[0]["frames"]
+    for r in range(1, len(runs)):
+        kind, overlap = runs[r - 1]["out"]
+        overlap = min(overlap, length - 1, runs[r]["frames"] - 1)
+        chains.append(f"[{current}][r{r}]xfade=transition={XFADE[kind]}:duration={overlap / fps:.6f}:"
+                      f"offset={(length - overlap) / fps:.6f}[x{r}]")
+        current, length = f"x{r}", length + runs[r]["frames"] - overlap
+    last = f"[{current}]" + ("ass=subs.ass," if burn else "") + "format=yuv420p[vout]"
+    return ";".join([*chains, last])
+
+
+def mix_music(narration: Path, music: Path, out: Path) -> None:
+    """Narration over a music bed that loops to its length, sits under the voice and ducks while
+    it speaks (sidechain compression keyed by the narration), fading in and out."""
+    duration = probe(narration)["duration"]
+    voice = loudness(narration)["integrated_lufs"]
+    bed = loudness(music)["integrated_lufs"]
+    # Quiet or silent narration: leave the music at its own level (the final normalisation sets it).
+    gain = (voice - MUSIC_UNDER_SPEECH_LU - bed) if voice > -70 and bed > -70 else 0.0
+    fade_out = max(0.0, duration - 2.0)
+    graph = (
+        f"[1:a]aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,asplit=2[voice][key];"
+        f"[0:a]aresample={SAMPLE_RATE},aformat=sample_fmts=fltp:channel_layouts=stereo,volume={gain:.2f}dB,"
+        f"atrim=duration={duration:.6f},afade=t=in:d=0.5,afade=t=out:st={fade_out:.3f}:d=2[bed];"
+        "[bed][key]sidechaincompress=threshold=0.02:ratio=8:attack=20:release=400[ducked];"
+        "[voice][ducked]amix=inputs=2:duration=first:normalize=0[out]"
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    ffmpeg(["-stream_loop", "-1", "-i", str(music), "-i", str(narration), "-filter_complex", graph, "-map", "[out]",
+            "-t", f"{duration:.6f}", "-c:a", "pcm_s16le", "-f", "wav", str(out)], what="mixing the music bed")
 
 
 def loudnorm_filter(audio: Path) -> str:

@@ -76,6 +76,17 @@ def probe(path: str | Path) -> dict:
     return facts
 
 
+def video_signature(path: str | Path) -> dict:
+    """What must match for video streams to be joined without re-encoding: codec, profile, pixel
+    format, size, rate, time base and the codec's parameter sets (an extradata hash); plus the
+    stream's frame count."""
+    out = run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_data_hash", "md5", "-show_entries",
+               "stream=codec_name,profile,pix_fmt,width,height,r_frame_rate,time_base,nb_frames,extradata_hash",
+               "-of", "json", str(path)], f"probing {path}").stdout
+    streams = json.loads(out).get("streams") or [{}]
+    return streams[0]
+
+
 def decode_errors(path: str | Path) -> str:
     """Decode every frame; return what ffmpeg complained about ('' when clean)."""
     proc = subprocess.run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,23 +102,146 @@ def _ass_text(text: str) -> str:
     return text.replace("\\", "\u29f5").replace("{", "(").replace("}", ")").replace("\n", "\\N")
 
 
-def write_ass(cues: list[Cue], out: Path, width: int, height: int) -> None:
-    """Styled subtitles: white on a dark outline, bottom centre, margins safe for any aspect."""
+@dataclass(frozen=True)
+class Layout:
+    """Where and how big subtitles are drawn on a width x height picture."""
+
+    width: int
+    height: int
+    font_size: int  # the ASS Fontsize: libass draws the em at about Fontsize / 1.45 for Noto Sans CJK
+    margin_h: int
+    margin_v: int
+    max_lines: int = 2
+
+    @property
+    def line_width(self) -> float:
+        return self.width - 2 * self.margin_h
+
+    @property
+    def em(self) -> int:
+        return max(1, round(self.font_size / LIBASS_EM_RATIO))
+
+
+LIBASS_EM_RATIO = 1.448  # Noto Sans CJK's ascender + descender, in ems: libass sizes that to Fontsize
+# Characters that may not start a line (closing punctuation, small kana, prolonged sound mark) and
+# ones that may not end one (opening brackets): the usual CJK line-breaking rules (kinsoku).
+NO_LINE_START = set("、。，．,.！？!?；;：:）)]｝」』】〕〉》”’ー～…‥ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ")
+NO_LINE_END = set("（([｛「『【〔〈《“‘")
+
+
+def layout_for(width: int, height: int) -> Layout:
+    """Subtitle size and safe margins by shape. Vertical video keeps clear of the bottom fifth and
+    the right edge, where phone apps draw captions and buttons; square and wide keep title-safe margins."""
     size = max(12, round(min(width, height) * 0.062))
-    margin_v = round(height * 0.06)
-    margin_h = round(width * 0.06)
+    if height > width * 1.2:  # 9:16
+        return Layout(width, height, size, margin_h=round(width * 0.09), margin_v=round(height * 0.2))
+    if height > width * 0.8:  # 1:1
+        return Layout(width, height, size, margin_h=round(width * 0.07), margin_v=round(height * 0.08))
+    return Layout(width, height, size, margin_h=round(width * 0.06), margin_v=round(height * 0.06))
+
+
+def _measure(layout: Layout):
+    from .frames import load_font
+
+    font = load_font(layout.em, bold=True)
+    return font.getlength
+
+
+def wrap(text: str, layout: Layout) -> list[str]:
+    """Lines that fit the layout's width in the subtitle font, measured glyph by glyph: broken at
+    spaces, or for CJK between characters but never before closing punctuation or after an opening
+    bracket. Two lines are balanced rather than a long line over a short one."""
+    length = _measure(layout)
+    limit = layout.line_width * 0.98  # a little slack for the outline
+    if length(text) <= limit:
+        return [text]
+    lines_needed = max(1, math.ceil(length(text) / limit - 1e-9))
+    target = length(text) / lines_needed  # balanced lines
+    lines, rest = [], text
+    while rest and length(rest) > limit:
+        left = max(1, lines_needed - len(lines) - 1)  # lines the rest should fit in
+        cut = _break_at(rest, length, target if len(lines) < lines_needed - 1 else limit, limit, left * limit)
+        lines.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest:
+        lines.append(rest)
+    return lines
+
+
+def _break_at(text: str, length, target: float, limit: float, rest_limit: float) -> int:
+    """Where to end a line of `text`: the allowed break nearest `target` wide without passing
+    `limit`, preferring breaks that leave a rest narrower than `rest_limit`."""
+    allowed, fallback = [], None
+    for i in range(1, len(text)):
+        before, after = text[i - 1], text[i]
+        if after == " " or before == " ":
+            ok = before != " "  # break before a space (the space is dropped)
+        else:
+            ok = (is_cjk(before) or is_cjk(after) or before in NO_LINE_START) and after not in NO_LINE_START \
+                and before not in NO_LINE_END
+        if ok:
+            w = length(text[:i])
+            if w > limit:
+                break
+            # Prefer ends of clauses, then (in Japanese) where kana gives way to kanji or katakana,
+            # which is usually after a particle, over the exact middle.
+            bonus = 0.35 if before in NO_LINE_START else 0.15 if _kana(before) and not _kana(after) else 0.0
+            fallback = i
+            if length(text[i:].lstrip()) <= rest_limit:
+                allowed.append((abs(w - target) - bonus * target, -i, i))
+    if not allowed and fallback:
+        return fallback
+    if not allowed:  # one unbreakable run wider than the line: cut it where it fills the line
+        i = 1
+        while i < len(text) and length(text[:i + 1]) <= limit:
+            i += 1
+        return i
+    return min(allowed)[2]
+
+
+def _kana(ch: str) -> bool:
+    return "\u3040" <= ch <= "\u309f"  # hiragana
+
+
+def cues_for_lines(lines: list[tuple[str, float, float]], width: int, height: int) -> list[Cue]:
+    """Subtitle cues for spoken lines (text, start, speech seconds), each cue short enough to fit in
+    the layout's lines at this picture size."""
+    layout = layout_for(width, height)
+    cjk = is_cjk(" ".join(t for t, _, _ in lines))
+    # Characters that fill the lines: an em per CJK character, about half an em per Latin one.
+    per_line = layout.line_width / (layout.em * (1.0 if cjk else 0.52))
+    cues = []
+    for text, start, speech in lines:
+        if not text:
+            continue
+        # Fewer characters a cue until every cue of the line wraps into the layout's lines.
+        max_chars = max(8, int(per_line * layout.max_lines * 0.9))
+        while True:
+            line_cues = cues_for_line(text, start, max(speech, 0.5), max_chars)
+            if max_chars <= 8 or all(len(wrap(c.text, layout)) <= layout.max_lines for c in line_cues):
+                break
+            max_chars = max(8, int(max_chars * 0.85))
+        cues += line_cues
+    return cues
+
+
+def write_ass(cues: list[Cue], out: Path, width: int, height: int) -> None:
+    """Styled subtitles: white on a dark outline, bottom centre, inside the shape's safe margins,
+    with line breaks placed by measuring the text (WrapStyle 2: libass adds none of its own)."""
+    lay = layout_for(width, height)
+    size = lay.font_size
     outline = max(1, round(size / 14))
     header = (
-        "[Script Info]\nScriptType: v4.00+\nWrapStyle: 0\nScaledBorderAndShadow: yes\n"
+        "[Script Info]\nScriptType: v4.00+\nWrapStyle: 2\nScaledBorderAndShadow: yes\n"
         f"PlayResX: {width}\nPlayResY: {height}\n\n"
         "[V4+ Styles]\nFormat: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
         "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, "
         "Alignment, MarginL, MarginR, MarginV, Encoding\n"
         f"Style: Default,{SUBTITLE_FONT},{size},&H00FFFFFF,&H00FFFFFF,&H00101010,&H80000000,-1,0,0,0,100,100,0,0,1,"
-        f"{outline},{max(1, outline // 2)},2,{margin_h},{margin_h},{margin_v},1\n\n"
+        f"{outline},{max(1, outline // 2)},2,{lay.margin_h},{lay.margin_h},{lay.margin_v},1\n\n"
         "[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
     )
-    lines = [f"Dialogue: 0,{_stamp(c.start, '.', 2)},{_stamp(c.end, '.', 2)},Default,,0,0,0,,{_ass_text(c.text)}"
-             for c in cues]
+    lines = [f"Dialogue: 0,{_stamp(c.start, '.', 2)},{_stamp(c.end, '.', 2)},Default,,0,0,0,,"
+             + "\\N".join(_ass_text(line) for line in wrap(c.text, lay)) for c in cues]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(header + "\n".join(lines) + "\n", encoding="utf-8")

@@ -1,0 +1,72 @@
+"""Which H.264 encoder to use: a hardware one when this machine has one that works, else libx264."""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import subprocess
+
+from .ffmpeg import MediaToolError, require_tool
+
+SOFTWARE = "libx264"
+# Hardware encoders that take ordinary (software) frames, most common first. VAAPI is left out:
+# it needs frames uploaded to the GPU (hwupload) and a device path, which this pipeline does not set up.
+HARDWARE = ("h264_nvenc", "h264_qsv", "h264_videotoolbox", "h264_amf")
+PREFERENCE_ENV = "VIDEOAGENT_H264_ENCODER"
+
+
+@functools.cache
+def listed_encoders() -> frozenset[str]:
+    """The H.264 encoders this ffmpeg was built with (listed is not the same as usable)."""
+    out = subprocess.run([require_tool("ffmpeg"), "-hide_banner", "-encoders"], capture_output=True, text=True).stdout
+    return frozenset(re.findall(r"^\s*V\S*\s+(\S+)\s.*\(codec h264\)", out, re.M))
+
+
+@functools.cache
+def encoder_failure(name: str) -> str:
+    """Why `name` cannot encode here ('' when it can): a listed hardware encoder fails to open
+    on a machine without the device or driver, which only a real encode shows."""
+    if name not in listed_encoders():
+        return f"{name} is not in this ffmpeg build (it has: {', '.join(sorted(listed_encoders())) or 'none'})"
+    try:
+        proc = subprocess.run(
+            [require_tool("ffmpeg"), "-hide_banner", "-nostdin", "-v", "error", "-f", "lavfi",
+             "-i", "testsrc2=s=256x144:r=25:d=0.4", *encoder_args(name, preset="veryfast", crf=23, fps=25),
+             "-f", "null", "-"], capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return f"{name} did not finish a 10-frame test encode in 30 s"
+    if proc.returncode != 0:
+        return f"{name} failed a test encode: " + " | ".join(proc.stderr.strip().splitlines()[-2:])
+    return ""
+
+
+def pick_h264_encoder(preference: str = "auto") -> str:
+    """The encoder to use. `auto` takes $VIDEOAGENT_H264_ENCODER when set, else the first hardware
+    encoder that passes a test encode, else libx264. A named encoder that cannot run is an error."""
+    if preference == "auto":
+        preference = os.environ.get(PREFERENCE_ENV, "").strip() or "auto"
+    if preference == "auto":
+        return next((h for h in HARDWARE if h in listed_encoders() and not encoder_failure(h)), SOFTWARE)
+    failure = encoder_failure(preference) if preference != SOFTWARE else ""
+    if preference not in (SOFTWARE, *HARDWARE):
+        failure = f"{preference} is not a supported H.264 encoder; use auto, {SOFTWARE} or one of {', '.join(HARDWARE)}"
+    if failure:
+        raise MediaToolError(f"H.264 encoder: {failure}")
+    return preference
+
+
+def encoder_args(name: str, *, preset: str, crf: int, fps: int) -> list[str]:
+    """Output options for `name` at about the quality libx264 gives at `crf` with `preset`."""
+    gop = ["-g", str(fps * 2)]
+    if name == SOFTWARE:
+        return ["-c:v", name, "-preset", preset, "-crf", str(crf), *gop]
+    if name == "h264_nvenc":
+        return ["-c:v", name, "-preset", "p4", "-rc", "vbr", "-cq", str(crf + 2), "-b:v", "0", *gop]
+    if name == "h264_qsv":
+        return ["-c:v", name, "-preset", "veryfast", "-global_quality", str(crf + 2), *gop]
+    if name == "h264_videotoolbox":
+        return ["-c:v", name, "-q:v", str(max(1, min(100, 100 - 2 * crf))), *gop]
+    if name == "h264_amf":
+        return ["-c:v", name, "-quality", "speed", "-rc", "cqp", "-qp_i", str(crf), "-qp_p", str(crf + 2), *gop]
+    raise MediaToolError(f"H.264 encoder: no settings for {name}")
