@@ -100,6 +100,10 @@ class Storyboard(Manifest):
     def overlap(self, i: int) -> int:
         return self.overlaps[i] if i < len(self.overlaps) else 0
 
+    def joins(self) -> list[tuple[str, int]]:
+        """How each shot gives way to the next: (transition, frames they overlap)."""
+        return [(s.transition or "cut", self.overlap(i)) for i, s in enumerate(self.shots[:-1])]
+
     def clip_frames(self, i: int) -> int:
         """Frames of shot i's clip: its own time on screen plus what the next shot's transition overlaps."""
         return max(1, round(self.shots[i].duration * self.fps)) + self.overlap(i)

@@ -42,8 +42,7 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
     with media_store.writing(video_key) as tmp:
         composed = compose(
             [media_store.path(c.key) for c in shot_clips.clips], tmp, fps=storyboard.fps, width=storyboard.width,
-            height=storyboard.height, joins=[(s.transition or "cut", storyboard.overlap(i))
-                                             for i, s in enumerate(storyboard.shots[:-1])],
+            height=storyboard.height, joins=storyboard.joins(),
             audio=media_store.path(narration.track_key) if narration.track_key else None,
             music=media_store.path(music) if music else None,
             burn_subtitles=media_store.path(narration.subtitles_ass) if opts.subtitles == "burn" else None,
