@@ -42,6 +42,31 @@ def test_bad_brief_exits_2_and_writes_nothing(workdir, capsys):
     assert not (workdir / "storage").exists()
 
 
+def test_make_with_music_file_soft_subtitles_and_cuts(workdir, capsys):
+    track = workdir / "bed.flac"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=440:duration=2", str(track)],
+                   check=True)
+    assert main(["make", "Harbour lights at dusk", "--duration", "5", "--resolution", "180p", "--shots", "2",
+                 "--transition", "cut", "--subtitles", "soft", "--music", str(track), "--out", "v.mp4",
+                 "--quiet"]) == 0
+    assert "added bed.flac to the music library" in capsys.readouterr().err
+    assert (workdir / "storage" / "music" / "bed.flac").read_bytes() == track.read_bytes()
+    facts = probe(workdir / "v.mp4")
+    assert facts["audio"]["channels"] == 2 and abs(facts["duration"] - 5) < 0.1
+    kinds = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0",
+                            str(workdir / "v.mp4")], capture_output=True, text=True, check=True).stdout.split()
+    assert kinds == ["video", "audio", "subtitle"]
+
+
+def test_bad_composition_options_exit_2_and_copy_nothing(workdir, capsys):
+    track = workdir / "bed.flac"
+    track.write_bytes(b"x")
+    assert main(["make", "Harbour lights", "--transition", "spin", "--subtitles", "loud", "--music", str(track)]) == 2
+    err = capsys.readouterr().err
+    assert "options.transition: 'spin'" in err and "crossfade" in err and "options.subtitles: 'loud'" in err
+    assert not (workdir / "storage").exists()
+
+
 def test_failure_names_asset_and_shot_then_resume_redoes_only_that(workdir, capsys, flaky_camera):
     flaky_camera.FAIL_SHOTS.add("shot_002")
     assert main(["make", "Trains of the Alps", *TINY]) == 1

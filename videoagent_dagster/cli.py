@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     make.add_argument("--voice", help="a voice name for the narration provider")
     make.add_argument("--shots", type=int, help="number of shots (default about one per 6 s)")
     make.add_argument("--no-audio", action="store_true", help="no narration track (subtitles stay)")
+    make.add_argument("--transition", help="between shots: cut, crossfade, fade_black, slide, wipe "
+                                           "(default: the style's)")
+    make.add_argument("--subtitles", help="burn (drawn in, the default), soft (a track players can switch: "
+                                          "no re-encode needed) or off")
+    make.add_argument("--music", help="a music bed: an audio file (copied into the music library), a track "
+                                      "name in the library, or 'auto' to pick one")
     make.add_argument("--user", help="whose daily budget this counts against (default: local)")
     make.add_argument("--estimate", action="store_true",
                       help="print the expected cost with the configured providers, and stop (nothing is made)")
@@ -74,7 +80,8 @@ def _parser() -> argparse.ArgumentParser:
         remote[name].add_argument("--url", default=url, help=f"the Dagster webserver (default {url}, $VIDEOAGENT_URL)")
         remote[name].add_argument("--json", action="store_true", help="print JSON")
     remote["submit"].add_argument("topic")
-    for opt in ("style", "aspect", "resolution", "language", "voice", "user", "priority", "webhook-url"):
+    for opt in ("style", "aspect", "resolution", "language", "voice", "user", "priority", "webhook-url", "transition",
+                "subtitles", "music"):
         remote["submit"].add_argument(f"--{opt}")
     for opt, kind in (("duration", float), ("fps", int), ("shots", int)):
         remote["submit"].add_argument(f"--{opt}", type=kind)
@@ -161,7 +168,8 @@ def _ui(port: int) -> int:
 def _raw_brief(args: argparse.Namespace) -> dict:
     options = {k: v for k, v in {
         "duration": args.duration, "aspect": args.aspect, "resolution": args.resolution, "fps": args.fps,
-        "language": args.language, "voice": args.voice, "shots": args.shots,
+        "language": args.language, "voice": args.voice, "shots": args.shots, "transition": args.transition,
+        "subtitles": args.subtitles, "music": Path(args.music).name if args.music else None,
     }.items() if v is not None}
     if args.no_audio:
         options["include_audio"] = False
@@ -187,7 +195,11 @@ def _make(args: argparse.Namespace) -> int:
                 print(f"  {stage:<6} {est.providers[stage]:<40} ${cost:.4f}")
             print(f"estimated cost: ${est.total:.2f} (daily budget ${daily_budget():.2f})")
             return 0
-        brief = create_task(_raw_brief(args), store, dg.DagsterInstance.get())
+        raw = _raw_brief(args)
+        validate_brief(raw, "check")  # bad input stops here, before anything is written
+        if args.music and Path(args.music).is_file():
+            _add_to_music_library(Path(args.music), store)
+        brief = create_task(raw, store, dg.DagsterInstance.get())
     except BriefError as e:
         print("videoagent: the brief was not accepted:", file=sys.stderr)
         for problem in e.problems:
@@ -202,6 +214,21 @@ def _make(args: argparse.Namespace) -> int:
         print(f"videoagent: task {brief.task}: \"{brief.topic}\" — {brief.options.duration:g} s, {w}x{h}, "
               f"{brief.options.fps} fps, language {brief.language}, style {brief.style or '(detect)'}")
     return _run(brief.task, instance, store, args.out, args.quiet)
+
+
+def _add_to_music_library(track: Path, store) -> None:
+    """Copy a local audio file into the media store's music library (music/<name>), once."""
+    from .assets.brief import music_key
+
+    key = music_key(track.name)
+    data = track.read_bytes()
+    if store.exists(key):
+        if store.read_bytes(key) != data:
+            raise ValueError(f"the music library already has a different {track.name!r} "
+                             f"({store.uri(key)}); rename your file or pass the library's track by name")
+        return
+    store.write_bytes(key, data)
+    print(f"videoagent: added {track.name} to the music library ({store.uri(key)})", file=sys.stderr)
 
 
 def _resume(args: argparse.Namespace) -> int:

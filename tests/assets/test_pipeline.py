@@ -205,6 +205,9 @@ def test_editor_export_parses_back_with_the_same_cut(store, instance):
         clips = list(timeline.video_tracks()[0].find_clips())
         assert [c.name for c in clips] == ["shot_001", "shot_002", "shot_003"], key
         assert [c.duration().to_frames() for c in clips] == wanted, key
+        # The documentary style crossfades: each join is a transition of the storyboard's overlap.
+        transitions = [t for t in timeline.video_tracks()[0] if isinstance(t, otio.schema.Transition)]
+        assert [t.out_offset.to_frames() for t in transitions] == board.overlaps == [12, 12], key
     timeline = otio.adapters.read_from_file(str(store.path(export.otio_key)))
     assert Path(timeline.video_tracks()[0].find_clips()[0].media_reference.target_url[7:]).exists()
     assert len(timeline.audio_tracks()[0].find_clips()) == 3 and timeline.video_tracks()[0].markers
