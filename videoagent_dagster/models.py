@@ -141,6 +141,7 @@ class ClipItem(Manifest):
     height: int
     call: ProviderCall
     attempts: list[dict] = Field(default_factory=list)  # each try and its quality verdict
+    signature: dict = Field(default_factory=dict)  # codec facts the composer needs (media.ffmpeg.video_signature)
 
 
 class ShotClips(Manifest):

@@ -8,13 +8,14 @@ import dagster as dg
 
 from ..brief import Brief
 from ..media.compose import TARGET_LUFS
-from ..media.ffmpeg import analyse, decode_errors
-from ..models import CAMERA_MOVEMENTS, SHOT_TYPES, Storyboard
+from ..media.ffmpeg import SILENCE_DB, analyse, decode_errors
+from ..models import CAMERA_MOVEMENTS, SHOT_TYPES, Narration, Storyboard
 
 DURATION_TOLERANCE = 0.10
 BLACK_MIN_S = 1.0
 FROZEN_MIN_S = 1.0
 LOUDNESS_TOLERANCE_LU = 1.5
+MAX_DRIFT_S = 0.1  # AAC's priming and padding alone account for a few hundredths
 
 STORYBOARD_CHECKS = [
     dg.AssetCheckSpec("duration_matches_brief", asset="storyboard", blocking=True,
@@ -40,6 +41,11 @@ FINAL_VIDEO_CHECKS = [
                       description=f"No black stretch of {BLACK_MIN_S:g} s or more."),
     dg.AssetCheckSpec("moving_shots_move", asset="final_video",
                       description="No frozen stretch (1 s or more) inside a shot whose camera should move."),
+    dg.AssetCheckSpec("narration_audible", asset="final_video",
+                      description="No line of narration falls silent: sound where each spoken line should be "
+                                  f"(at least half of its speech above {SILENCE_DB} dBFS)."),
+    dg.AssetCheckSpec("audio_in_sync", asset="final_video", blocking=True,
+                      description=f"Audio and picture end together (within {MAX_DRIFT_S:g} s), so nothing drifts."),
 ]
 
 
@@ -69,10 +75,11 @@ def storyboard_checks(board: Storyboard, brief: Brief) -> list[dg.AssetCheckResu
     ]
 
 
-def media_checks(video: Path, facts: dict, board: Storyboard) -> list[dg.AssetCheckResult]:
+def media_checks(video: Path, facts: dict, board: Storyboard, narration: Narration) -> list[dg.AssetCheckResult]:
     """Checks that look at the pictures and the sound, not just the metadata."""
     results = []
     found = analyse(video, black_min_s=BLACK_MIN_S, frozen_min_s=FROZEN_MIN_S, audio=facts["audio"] is not None)
+    results += _sound_checks(facts, found, narration)
     if facts["audio"] is not None:
         level = found["loudness"]
         ok = abs(level["integrated_lufs"] - TARGET_LUFS) <= LOUDNESS_TOLERANCE_LU and level["true_peak_dbtp"] <= -1.0
@@ -97,6 +104,28 @@ def media_checks(video: Path, facts: dict, board: Storyboard) -> list[dg.AssetCh
     results.append(dg.AssetCheckResult(check_name="moving_shots_move", passed=not bad,
                                        metadata={"problems": "; ".join(bad) or "none"}))
     return results
+
+
+def _sound_checks(facts: dict, found: dict, narration: Narration) -> list[dg.AssetCheckResult]:
+    if facts["audio"] is None:
+        return [dg.AssetCheckResult(check_name=name, passed=True, metadata={"audio": "none requested"})
+                for name in ("narration_audible", "audio_in_sync")]
+    mute = []
+    for ln in narration.lines:
+        if ln.audio_key and ln.speech_duration > 0:
+            a, b = ln.start, ln.start + ln.speech_duration
+            quiet = sum(max(0.0, min(b, q1) - max(a, q0)) for q0, q1 in found["silent"])
+            if quiet > 0.5 * (b - a):
+                mute.append(f"shot {ln.shot}: {quiet:.1f} of {b - a:.1f} s silent")
+    drift = facts["audio"]["duration"] - facts["video"]["duration"]
+    return [
+        dg.AssetCheckResult(check_name="narration_audible", passed=not mute,
+                            metadata={"problems": "; ".join(mute) or "none",
+                                      "silent_stretches": str(found["silent"] or "none")}),
+        dg.AssetCheckResult(check_name="audio_in_sync", passed=abs(drift) <= MAX_DRIFT_S,
+                            metadata={"audio_minus_video_s": round(drift, 3),
+                                      "audio_s": facts["audio"]["duration"], "video_s": facts["video"]["duration"]}),
+    ]
 
 
 def final_video_checks(video: Path, facts: dict, brief: Brief) -> list[dg.AssetCheckResult]:

@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from ..media.ffmpeg import probe
+from ..media.ffmpeg import video_signature
 from ..media.quality import clip_problems
 from ..models import ClipItem, FirstFrames, ShotClips, Storyboard
 from ..partitions import video_tasks
@@ -47,10 +47,10 @@ def shot_clips(context: dg.AssetExecutionContext, storyboard: Storyboard, first_
             raise ClipQualityError(f"every attempt failed its checks: {attempts[-1]['verdict']} "
                                    f"({len(attempts)} attempts)")
         key = media_store.copy(cached, task_key(task, "clips", f"{shot_name(i)}.mp4"))
-        facts = probe(media_store.path(key))
-        return ClipItem(shot=i + 1, key=key, uri=media_store.uri(key), duration=facts["duration"], fps=fps,
-                        width=facts["video"]["width"], height=facts["video"]["height"], call=call,
-                        attempts=attempts)
+        sig = video_signature(media_store.path(key))
+        return ClipItem(shot=i + 1, key=key, uri=media_store.uri(key), duration=int(sig["nb_frames"]) / fps,
+                        fps=fps, width=sig["width"], height=sig["height"], call=call, attempts=attempts,
+                        signature=sig)
 
     clips = for_each_shot(context, storyboard.shots, film, max_workers=video_gen.max_concurrency,
                           stage="shot clips")

@@ -48,6 +48,7 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
             burn_subtitles=media_store.path(narration.subtitles_ass) if opts.subtitles == "burn" else None,
             soft_subtitles=media_store.path(narration.subtitles_srt) if opts.subtitles == "soft" else None,
             subtitle_language=SUBTITLE_LANGUAGE.get(video_brief.language, "und"),
+            signatures=[c.signature or None for c in shot_clips.clips],
             encoder=config.encoder, preset=config.preset, crf=config.crf)
     context.log.info(f"final video: {composed.method}" + (f" with {composed.encoder} ({composed.why_encoded})"
                                                           if composed.method == "encode" else ""))
@@ -85,4 +86,4 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
         "spent_this_run_usd": round(sum(c.cost_usd for c in calls), 4),
     })
     yield from final_video_checks(video, facts, video_brief)
-    yield from media_checks(video, facts, storyboard)
+    yield from media_checks(video, facts, storyboard, narration)

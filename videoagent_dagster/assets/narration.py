@@ -5,7 +5,7 @@ import dagster as dg
 
 from ..brief import Brief
 from ..media.compose import narration_track
-from ..media.ffmpeg import probe
+from ..media.ffmpeg import media_duration
 from ..media.subtitles import cues_for_lines, write_ass, write_srt
 from ..models import Narration, NarrationLine, Storyboard
 from ..partitions import video_tasks
@@ -38,7 +38,7 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
                                 max_seconds=shot.duration)
         cached, call = tts.generate(media_store, request)
         key = media_store.copy(cached, task_key(task, "audio", f"{shot_name(i)}.wav"))
-        spoken = min(probe(media_store.path(key))["duration"], shot.duration)
+        spoken = min(media_duration(media_store.path(key)), shot.duration)
         return NarrationLine(shot=i + 1, text=text, start=start, end=end, audio_key=key, speech_duration=spoken,
                              call=call)
 

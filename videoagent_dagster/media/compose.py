@@ -70,6 +70,7 @@ def compose(
     burn_subtitles: Path | None = None,
     soft_subtitles: Path | None = None,
     subtitle_language: str = "und",
+    signatures: list[dict] | None = None,
     encoder: str = "auto",
     preset: str = "veryfast",
     crf: int = 21,
@@ -80,7 +81,8 @@ def compose(
     `joins[i]` is how clip i gives way to clip i+1: (transition, frames the two overlap); None joins
     every clip with a cut. Clip i is expected to run its shot's time plus joins[i]'s overlap, so the
     result lasts the sum of the shots. `burn_subtitles` (ASS) is drawn into the picture;
-    `soft_subtitles` (SRT) becomes a subtitle track. `music` is laid under the narration, ducked
+    `soft_subtitles` (SRT) becomes a subtitle track. `signatures` are the clips'
+    `video_signature`s when the caller already has them (saves a probe per clip). `music` is laid under the narration, ducked
     while it speaks. When every join is a cut, nothing is burned in and every clip already has the
     output's codec parameters, the clips are joined by stream copy and only the sound is encoded.
     Output: H.264 + AAC MP4 with the index at the front (faststart), so it plays while downloading.
@@ -93,7 +95,7 @@ def compose(
     unknown = sorted({kind for kind, _ in joins} - {"cut", *XFADE})
     if unknown:
         raise ValueError(f"compose: unknown transition(s) {', '.join(unknown)}; known: cut, {', '.join(XFADE)}")
-    signatures = [video_signature(c) for c in clips]
+    signatures = [known or video_signature(c) for c, known in zip(clips, signatures or [None] * len(clips))]
     why = _why_not_stream_copy(signatures, joins, burn_subtitles, fps, width, height)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="videoagent-compose-") as tmp:

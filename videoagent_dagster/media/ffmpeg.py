@@ -76,6 +76,17 @@ def probe(path: str | Path) -> dict:
     return facts
 
 
+def media_duration(path: str | Path) -> float:
+    """Seconds of a media file: read from the header for WAV (no process to start), else by ffprobe."""
+    import wave
+
+    try:
+        with wave.open(str(path)) as w:
+            return w.getnframes() / w.getframerate()
+    except (wave.Error, EOFError):
+        return probe(path)["duration"]
+
+
 def video_signature(path: str | Path) -> dict:
     """What must match for video streams to be joined without re-encoding: codec, profile, pixel
     format, size, rate, time base and the codec's parameter sets (an extradata hash); plus the
@@ -116,14 +127,17 @@ def loudness(path: str | Path, chain: str = "") -> dict[str, float]:
             "true_peak_dbtp": float(peak.group(1)) if peak else float("-inf")}
 
 
+SILENCE_DB = -45  # quieter than this counts as silence (speech and music sit far above it)
+
+
 def analyse(path: str | Path, *, black_min_s: float, frozen_min_s: float, audio: bool = True) -> dict:
     """One decoding pass for what the quality checks look at: black and frozen stretches
-    ((start, end) lists) and, when `audio`, EBU R128 loudness."""
+    ((start, end) lists) and, when `audio`, silent stretches of 0.5 s or more and EBU R128 loudness."""
     import re
 
     args = ["-map", "0:v:0", "-vf", f"blackdetect=d={black_min_s}:pix_th=0.10,freezedetect=n=0.001:d={frozen_min_s}"]
     if audio:
-        args += ["-map", "0:a:0", "-af", "ebur128=peak=true"]
+        args += ["-map", "0:a:0", "-af", f"silencedetect=noise={SILENCE_DB}dB:d=0.5,ebur128=peak=true"]
     log = _filter_log(path, args)
     black = [(float(a), float(b)) for a, b in re.findall(r"black_start:([\d.]+) black_end:([\d.]+)", log)]
     starts = [float(x) for x in re.findall(r"freeze_start: ([\d.]+)", log)]
@@ -132,6 +146,11 @@ def analyse(path: str | Path, *, black_min_s: float, frozen_min_s: float, audio:
     frozen = [(st, ends[i] if i < len(ends) else duration) for i, st in enumerate(starts)]
     result = {"black": black, "frozen": frozen}
     if audio:
+        quiet_starts = [float(x) for x in re.findall(r"silence_start: (-?[\d.]+)", log)]
+        quiet_ends = [float(x) for x in re.findall(r"silence_end: ([\d.]+)", log)]
+        end = probe(path)["duration"] if len(quiet_ends) < len(quiet_starts) else 0.0
+        result["silent"] = [(max(0.0, st), quiet_ends[i] if i < len(quiet_ends) else end)
+                            for i, st in enumerate(quiet_starts)]
         summary = log[log.rfind("Summary:"):]
         integrated = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
         peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
