@@ -68,6 +68,28 @@ def test_control_characters_and_detection_helpers():
     assert detect_language("东京旅游指南 Tokyo") == "zh"
 
 
+def test_japanese_is_a_language_and_kana_decides_it():
+    b = validate_brief({"topic": "京都の古い寺についてのドキュメンタリー"}, "t")
+    assert b.language == "ja" and b.options.language == "ja"
+    assert validate_brief({"topic": "京都の寺", "options": {"language": "ja"}}, "t").language == "ja"
+    assert validate_brief({"topic": "Kyoto temples", "options": {"language": "ja"}}, "t").language == "ja"
+    # Kana make it Japanese, kanji or not; kanji without kana stay Chinese.
+    assert detect_language("ジャングルの動物たち") == "ja"
+    assert detect_language("ひらがなだけ") == "ja"
+    assert detect_language("東京の夜景") == "ja"
+    assert detect_language("東京夜景") == "zh"
+    assert detect_language("非洲的野生动物") == "zh"
+    # Mostly Latin stays English, as with Chinese.
+    assert detect_language("A long English title about Tokyo nights, with one word: すし") == "en"
+    assert detect_language("東京の旅 Tokyo") == "ja"
+
+
+def test_language_errors_list_japanese():
+    with pytest.raises(BriefError) as e:
+        validate_brief({"topic": "x", "options": {"language": "ko"}}, "t")
+    assert "options.language: 'ko' is not allowed; allowed: en, zh, ja" in e.value.problems[0]
+
+
 def test_rejected_brief_writes_nothing(store, instance):
     with pytest.raises(BriefError):
         create_task({"topic": "", "options": {"duration": 1}}, store, instance)

@@ -15,7 +15,9 @@ ASPECTS = ("16:9", "9:16", "1:1")
 # 180p and 360p are preview sizes: quick drafts and tests. The rest are delivery sizes.
 RESOLUTIONS = ("180p", "360p", "480p", "720p", "1080p")
 FPS_CHOICES = (24, 25, 30)
-LANGUAGES = ("en", "zh")
+LANGUAGES = ("en", "zh", "ja")
+# Languages written without spaces between words, timed by characters rather than words.
+CJK_LANGUAGES = ("zh", "ja")
 MIN_DURATION, MAX_DURATION = 5.0, 600.0
 MAX_TOPIC = 2000
 DEFAULT_USER = "local"
@@ -42,7 +44,7 @@ class BriefOptions(BaseModel):
     aspect: Literal["16:9", "9:16", "1:1"] = "16:9"
     resolution: Literal["180p", "360p", "480p", "720p", "1080p"] = "1080p"
     fps: Literal[24, 25, 30] = 24
-    language: Literal["en", "zh"] | None = None
+    language: Literal["en", "zh", "ja"] | None = None
     include_audio: bool = True
     voice: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_+\-]+$")
     shots: int | None = Field(None, ge=1, le=120, description="number of shots; default about one per 6 s")
@@ -71,7 +73,7 @@ class Brief(BaseModel):
     user: str = "local"
     priority: Literal["low", "normal", "high", "urgent"] = "normal"
     webhook_url: str | None = None
-    language: Literal["en", "zh"]
+    language: Literal["en", "zh", "ja"]
     options: BriefOptions
     created_at: str
 
@@ -89,11 +91,27 @@ def clean_topic(topic: str) -> str:
     return re.sub(r"\s+", " ", no_controls).strip()
 
 
+def is_cjk_language(language: str) -> bool:
+    """Chinese and Japanese: no spaces between words, timed by characters, sentences end in 。."""
+    return language in CJK_LANGUAGES
+
+
+# Hiragana, katakana (without the middle dot ・, which Chinese text uses too), katakana extensions and
+# half-width katakana: only Japanese writes these.
+_KANA = r"[\u3041-\u309f\u30a0-\u30fa\u30fc-\u30ff\u31f0-\u31ff\uff66-\uff9f]"
+_HAN = r"[\u3400-\u4dbf\u4e00-\u9fff]"
+
+
 def detect_language(text: str) -> str:
-    """'zh' when Chinese characters make up a fair share of the letters, else 'en'."""
-    han = len(re.findall(r"[\u3400-\u4dbf\u4e00-\u9fff]", text))
+    """'ja' or 'zh' when CJK characters make up a fair share of the letters, else 'en'.
+
+    Any kana makes it Japanese, kanji or not; Chinese characters without kana make it Chinese."""
+    kana = len(re.findall(_KANA, text))
+    cjk = kana + len(re.findall(_HAN, text))
     latin = len(re.findall(r"[A-Za-z]", text))
-    return "zh" if han and han * 3 >= latin else "en"
+    if not cjk or cjk * 3 < latin:
+        return "en"
+    return "ja" if kana else "zh"
 
 
 def validate_brief(raw: dict[str, Any], task: str, now: datetime | None = None) -> Brief:

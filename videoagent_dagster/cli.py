@@ -45,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     make.add_argument("--aspect", help="16:9, 9:16 or 1:1 (default 16:9)")
     make.add_argument("--resolution", help="180p, 360p (previews), 480p, 720p, 1080p (default 1080p)")
     make.add_argument("--fps", type=int, help="24, 25 or 30 (default 24)")
-    make.add_argument("--language", help="en or zh (default: detected from the topic)")
+    make.add_argument("--language", help="en, zh or ja (default: detected from the topic)")
     make.add_argument("--voice", help="a voice name for the narration provider")
     make.add_argument("--shots", type=int, help="number of shots (default about one per 6 s)")
     make.add_argument("--no-audio", action="store_true", help="no narration track (subtitles stay)")

@@ -103,6 +103,23 @@ CATALOGUE: dict[str, Style] = {
     ]
 }
 
+# Japanese words in a topic that point to each style, matched like keywords_zh (Chinese keywords in
+# kanji, such as 自然 or 宇宙, already match Japanese topics and are not repeated here).
+KEYWORDS_JA: dict[str, tuple[str, ...]] = {
+    "cinematic": ("シネマティック", "壮大", "ドラマチック", "英雄"),
+    "documentary": ("ドキュメンタリー", "歴史", "解説", "調査", "記録"),
+    "animated": ("アニメ", "漫画", "マンガ", "子ども", "子供"),
+    "minimalist": ("ミニマル", "シンプル", "瞑想", "デザイン"),
+    "vintage": ("レトロ", "懐かしい", "昭和", "ノスタルジー", "思い出"),
+    "futuristic": ("サイバーパンク", "ネオン", "テクノロジー", "ロボット", "デジタル", "人工知能"),
+    "nature": ("動物", "森", "川", "鳥", "桜", "紅葉", "風景", "気候", "海辺"),
+    "urban": ("都会", "街", "地下鉄", "建築", "夜景"),
+    "commercial": ("製品", "ブランド", "広告", "商品", "宣伝", "マーケティング"),
+    "artistic": ("芸術", "アート", "絵画", "音楽", "夢", "感情"),
+    "scifi": ("惑星", "銀河", "宇宙人", "ロケット", "エイリアン"),
+    "fantasy": ("ファンタジー", "ドラゴン", "神話", "伝説", "妖精"),
+}
+
 STYLE_NAMES: tuple[str, ...] = tuple(CATALOGUE)
 FALLBACK_STYLE = "documentary"
 
@@ -130,9 +147,12 @@ def detect_style(topic: str) -> tuple[str, str, dict[str, int]]:
     words = set(re.findall(r"[a-z0-9][a-z0-9\-]*", text))
     scores: dict[str, int] = {}
     hits: dict[str, list[str]] = {}
+    japanese = re.search(r"[\u3041-\u30fa\u30fc-\u30ff]", topic) is not None  # kana
     for style in CATALOGUE.values():
         found = [k for k in style.keywords_en if k in words]
         found += [k for k in style.keywords_zh if k in topic]
+        if japanese:  # single kanji such as 森 or 街 would also match Chinese topics
+            found += [k for k in KEYWORDS_JA.get(style.name, ()) if k in topic]
         if found:
             # An explicit style word ("documentary", "cinematic") outweighs a subject word.
             scores[style.name] = sum(3 if k == style.name or k in _GENRE_WORDS else 1 for k in found)
@@ -151,4 +171,5 @@ def detect_style(topic: str) -> tuple[str, str, dict[str, int]]:
 
 _GENRE_WORDS = {"documentary", "cinematic", "animated", "animation", "cartoon", "minimalist", "vintage", "retro",
                 "futuristic", "sci-fi", "scifi", "fantasy", "commercial", "纪录", "电影", "动画", "卡通", "极简",
-                "复古", "未来", "科幻", "奇幻", "广告"}
+                "复古", "未来", "科幻", "奇幻", "广告",
+                "ドキュメンタリー", "シネマティック", "アニメ", "ミニマル", "レトロ", "ファンタジー", "広告"}

@@ -85,6 +85,21 @@ def test_chinese_topic_end_to_end(store, instance):
     assert probe(store.path(f"tasks/{task}/final/{task}.mp4"))["audio"] is not None
 
 
+def test_japanese_topic_end_to_end(store, instance):
+    task = submit(store, instance, "京都の古い寺についてのドキュメンタリー", **TINY)
+    result = materialize(instance, task)
+    assert result.success and all(check_results(result).values())
+    brief = json.loads(store.read_bytes(manifest_key(task, "video_brief")))
+    assert brief["language"] == "ja"
+    narration = manifest(store, task, "narration", Narration)
+    kana = [any("\u3041" <= c <= "\u30ff" for c in ln.text) for ln in narration.lines]
+    assert all(kana) and all(" " not in ln.text for ln in narration.lines), [ln.text for ln in narration.lines]
+    assert all(ln.audio_key and ln.speech_duration > 0.5 for ln in narration.lines)
+    srt = store.path(f"tasks/{task}/final/subtitles.srt").read_text(encoding="utf-8")
+    assert "京都の古い寺" in srt
+    assert probe(store.path(f"tasks/{task}/final/{task}.mp4"))["audio"] is not None
+
+
 def test_no_audio_when_not_asked(store, instance):
     task = submit(store, instance, "futuristic cityscape at night", include_audio=False, aspect="9:16",
                   resolution="180p", duration=5, shots=2)

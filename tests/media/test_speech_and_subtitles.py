@@ -18,6 +18,22 @@ def test_espeak_speaks_english_and_chinese(tmp_path):
     assert 1.0 < speak("非洲草原上的动物正在迁徙。", tmp_path / "zh.wav", language="zh") < 6
 
 
+def test_espeak_speaks_japanese(tmp_path):
+    import wave
+
+    import numpy as np
+
+    # Kana and kanji: espeak-ng's ja voice reads kana and names each kanji; either way it speaks.
+    out = tmp_path / "ja.wav"
+    assert 1.0 < speak("京都の古い寺は、長い歴史を静かに語っています。", out, language="ja") < 15
+    with wave.open(str(out)) as w:
+        assert np.abs(np.frombuffer(w.readframes(w.getnframes()), np.int16)).max() > 5000
+    assert 1.0 < speak("ひらがなとカタカナで、ゆっくり話します。", tmp_path / "kana.wav", language="ja") < 6
+    fitted = speak_within("京都の古い寺をめぐる物語を、ゆっくりとたどっていきましょう。", tmp_path / "fit.wav",
+                          language="ja", limit=6.0)
+    assert 1.0 < fitted < 6.5  # sped up into its 6 s shot (espeak-ng runs 8-9 s at the normal rate)
+
+
 def test_speech_speeds_up_to_fit_its_shot(tmp_path):
     text = "This sentence is rather long for a very short shot of only two seconds."
     slow = speak(text, tmp_path / "a.wav", language="en")

@@ -1,9 +1,11 @@
+import re
 from dataclasses import asdict
 
 import pytest
 
 from videoagent_dagster.models import Script, StoryboardDraft
 from videoagent_dagster.prompts.offline_writer import (
+    CHARS_PER_SECOND,
     group_scenes,
     keywords_of,
     plan_shots,
@@ -71,3 +73,40 @@ def test_narration_fits_short_shots():
     board = write_storyboard({**inp, "script": script})
     for shot in board["shots"]:
         assert len(shot["narration"].split()) / 2.5 <= shot["duration"] + 0.01
+
+
+KANA = re.compile(r"[\u3041-\u309f\u30a1-\u30ff]")
+
+
+@pytest.mark.parametrize(("topic", "subject", "keywords"), [
+    ("京都の古い寺についてのドキュメンタリー", "京都の古い寺", ["京都", "古い寺"]),
+    ("東京の夜景の動画", "東京の夜景", ["東京", "夜景"]),
+    ("日本の桜に関する短い動画を作ってください。", "日本の桜", ["日本", "桜"]),
+    ("北海道の冬を描いた30秒の映像", "北海道の冬", ["北海道", "冬"]),
+    ("ひとびとの暮らしと祭り", "ひとびとの暮らしと祭り", ["ひとびと", "暮らし", "祭り"]),
+    ("ドキュメンタリー", "ドキュメンタリー", ["ドキュメンタリー"]),
+])
+def test_japanese_subject_and_keywords(topic, subject, keywords):
+    assert subject_of(topic, "ja") == subject
+    assert keywords_of(subject, "ja") == keywords
+
+
+@pytest.mark.parametrize(("duration", "shots"), [(30.0, None), (6.0, 3), (61.0, None)])
+def test_japanese_narration_is_japanese_and_fits_its_shots(duration, shots):
+    inp = inputs("京都の古い寺についてのドキュメンタリー", language="ja", duration=duration, shots=shots)
+    script = Script.model_validate(write_script(inp))
+    board = StoryboardDraft.model_validate(write_storyboard({**inp, "script": script.model_dump()}))
+    assert "京都の古い寺" in script.title and "京都の古い寺" in script.text
+    assert abs(sum(s.duration for s in board.shots) - duration) < 1e-4  # durations are rounded to 1e-6 s
+    for shot in board.shots:
+        assert KANA.search(shot.narration), shot.narration
+        assert " " not in shot.narration and "\u3000" not in shot.narration  # no spaces between words
+        assert shot.narration.endswith("。")
+        spoken = len(re.sub(r"[\s、。！？「」・]", "", shot.narration))
+        assert spoken / CHARS_PER_SECOND["ja"] <= shot.duration, (shot.narration, shot.duration)
+        assert KANA.search(shot.description) and KANA.search(shot.composition)
+    for scene in script.scenes:
+        assert " " not in scene.narration and KANA.search(scene.description)
+    # Scenes of two shots join their lines without a space, and the storyboard splits them back.
+    assert "".join(s.narration for s in board.shots) == "".join(sc.narration for sc in script.scenes)
+    assert write_script(inp) == write_script(inp)

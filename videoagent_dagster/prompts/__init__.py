@@ -6,7 +6,10 @@ from __future__ import annotations
 from ..brief import Brief
 from ..models import Script, StyleProfile
 
-LANGUAGE_NAMES = {"en": "English", "zh": "Simplified Chinese"}
+LANGUAGE_NAMES = {"en": "English", "zh": "Simplified Chinese", "ja": "Japanese"}
+# How fast a narrator speaks, as the script prompt puts it (about the pace the offline writer plans for).
+PACE = {"ja": "about 5.5 Japanese characters (kana and kanji)"}
+DEFAULT_PACE = "about 2.5 words (or 3.5 Chinese characters)"
 
 
 def script_prompt(brief: Brief, style: StyleProfile) -> str:
@@ -14,7 +17,7 @@ def script_prompt(brief: Brief, style: StyleProfile) -> str:
         f"Write the script of a {brief.options.duration:g}-second video about: {brief.topic}\n"
         f"Style: {style.name} ({style.visual_style}; mood: {style.mood}).\n"
         f"Write every narration line in {LANGUAGE_NAMES[brief.language]}. Plan scenes whose durations add up "
-        f"to {brief.options.duration:g} seconds; a narrator speaks about 2.5 words (or 3.5 Chinese characters) "
+        f"to {brief.options.duration:g} seconds; a narrator speaks {PACE.get(brief.language, DEFAULT_PACE)} "
         "a second, so keep each scene's narration short enough to be spoken in its time.\n"
         "Answer with JSON matching the given schema."
     )

@@ -12,11 +12,18 @@ import math
 import re
 from typing import Any
 
+from ..brief import is_cjk_language
 from . import phrases
 
 # Speaking speed the writer plans for (the offline voice speeds up if a line runs long).
 WORDS_PER_SECOND = {"en": 2.5}
-CHARS_PER_SECOND = {"zh": 3.6}
+# Chinese and Japanese are timed by characters (punctuation and spaces not counted). Japanese
+# narration runs at about 7-8 morae a second; in mixed kana-kanji text a kana is one mora and a
+# kanji usually two, about 1.35 morae a character on average, so 7.5 / 1.35 ≈ 5.5 characters a
+# second (a little under the ≈6 of brisk reading, as zh's 3.6 is a little under brisk Chinese).
+CHARS_PER_SECOND = {"zh": 3.6, "ja": 5.5}
+# Punctuation that takes no speaking time in a CJK line.
+_CJK_PUNCT = r"[\s，。、！？；：,.!?;:「」『』（）()【】・…〜～\-]"
 SECONDS_PER_SHOT = 6.5
 
 
@@ -44,6 +51,8 @@ def group_scenes(n_shots: int) -> list[list[int]]:
 def subject_of(topic: str, language: str) -> str:
     """The topic without its framing: 'A documentary about wildlife in Africa' → 'wildlife in Africa'."""
     text = topic.strip().rstrip("。.!！?？")
+    if language == "ja":
+        return _japanese_subject(text) or topic.strip()
     if language == "zh":
         text = re.sub(r"^(请|帮我)?(制作|做|拍)?(一[部个段支条])?(关于)?", "", text)
         text = re.sub(r"(的)?(纪录片|视频|短片|影片|故事|动画|广告|宣传片)$", "", text)
@@ -57,8 +66,39 @@ def subject_of(topic: str, language: str) -> str:
     return stripped or text
 
 
+# Japanese framings around a subject: a request ("…を作ってください"), the kind of video
+# ("ドキュメンタリー", "動画", with an optional "短い"/"30秒の" before it), and what links the subject to it
+# ("についての", "に関する", "の"). "京都の古い寺についてのドキュメンタリー" → "京都の古い寺".
+_JA_REQUEST = r"(?:を|の)?(?:作って|作成して|制作して|撮って|作る|作成する|制作する)(?:ください|下さい|ほしい|欲しい)?$"
+_JA_KIND = (r"(?:(?:短い|短めの|長い|\d+\s*(?:秒|分)の?|美しい|シネマティックな|映画のような)\s*)*"
+            r"(?:ドキュメンタリー|ドキュメンタリー映像|ドキュメンタリー番組|紹介動画|解説動画|ショート動画|動画|映像|ビデオ|"
+            r"短編|ショートフィルム|映画|物語|ストーリー|アニメーション|アニメ|広告|紀行|番組)$")
+_JA_LINK = r"(?:についての|について|に関する|をめぐる|を巡る|をテーマにした|をテーマとした|を紹介する|を描いた|を描く|の)$"
+_JA_LEAD = r"^(?:(?:短い|短めの|\d+\s*(?:秒|分)の)\s*)?(?:ドキュメンタリー|動画|映像)\s*[:：]\s*"
+
+
+def _japanese_subject(text: str) -> str:
+    text = re.sub(_JA_REQUEST, "", text).strip()
+    text = re.sub(_JA_LEAD, "", text)
+    text, framed = re.subn(_JA_KIND, "", text)
+    text = re.sub(_JA_LINK if framed else r"について$", "", text.strip())
+    return text.strip()
+
+
+# Japanese particles that end a content word: after kanji, katakana or Latin; after hiragana only の, と
+# and や, and only before kanji or katakana ("ひとびとの暮らし" splits, "ひとびと" and "きのこ" do not).
+_JA_SPLIT = (r"(?<=[^\u3041-\u309f\s])(?:における|について|に関する|での|との|への|からの|までの|から|まで|の|と|や|は|が|を|に|で|へ)"
+             r"|(?<=[\u3041-\u309f])[のとや](?=[\u3400-\u4dbf\u4e00-\u9fff\u30a1-\u30ff])"
+             r"|[、，,・\s]+")
+
+
 def keywords_of(subject: str, language: str) -> list[str]:
     """Content words of the subject, in order, without repeats."""
+    if language == "ja":
+        parts = [p.strip() for p in re.split(_JA_SPLIT, subject)]
+        # A single kanji or katakana is a word (寺, 山); a lone hiragana left over is not.
+        parts = [p for p in parts if len(p) >= 2 or re.fullmatch(r"[\u3400-\u4dbf\u4e00-\u9fff\u30a1-\u30ff]", p)]
+        return list(dict.fromkeys(parts)) or [subject]
     if language == "zh":
         parts = [p for p in re.split(r"[的和与及、，,\s]+", subject) if len(p) >= 2]
         return list(dict.fromkeys(parts)) or [subject]
@@ -74,16 +114,16 @@ def _seed(*parts: Any) -> int:
 def _fit(options: list[str], budget: float, language: str) -> str:
     """The longest option that can be spoken within the budget (seconds), else the shortest."""
     def cost(s: str) -> float:
-        if language == "zh":
-            return len(re.sub(r"[\s，。、！？；：]", "", s)) / CHARS_PER_SECOND["zh"]
+        if is_cjk_language(language):
+            return len(re.sub(_CJK_PUNCT, "", s)) / CHARS_PER_SECOND[language]
         return len(s.split()) / WORDS_PER_SECOND["en"]
     fitting = [o for o in options if cost(o) <= budget]
     if fitting:
         return max(fitting, key=cost)
     # Nothing fits (a long topic in a short shot): cut the shortest option to the budget.
     shortest = min(options, key=cost).rstrip("。.")
-    if language == "zh":
-        return shortest[:max(2, int(budget * CHARS_PER_SECOND["zh"]))] + "。"
+    if is_cjk_language(language):
+        return shortest[:max(2, int(budget * CHARS_PER_SECOND[language]))].rstrip("、，") + "。"
     return " ".join(shortest.split()[:max(2, int(budget * WORDS_PER_SECOND["en"]))]).rstrip(",;:") + "."
 
 
@@ -105,7 +145,7 @@ def write_script(inputs: dict[str, Any]) -> dict[str, Any]:
             budget = frames[i] / fps * 0.85
             variants = lang["narration"][beat][(k + s // 5) % len(lang["narration"][beat])]
             lines.append(_fit([fill(v, i) for v in variants], budget, language))
-        joiner = "" if language == "zh" else " "
+        joiner = "" if is_cjk_language(language) else " "
         scenes.append({
             "title": fill(lang["titles"][beat], s),
             "description": fill(lang["scene_descriptions"][beat], s),
@@ -164,7 +204,7 @@ def split_sentences(text: str, n: int) -> list[str]:
     if len(sentences) <= n:
         return sentences + [""] * (n - len(sentences))
     per = math.ceil(len(sentences) / n)
-    joiner = "" if re.search(r"[\u4e00-\u9fff]", text) else " "
+    joiner = "" if re.search(r"[\u3041-\u30ff\u3400-\u4dbf\u4e00-\u9fff]", text) else " "
     return [joiner.join(sentences[i * per:(i + 1) * per]) for i in range(n)]
 
 

@@ -182,4 +182,90 @@ ZH = {
                       "artistic": "富有笔触感的色彩", "scifi": "深空中的星球与群星", "fantasy": "发光的奇幻国度"},
 }
 
-LANG = {"en": EN, "zh": ZH}
+# Japanese: polite narration (です・ます), one sentence per option as in ZH (the storyboard splits a
+# scene's narration into shots at 。！？). {mood} is an attributive form ("穏やかな"), so it sits straight
+# before a noun. The shortest options stay within about 8 characters, which fit a 2-second shot.
+JA = {
+    "video_title": "{subject}",
+    "synopsis": "{subject}をめぐる短編映像。全景から細部へ、日々の営みから変化へとたどり、最後に余韻の残る風景で締めくくります。",
+    "titles": {
+        "opening": "{subject}", "context": "より広い視点から", "detail": "{kw}に迫る",
+        "life": "息づく日々", "change": "いま起きている変化", "closing": "これから先へ",
+    },
+    "detail_titles": ["{kw}", "{kw2}のまわり", "{kw}の細部", "{kw2}のひととき"],
+    "scene_descriptions": {
+        "opening": "{mood}全景で{subject}を紹介する。",
+        "context": "{subject}をより大きな背景の中に置く：場所、規模、そして歴史。",
+        "detail": "{kw}に寄り、その独特な細部を見せる。",
+        "life": "{subject}の日々のリズムと、{kw2}のまわりの動きを描く。",
+        "change": "{subject}にいま起きている変化と、その意味を示す。",
+        "closing": "カメラを引き、{mood}映像で{subject}に別れを告げる。",
+    },
+    "beat_visuals": {
+        "opening": "朝の光に包まれた{subject}の全景", "context": "広い世界の中に置かれた{subject}",
+        "detail": "{kw}の質感と形", "life": "{kw2}のまわりの動きとリズム",
+        "change": "{subject}に表れる変化の兆し", "closing": "{subject}の最後の遠景",
+    },
+    "shot_description": "{shot_type}：{beat_visual}、{visual}。",
+    "visual_notes": "{visual}。照明：{lighting}。",
+    "audio_notes": "落ち着いたナレーションに、控えめな環境音。",
+    "narration": {
+        "opening": [
+            ["{subject}。", "これが{subject}です。", "これは{subject}の物語です。",
+             "{subject}をめぐる物語を、ゆっくりとたどっていきましょう。"],
+            ["さあ、始めましょう。", "近くで見てみましょう。", "ここには、見た目以上のものがあります。",
+             "{subject}には、まだ知られていない魅力がたくさんあります。"],
+        ],
+        "context": [
+            ["まずは全体から。", "まずは全体を見渡しましょう。", "{subject}を知るには、まず全体から。",
+             "{subject}を知るために、まずは{kw}と{kw2}の全体像から見ていきます。"],
+            ["すべてはつながる。", "ここでは、すべてがつながっています。", "ここにあるすべてが、{kw}とつながっています。",
+             "{kw}から{kw2}まで、すべては思いがけない形でつながっています。"],
+        ],
+        "detail": [
+            ["もっと近くへ。", "近くで見ると、{kw}にも物語があります。", "近くで見ると、{kw}には見落としがちな細部があります。",
+             "近づいてよく見ると、{kw}には遠くからは見えない質感と細部があふれています。"],
+            ["細部こそ大切。", "どの細部にも意味があります。", "{kw}の細部には、ひとつひとつ意味があります。",
+             "{kw}の細部は、どれも長い年月をかけて形づくられてきました。"],
+        ],
+        "life": [
+            ["絶えず動き続ける。", "ここでは、何ひとつ止まっていません。", "{kw2}のまわりでは、何ひとつ止まっていません。",
+             "{subject}は毎日、動きとリズム、そしてそこに息づく命によって形づくられています。"],
+            ["営みは続く。", "命は、自らのリズムを刻みます。", "{kw}のまわりで、命は自らのリズムを刻みます。",
+             "朝の光から夕暮れまで、{kw}のまわりの命は自らのリズムを刻んでいます。"],
+        ],
+        "change": [
+            ["変化が起きている。", "いま、{subject}は変わりつつあります。", "いま、{subject}はかつてない速さで変わりつつあります。",
+             "いま、{subject}はかつてない速さで変わりつつあり、その変化ははっきりと目に見えます。"],
+            ["変化には代償も。", "どんな変化も、跡を残します。", "{kw}の変化は、どれも消えない跡を残します。",
+             "{kw}に起きる変化は、{kw2}にも、私たちにも、消えない跡を残していきます。"],
+        ],
+        "closing": [
+            ["発見は尽きない。", "まだまだ見るべきものがあります。", "{subject}は、発見が尽きないことを教えてくれます。",
+             "そして{subject}は、この世界にまだ発見すべきものがたくさんあることを教えてくれます。"],
+            ["それでは、また。", "ご覧いただき、ありがとうございました。", "次回まで、身のまわりをじっくり見つめてみてください。",
+             "次回まで、{subject}と身のまわりの世界を、じっくり見つめてみてください。"],
+        ],
+    },
+    "shot_types": {
+        "establishing": "エスタブリッシングショット", "wide": "ロングショット", "medium": "ミディアムショット",
+        "close_up": "クローズアップ", "extreme_close_up": "超クローズアップ", "aerial": "空撮",
+        "over_the_shoulder": "肩越しショット",
+    },
+    "compositions": {
+        "establishing": "三分割構図、低い地平線、広い空", "wide": "バランスのよい構図、地平線は下から三分の一",
+        "medium": "被写体を中央に、周囲の様子も残す", "close_up": "被写体が画面を満たす", "extreme_close_up": "ひとつの細部が画面を満たす",
+        "aerial": "真上からの俯瞰、力強い導線", "over_the_shoulder": "手前のシルエットが被写体を縁取る",
+    },
+    "moods": {"dramatic": "ドラマチックな", "informative": "ありのままの", "playful": "遊び心のある", "calm": "穏やかな",
+              "nostalgic": "懐かしい", "awe": "圧倒的な", "serene": "静かな", "energetic": "躍動感のある", "upbeat": "軽快な",
+              "contemplative": "思索的な", "wonder": "不思議な", "magical": "幻想的な"},
+    "visual_styles": {"cinematic": "深い陰影の映画的なハイコントラスト映像", "documentary": "自然で観察的な記録映像の構図",
+                      "animated": "太い輪郭線のフラットなカートゥーン", "minimalist": "余白を生かした幾何学的な構図",
+                      "vintage": "粒子感のある色あせたフィルム", "futuristic": "暗いガラスに走るネオンのライン",
+                      "nature": "重なり合う丘と空の風景", "urban": "ストリート目線の都市の幾何学",
+                      "commercial": "洗練された製品広告風の映像", "artistic": "筆致を感じさせる豊かな色彩",
+                      "scifi": "惑星と星々が広がる深宇宙", "fantasy": "光に満ちた幻想の国"},
+}
+
+LANG = {"en": EN, "zh": ZH, "ja": JA}
