@@ -133,6 +133,20 @@ def test_each_transition_blends_the_shots_and_keeps_the_length(tmp_path, transit
                                                                           right.mean(axis=(0, 1)))
 
 
+def test_mixed_transitions_and_cuts_land_on_their_frames(tmp_path):
+    colours = ["red", "blue", "lime", "white", "black"]
+    clips = [_solid(tmp_path / f"{c}.mp4", c, 36 if i < 4 else 24) for i, c in enumerate(colours)]
+    joins = [("crossfade", 12), ("cut", 0), ("wipe", 12), ("slide", 12)]
+    out = tmp_path / "mixed.mp4"
+    compose(clips, out, fps=24, width=320, height=180, joins=joins, preset="ultrafast")
+    # Each join's overlap comes out of the outgoing clip: 36+36+36+36+24 - 12*3 frames.
+    assert probe(out)["video"]["frames"] == 168 - 36
+    expect = {10: (255, 0, 0), 40: (0, 0, 255), 70: (0, 255, 0), 95: (255, 255, 255), 130: (0, 0, 0)}
+    for index, rgb in expect.items():  # the middle of each shot's own time shows that shot alone
+        assert np.abs(_frame_at(out, index).mean(axis=(0, 1)) - rgb).max() < 40, (index, rgb)
+    assert 60 < _frame_at(out, 30)[..., 0].mean() < 200  # inside the crossfade: red and blue mixed
+
+
 def test_unknown_transition_and_mismatched_joins_are_refused(tmp_path):
     red = _solid(tmp_path / "red.mp4", "red", 12)
     with pytest.raises(ValueError, match="unknown transition.*spin"):

@@ -43,8 +43,7 @@ def narration_track(segments: list[tuple[Path | None, float]], out: Path) -> Non
            what="laying the narration track")
 
 
-# The xfade filter's name for each transition ("cut" needs none).
-XFADE = {"crossfade": "fade", "fade_black": "fadeblack", "slide": "slideleft", "wipe": "wipeleft"}
+BLENDS = ("crossfade", "fade_black", "slide", "wipe")  # every transition but the cut
 MUSIC_UNDER_SPEECH_LU = 12.0  # the music bed sits this far under the narration before ducking
 
 
@@ -92,9 +91,9 @@ def compose(
     joins = [("cut", 0)] * (len(clips) - 1) if joins is None else list(joins)
     if len(joins) != len(clips) - 1:
         raise ValueError(f"compose: {len(clips)} clips need {len(clips) - 1} joins, got {len(joins)}")
-    unknown = sorted({kind for kind, _ in joins} - {"cut", *XFADE})
+    unknown = sorted({kind for kind, _ in joins} - {"cut", *BLENDS})
     if unknown:
-        raise ValueError(f"compose: unknown transition(s) {', '.join(unknown)}; known: cut, {', '.join(XFADE)}")
+        raise ValueError(f"compose: unknown transition(s) {', '.join(unknown)}; known: cut, {', '.join(BLENDS)}")
     signatures = [known or video_signature(c) for c, known in zip(clips, signatures or [None] * len(clips))]
     why = _why_not_stream_copy(signatures, joins, burn_subtitles, fps, width, height)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -102,21 +101,20 @@ def compose(
         work = Path(tmp)
         # Lists and subtitle files get plain names in a private folder, so no path needs
         # escaping inside ffmpeg's filter syntax.
-        runs = _runs(clips, signatures, joins, fps)
+        (work / "clips.txt").write_text(_concat_list(clips), encoding="utf-8")
         inputs: list[str] = []
         outputs: list[str] = []
         if why:
-            for r, run_ in enumerate(runs):
-                (work / f"run{r}.txt").write_text(_concat_list(run_["clips"]), encoding="utf-8")
-                inputs += ["-f", "concat", "-safe", "0", "-i", f"run{r}.txt"]
-            graph = _picture_graph(runs, fps, width, height, burn_subtitles is not None)
+            graph, readers = _picture_graph(signatures, joins, fps, width, height, burn_subtitles is not None)
+            for _ in range(readers):
+                inputs += ["-f", "concat", "-safe", "0", "-i", "clips.txt"]
             if burn_subtitles is not None:
                 shutil.copyfile(burn_subtitles, work / "subs.ass")
             name = pick_h264_encoder(encoder)
-            outputs += ["-filter_complex", graph, "-map", "[vout]", "-r", str(fps), *encoder_args(name, preset=preset, crf=crf, fps=fps)]
+            outputs += ["-filter_complex", graph, "-map", "[vout]", "-r", str(fps),
+                        *encoder_args(name, preset=preset, crf=crf, fps=fps)]
             result = Composed("encode", name, why)
         else:
-            (work / "clips.txt").write_text(_concat_list(clips), encoding="utf-8")
             inputs += ["-f", "concat", "-safe", "0", "-i", "clips.txt"]
             outputs += ["-map", "0:v:0", "-c:v", "copy"]
             result = Composed("stream_copy", "copy")
@@ -164,22 +162,96 @@ def _why_not_stream_copy(signatures: list[dict], joins: list[tuple[str, int]], b
     return ""
 
 
-def _runs(clips: list[Path], signatures: list[dict], joins: list[tuple[str, int]], fps: int) -> list[dict]:
-    """Clips grouped into runs joined by cuts (each run is one concat input, one decoder); each run
-    with its length in frames and the transition that leads out of it."""
-    def at_rate(sig: dict) -> bool:
-        return float(Fraction(sig.get("r_frame_rate") or "0/1")) == fps
+@dataclass(frozen=True)
+class _Window:
+    """A transition on the output timeline: output frames [start, start + frames)."""
 
-    runs = [{"clips": [clips[0]], "frames": _frames(signatures[0]), "out": None, "fps_ok": at_rate(signatures[0])}]
-    for clip, sig, (kind, overlap) in zip(clips[1:], signatures[1:], joins):
-        if kind == "cut" or overlap <= 0:
-            runs[-1]["clips"].append(clip)
-            runs[-1]["frames"] += _frames(sig)
-            runs[-1]["fps_ok"] &= at_rate(sig)
-        else:
-            runs[-1]["out"] = (kind, overlap)
-            runs.append({"clips": [clip], "frames": _frames(sig), "out": None, "fps_ok": at_rate(sig)})
-    return runs
+    kind: str
+    start: int
+    frames: int
+    fps: int
+
+    def span(self, first: int = 0) -> str:
+        """between() over output seconds for window frames first..frames-1 (by frame centres)."""
+        return f"between(t,{(self.start + first - 0.5) / self.fps:.6f},{(self.start + self.frames - 0.5) / self.fps:.6f})"
+
+
+def _transition_plan(signatures: list[dict], joins: list[tuple[str, int]], fps: int) -> tuple[list[tuple[int, int]], list[_Window]]:
+    """Where the heads of incoming clips sit in the joined stream (first frame, frames) and the
+    windows they blend into on the output timeline.
+
+    The joined stream runs every clip end to end. The picture is that stream without the heads;
+    each head, moved onto the end of the clip before it, is laid over it by the transition."""
+    heads, windows, at, out = [], [], 0, 0
+    for i, sig in enumerate(signatures):
+        frames = _frames(sig)
+        head = 0
+        if i > 0:
+            kind, overlap = joins[i - 1]
+            head = min(overlap, frames - 1, previous - 1) if kind != "cut" else 0
+            if head > 0:
+                heads.append((at, head))
+                windows.append(_Window(kind, out - head, head, fps))
+        out += frames - head
+        at += frames
+        previous = frames - head
+    return heads, windows
+
+
+def _between_frames(ranges: list[tuple[int, int]]) -> str:
+    return "+".join(f"between(n,{a},{a + k - 1})" for a, k in ranges)
+
+
+def _picture_graph(signatures: list[dict], joins: list[tuple[str, int]], fps: int, width: int, height: int,
+                   burn: bool) -> tuple[str, int]:
+    """The filter graph over the joined clips (input 0; input 1 again when there are transitions),
+    out as [vout]; and how many inputs it reads.
+
+    Transitions use two decoders whatever the number of shots: the picture (every frame but the
+    incoming heads) and the heads, shifted to their windows and laid over the picture — alpha-faded
+    (crossfade), after a fade to black (fade_black), moving in from the right (slide) or revealed
+    behind a moving edge (wipe). Memory stays flat as the video grows."""
+    at_rate = all(float(Fraction(sig.get("r_frame_rate") or "0/1")) == fps for sig in signatures)
+    norm = (("" if at_rate else f"fps={fps},") + f"scale={width}:{height}:force_original_aspect_ratio=increase,"
+            f"crop={width}:{height},setsar=1,format=yuv420p,settb=1/{fps}")
+    tail = ("ass=subs.ass," if burn else "") + "format=yuv420p[vout]"
+    heads, windows = _transition_plan(signatures, joins, fps)
+    if not windows:
+        return f"[0:v]{norm},{tail}", 1
+    chains = [f"[0:v]{norm},select='not({_between_frames(heads)})',setpts=N"]
+    # Head frame N of the selected heads goes to its window: a piecewise-constant offset.
+    offset, done = [f"{windows[0].start}"], heads[0][1]
+    for k in range(1, len(windows)):
+        offset.append(f"gte(N,{done})*{windows[k].start - windows[k - 1].start - heads[k - 1][1]}")
+        done += heads[k][1]
+    s = [f"[1:v]{norm},select='{_between_frames(heads)}',setpts='N+{'+'.join(offset)}',format=yuva420p"]
+    wipes = [w for w in windows if w.kind == "wipe"]
+    if wipes:  # the heads' alpha from a mask whose edge moves across each wipe window
+        total = windows[-1].start + windows[-1].frames
+        # The black part (hidden) shrinks towards the left: the new shot is revealed from the right, as a slide enters.
+        sweep = "+".join(f"{w.span()}*-W*(t*{fps}-{w.start - 1})/{w.frames + 1}" for w in wipes)
+        chains.append(f"color=white:s={width}x{height}:r={fps}:d={(total + 1) / fps:.6f},format=gray,settb=1/{fps}[mw];"
+                      f"color=black:s={width}x{height}:r={fps},format=gray,settb=1/{fps}[mb];"
+                      f"[mw][mb]overlay=x='if({'+'.join(w.span() for w in wipes)},{sweep},W)':y=0:shortest=1[mask]")
+        s[0] = s[0] + "[s0];[s0][mask]alphamerge"
+    for w in windows:
+        step = 1 / fps
+        if w.kind == "crossfade":
+            s.append(f"fade=t=in:st={(w.start - 1) * step:.6f}:d={(w.frames + 1) * step:.6f}:alpha=1:"
+                     f"enable='{w.span()}'")
+        elif w.kind == "fade_black":
+            half = w.frames // 2
+            chains[0] += (f",fade=t=out:st={(w.start - 1) * step:.6f}:d={(half + 1) * step:.6f}:"
+                          f"enable='{w.span()}'")
+            s.append(f"fade=t=in:st={(w.start + half - 1) * step:.6f}:d={(w.frames - half + 1) * step:.6f}:"
+                     f"enable='{w.span()}'")
+    chains[0] += "[p]"
+    chains.append(",".join(s) + "[s]")
+    shown = "+".join(w.span(w.frames // 2 if w.kind == "fade_black" else 0) for w in windows)
+    slides = [w for w in windows if w.kind == "slide"]
+    x = "+".join(f"{w.span()}*W*(1-(t*{fps}-{w.start - 1})/{w.frames + 1})" for w in slides) or "0"
+    chains.append(f"[p][s]overlay=x='{x}':y=0:enable='{shown}':eof_action=pass,{tail}")
+    return ";".join(chains), 2
 
 
 def _frames(signature: dict) -> int:
@@ -187,24 +259,6 @@ def _frames(signature: dict) -> int:
     if n.isdigit():
         return int(n)
     raise ValueError("compose: a clip's frame count is unknown (not an MP4 with a frame index?)")
-
-
-def _picture_graph(runs: list[dict], fps: int, width: int, height: int, burn: bool) -> str:
-    """The filter graph: each run brought to the output's size and rate, runs blended by xfade at
-    their transitions, subtitles drawn last, out as [vout]."""
-    # The fps filter only where a run is at another rate: before xfade it shifts the next shot by a frame.
-    chains = [f"[{r}:v]{'' if run_['fps_ok'] else f'fps={fps},'}scale={width}:{height}:"
-              f"force_original_aspect_ratio=increase,crop={width}:{height},setsar=1,format=yuv420p,"
-              f"settb=1/{fps}[r{r}]" for r, run_ in enumerate(runs)]
-    current, length = "r0", runs[0]["frames"]
-    for r in range(1, len(runs)):
-        kind, overlap = runs[r - 1]["out"]
-        overlap = min(overlap, length - 1, runs[r]["frames"] - 1)
-        chains.append(f"[{current}][r{r}]xfade=transition={XFADE[kind]}:duration={overlap / fps:.6f}:"
-                      f"offset={(length - overlap) / fps:.6f}[x{r}]")
-        current, length = f"x{r}", length + runs[r]["frames"] - overlap
-    last = f"[{current}]" + ("ass=subs.ass," if burn else "") + "format=yuv420p[vout]"
-    return ";".join([*chains, last])
 
 
 def mix_music(narration: Path, music: Path, out: Path) -> None:
