@@ -34,7 +34,9 @@ SUBTITLE_LANGUAGE = {"en": "eng", "zh": "zho", "ja": "jpn"}  # ISO 639-2, as MP4
 def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_brief: Brief,
                 storyboard: Storyboard, first_frames: FirstFrames, shot_clips: ShotClips, narration: Narration,
                 media_store: MediaStore) -> Iterator:
-    """Clips joined, narration laid under them, subtitles burned in: H.264/AAC MP4 with faststart."""
+    """Clips joined with their transitions, narration (over an optional ducked music bed) laid under
+    them, subtitles burned in or as a track: H.264/AAC MP4 with faststart; stream copy when nothing
+    needs re-encoding."""
     task = context.partition_key
     video_key = task_key(task, "final", f"{task}.mp4")
     opts = video_brief.options
