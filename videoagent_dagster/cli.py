@@ -247,29 +247,35 @@ def _resume(args: argparse.Namespace) -> int:
 
 
 def _run(task: str, instance, store, out: Path | None, quiet: bool) -> int:
-    from dagster._core.utils import make_new_run_id
+    import uuid
+
+    import dagster as dg
 
     from .models import FinalVideo
     from .resources.io_manager import manifest_key
     from .tasks import run_in_process
 
-    run_id = make_new_run_id()
+    token = uuid.uuid4().hex  # finds the run (its id is made inside execute_job) to follow its progress
     started = time.perf_counter()
     outcome: dict = {}
 
     def execute() -> None:
         try:
-            outcome["result"] = run_in_process(instance, task, run_id=run_id, tags={"videoagent/launched_by": "cli"})
+            outcome["result"] = run_in_process(instance, task, tags={"videoagent/launched_by": "cli",
+                                                                      "videoagent/cli_run": token})
         except BaseException as e:  # noqa: BLE001 - reported by the main thread
             outcome["error"] = e
 
     worker = threading.Thread(target=execute, name="videoagent-run", daemon=True)
     worker.start()
     progress = _Progress(quiet)
-    cursor = None
+    cursor, run_id = None, None
     while True:
         alive = worker.is_alive()
-        if instance.get_run_by_id(run_id) is not None:
+        if run_id is None:
+            found = instance.get_run_records(dg.RunsFilter(tags={"videoagent/cli_run": token}), limit=1)
+            run_id = found[0].dagster_run.run_id if found else None
+        if run_id is not None:
             conn = instance.get_records_for_run(run_id, cursor=cursor)
             for record in conn.records:
                 progress.show(record.event_log_entry)
@@ -283,7 +289,7 @@ def _run(task: str, instance, store, out: Path | None, quiet: bool) -> int:
         print(f"videoagent: the run could not start: {outcome['error']}", file=sys.stderr)
         return 1
     if not outcome["result"].success:
-        print(f"\nvideoagent: task {task} failed (run {run_id}).", file=sys.stderr)
+        print(f"\nvideoagent: task {task} failed (run {outcome['result'].run_id}).", file=sys.stderr)
         for step, message in progress.failures:
             print(f"  ✗ {step}: {message}", file=sys.stderr)
         print(f"Fix the cause, then retry — finished work is reused and only what failed is redone:\n"

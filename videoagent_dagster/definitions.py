@@ -69,5 +69,11 @@ def build_defs() -> dg.Definitions:
                           resources=build_resources())
 
 
+def make_video_job() -> dg.JobDefinition:
+    """The make_video job as this code location defines it: what `dg.reconstructable` points at
+    when a run is executed here, outside the webserver (`videoagent make`, benchmarks)."""
+    return build_defs().resolve_job_def("make_video")
+
+
 load_plugins()
 defs = build_defs()

@@ -161,6 +161,10 @@ class NarrationLine(Manifest):
 class Narration(Manifest):
     lines: list[NarrationLine]
     track_key: str | None  # the whole narration, shot-aligned; None when audio is off
+    # The finished sound: the narration over the music bed, loudness-normalised (None: audio off,
+    # or a manifest from before the soundtrack was mastered here, which final_video then masters).
+    soundtrack_key: str | None = None
+    music: str | None = None  # the music bed's key in the media store, if any
     subtitles_srt: str
     subtitles_ass: str
 

@@ -48,16 +48,16 @@ def task_exists(task: str, store: MediaStore, instance: dg.DagsterInstance) -> b
     return instance.has_dynamic_partition(video_tasks.name, task) and store.exists(brief_key(task))
 
 
-def run_in_process(instance: dg.DagsterInstance, task: str, run_id: str | None = None,
-                   tags: dict[str, str] | None = None) -> dg.ExecuteInProcessResult:
+def run_in_process(instance: dg.DagsterInstance, task: str, tags: dict[str, str] | None = None) -> dg.JobExecutionResult:
     """Make a task's video in this process on `instance` (so the run shows in the UI), with the
+    make_video job's own executor (threaded unless VIDEOAGENT_EXECUTOR says otherwise), the
     resources as configured now and Dagster's own console logging kept quiet."""
     from .definitions import (
-        build_defs,  # definitions load sensors, which use this module
+        make_video_job,  # definitions load sensors, which use this module
     )
 
-    return build_defs().resolve_job_def("make_video").execute_in_process(
-        instance=instance, partition_key=task, run_id=run_id, raise_on_error=False, tags=tags,
+    return dg.execute_job(
+        dg.reconstructable(make_video_job), instance, tags={**(tags or {}), "dagster/partition": task},
         run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
     )
 

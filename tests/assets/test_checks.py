@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from videoagent_dagster.assets.checks import media_checks
+from videoagent_dagster.assets.checks import look_at, media_checks
 from videoagent_dagster.media.compose import compose, narration_track
 from videoagent_dagster.media.ffmpeg import probe
 from videoagent_dagster.media.speech import speak
@@ -24,7 +24,8 @@ def _narration(n: int, seconds: float, speech: float) -> Narration:
 
 
 def _results(video, board, narration):
-    return {r.check_name: r for r in media_checks(video, probe(video), board, narration)}
+    facts = probe(video)
+    return {r.check_name: r for r in media_checks(look_at(video, facts), facts, board, narration)}
 
 
 def _grey(path, seconds):

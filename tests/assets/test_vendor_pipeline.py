@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dagster as dg
 import pytest
 
 from videoagent_dagster.media.ffmpeg import probe
@@ -60,3 +61,26 @@ def test_a_step_with_only_transient_failures_is_retried(store, instance, vendor_
     assert vendors.count("openai.images") == 3  # 2 shots + the one that hit a 503, on the step's retry
     retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert [e.step_key for e in retries] == ["first_frames"]
+
+
+def test_the_job_speaks_the_narration_while_the_frames_are_painted(store, instance, vendor_chains):
+    """make_video as a run worker runs it (the job's threaded executor): narration does not wait for
+    first_frames, and the soundtrack and checks come out as with steps in order."""
+    from videoagent_dagster.tasks import run_in_process
+
+    vendors = vendor_chains
+    vendors.latency.update({"openai.images": 1.5, "openai.speech": 0.2})
+    task = submit(store, instance, "Harbour cranes at work", duration=5, resolution="180p", shots=2)
+    result = run_in_process(instance, task)
+    assert result.success
+    times: dict[tuple[str, str], float] = {}
+    for e in instance.all_logs(result.run_id):
+        if e.dagster_event and e.dagster_event.event_type_value in ("STEP_START", "STEP_SUCCESS"):
+            times[(e.step_key, e.dagster_event.event_type_value)] = e.timestamp
+    # narration started before the frames were done, and finished before them.
+    assert times[("narration", "STEP_START")] < times[("first_frames", "STEP_SUCCESS")]
+    assert times[("narration", "STEP_SUCCESS")] < times[("first_frames", "STEP_SUCCESS")]
+    checks = {e.asset_check_key.name: e.passed for e in
+              (r.event_log_entry.dagster_event.event_specific_data for r in instance.get_records_for_run(
+                  result.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records)}
+    assert checks and all(checks.values()), checks

@@ -8,7 +8,7 @@ import dagster as dg
 
 from ..brief import Brief
 from ..media.compose import TARGET_LUFS
-from ..media.ffmpeg import SILENCE_DB, analyse, decode_errors
+from ..media.ffmpeg import SILENCE_DB, analyse
 from ..models import CAMERA_MOVEMENTS, SHOT_TYPES, Narration, Storyboard
 
 DURATION_TOLERANCE = 0.10
@@ -75,10 +75,14 @@ def storyboard_checks(board: Storyboard, brief: Brief) -> list[dg.AssetCheckResu
     ]
 
 
-def media_checks(video: Path, facts: dict, board: Storyboard, narration: Narration) -> list[dg.AssetCheckResult]:
-    """Checks that look at the pictures and the sound, not just the metadata."""
+def look_at(video: Path, facts: dict) -> dict:
+    """One decoding pass over the final video for every check below (ffmpeg.analyse)."""
+    return analyse(video, black_min_s=BLACK_MIN_S, frozen_min_s=FROZEN_MIN_S, audio=facts["audio"] is not None)
+
+
+def media_checks(found: dict, facts: dict, board: Storyboard, narration: Narration) -> list[dg.AssetCheckResult]:
+    """Checks that look at the pictures and the sound (`found` by look_at), not just the metadata."""
     results = []
-    found = analyse(video, black_min_s=BLACK_MIN_S, frozen_min_s=FROZEN_MIN_S, audio=facts["audio"] is not None)
     results += _sound_checks(facts, found, narration)
     if facts["audio"] is not None:
         level = found["loudness"]
@@ -128,12 +132,12 @@ def _sound_checks(facts: dict, found: dict, narration: Narration) -> list[dg.Ass
     ]
 
 
-def final_video_checks(video: Path, facts: dict, brief: Brief) -> list[dg.AssetCheckResult]:
+def final_video_checks(found: dict, facts: dict, brief: Brief) -> list[dg.AssetCheckResult]:
     width, height = brief.options.size()
     v, a = facts["video"] or {}, facts["audio"]
     fmt_ok = (v.get("width"), v.get("height")) == (width, height) and v.get("codec") == "h264" and \
         abs(v.get("fps", 0) - brief.options.fps) < 0.01
-    errors = decode_errors(video)
+    errors = found["errors"]
     return [
         dg.AssetCheckResult(
             check_name="format_as_requested", passed=fmt_ok,

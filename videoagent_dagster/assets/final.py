@@ -13,7 +13,7 @@ from ..models import FinalVideo, FirstFrames, Narration, ShotClips, Storyboard
 from ..partitions import video_tasks
 from ..resources.media_store import MediaStore
 from .brief import music_for
-from .checks import FINAL_VIDEO_CHECKS, final_video_checks, media_checks
+from .checks import FINAL_VIDEO_CHECKS, final_video_checks, look_at, media_checks
 from .common import image_markdown, task_key
 
 
@@ -40,13 +40,16 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
     task = context.partition_key
     video_key = task_key(task, "final", f"{task}.mp4")
     opts = video_brief.options
-    music = music_for(video_brief, media_store)
+    # The soundtrack is mastered by narration, beside the picture work; an older narration manifest
+    # without one gets its track mastered here.
+    sound = narration.soundtrack_key or narration.track_key
+    music = narration.music if narration.soundtrack_key else music_for(video_brief, media_store) if sound else None
     with media_store.writing(video_key) as tmp:
         composed = compose(
             [media_store.path(c.key) for c in shot_clips.clips], tmp, fps=storyboard.fps, width=storyboard.width,
             height=storyboard.height, joins=storyboard.joins(),
-            audio=media_store.path(narration.track_key) if narration.track_key else None,
-            music=media_store.path(music) if music else None,
+            audio=media_store.path(sound) if sound else None, master_audio=not narration.soundtrack_key,
+            music=media_store.path(music) if music and not narration.soundtrack_key else None,
             burn_subtitles=media_store.path(narration.subtitles_ass) if opts.subtitles == "burn" else None,
             soft_subtitles=media_store.path(narration.subtitles_srt) if opts.subtitles == "soft" else None,
             subtitle_language=SUBTITLE_LANGUAGE.get(video_brief.language, "und"),
@@ -87,5 +90,6 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
         "subtitles_mode": opts.subtitles, "music": music or "none",
         "spent_this_run_usd": round(sum(c.cost_usd for c in calls), 4),
     })
-    yield from final_video_checks(video, facts, video_brief)
-    yield from media_checks(video, facts, storyboard, narration)
+    found = look_at(video, facts)
+    yield from final_video_checks(found, facts, video_brief)
+    yield from media_checks(found, facts, storyboard, narration)

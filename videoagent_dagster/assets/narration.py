@@ -4,13 +4,14 @@
 import dagster as dg
 
 from ..brief import Brief
-from ..media.compose import narration_track
+from ..media.compose import master_soundtrack, narration_track
 from ..media.ffmpeg import media_duration
 from ..media.subtitles import cues_for_lines, write_ass, write_srt
 from ..models import Narration, NarrationLine, Storyboard
 from ..partitions import video_tasks
 from ..resources.media_store import MediaStore
 from ..resources.tts import SpeechRequest, TTSResource
+from .brief import music_for
 from .common import calls_summary, calls_table, for_each_shot, shot_name, task_key
 
 # How long a subtitle stays up when there is no voice to time it by: a share of its shot.
@@ -20,7 +21,8 @@ SILENT_READING_SHARE = 0.9
 @dg.asset(partitions_def=video_tasks, group_name="video", pool="tts", kinds={"wav"})
 def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard: Storyboard, tts: TTSResource,
               media_store: MediaStore) -> Narration:
-    """Per shot: audio, spoken text, start and end. Each line starts where its shot starts."""
+    """Per shot: audio, spoken text, start and end. Each line starts where its shot starts. And the
+    finished soundtrack: the lines over the brief's music bed, ducked, loudness-normalised."""
     task = context.partition_key
     starts, t = [], 0.0
     for s in storyboard.shots:
@@ -44,12 +46,16 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
 
     lines = for_each_shot(context, storyboard.shots, voice, max_workers=tts.max_concurrency, stage="narration")
 
-    track_key = None
+    track_key = soundtrack_key = music = None
     if audio_on:
         track_key = task_key(task, "audio", "narration.wav")
         with media_store.writing(track_key) as tmp:
             narration_track([(media_store.path(ln.audio_key) if ln.audio_key else None, s.duration)
                              for ln, s in zip(lines, storyboard.shots)], tmp)
+        music = music_for(video_brief, media_store)
+        soundtrack_key = task_key(task, "audio", "soundtrack.wav")
+        with media_store.writing(soundtrack_key) as tmp:
+            master_soundtrack(media_store.path(track_key), tmp, music=media_store.path(music) if music else None)
 
     width, height = storyboard.width, storyboard.height
     cues = cues_for_lines([(ln.text, ln.start, ln.speech_duration) for ln in lines], width, height)
@@ -68,8 +74,10 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
                                            dg.TableColumn("speech_s", "float"), dg.TableColumn("shot_s", "float"),
                                            dg.TableColumn("text")])),
         "audio": audio_on,
+        "music": music or "none",
         "subtitles": dg.MetadataValue.path(media_store.uri(srt_key)),
         **({"voices": calls_table(calls)} if calls else {}),
         **calls_summary(calls),
     })
-    return Narration(lines=lines, track_key=track_key, subtitles_srt=srt_key, subtitles_ass=ass_key)
+    return Narration(lines=lines, track_key=track_key, soundtrack_key=soundtrack_key, music=music,
+                     subtitles_srt=srt_key, subtitles_ass=ass_key)

@@ -66,6 +66,7 @@ def compose(
     joins: list[tuple[str, int]] | None = None,
     audio: Path | None = None,
     music: Path | None = None,
+    master_audio: bool = True,
     burn_subtitles: Path | None = None,
     soft_subtitles: Path | None = None,
     subtitle_language: str = "und",
@@ -81,8 +82,9 @@ def compose(
     every clip with a cut. Clip i is expected to run its shot's time plus joins[i]'s overlap, so the
     result lasts the sum of the shots. `burn_subtitles` (ASS) is drawn into the picture;
     `soft_subtitles` (SRT) becomes a subtitle track. `signatures` are the clips'
-    `video_signature`s when the caller already has them (saves a probe per clip). `music` is laid under the narration, ducked
-    while it speaks. When every join is a cut, nothing is burned in and every clip already has the
+    `video_signature`s when the caller already has them (saves a probe per clip). `audio` is mastered
+    here (`master_soundtrack`: `music` laid under it, loudness normalised) unless `master_audio` is
+    False, when it is the finished soundtrack already. When every join is a cut, nothing is burned in and every clip already has the
     output's codec parameters, the clips are joined by stream copy and only the sound is encoded.
     Output: H.264 + AAC MP4 with the index at the front (faststart), so it plays while downloading.
     """
@@ -119,14 +121,12 @@ def compose(
             outputs += ["-map", "0:v:0", "-c:v", "copy"]
             result = Composed("stream_copy", "copy")
         sound = audio
-        if audio is not None and music is not None:
-            sound = work / "mix.wav"
-            mix_music(audio, music, sound)
+        if audio is not None and (master_audio or music is not None):
+            sound = work / "soundtrack.wav"
+            master_soundtrack(audio, sound, music=music)
         if sound is not None:
-            # Loudness to the streaming norm (-14 LUFS integrated, true peak under -1 dBTP), in the
-            # accurate two-pass way: measure the sound (audio only: quick), then normalise.
-            outputs += ["-map", f"{inputs.count('-i')}:a:0", "-af", loudnorm_filter(sound),
-                        "-c:a", "aac", "-b:a", audio_bitrate, "-ar", str(SAMPLE_RATE)]
+            outputs += ["-map", f"{inputs.count('-i')}:a:0", "-c:a", "aac", "-b:a", audio_bitrate,
+                        "-ar", str(SAMPLE_RATE)]
             inputs += ["-i", str(sound.resolve())]
         if soft_subtitles is not None:
             shutil.copyfile(soft_subtitles, work / "subs.srt")
@@ -280,6 +280,20 @@ def mix_music(narration: Path, music: Path, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     ffmpeg(["-stream_loop", "-1", "-i", str(music), "-i", str(narration), "-filter_complex", graph, "-map", "[out]",
             "-t", f"{duration:.6f}", "-c:a", "pcm_s16le", "-f", "wav", str(out)], what="mixing the music bed")
+
+
+def master_soundtrack(voice: Path, out: Path, *, music: Path | None = None) -> None:
+    """The finished soundtrack as a WAV: the voice (over `music`, ducked, when given) brought to the
+    streaming norm — -14 LUFS integrated, true peak under -1 dBTP — measured first, then normalised
+    (audio only: quick, and done beside the picture work rather than after it)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="videoagent-sound-") as tmp:
+        sound = voice
+        if music is not None:
+            sound = Path(tmp) / "mix.wav"
+            mix_music(voice, music, sound)
+        ffmpeg(["-i", str(sound), "-af", loudnorm_filter(sound), "-ar", str(SAMPLE_RATE), "-c:a", "pcm_s16le",
+                "-f", "wav", str(out)], what="mastering the soundtrack")
 
 
 def loudnorm_filter(audio: Path) -> str:

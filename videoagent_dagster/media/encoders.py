@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import glob
 import os
 import re
 import subprocess
+import sys
 
 from .ffmpeg import MediaToolError, require_tool
 
@@ -41,13 +43,28 @@ def encoder_failure(name: str) -> str:
     return ""
 
 
+def device_missing(name: str) -> str:
+    """Why `name` cannot have its device here, seen without starting ffmpeg ('' when it may): on
+    Linux NVENC needs the NVIDIA driver's device nodes and QSV/AMF a DRM render node; VideoToolbox
+    exists only on macOS. Elsewhere (Windows) only a test encode tells."""
+    if name == "h264_videotoolbox" and sys.platform != "darwin":
+        return "VideoToolbox is macOS only"
+    if sys.platform.startswith("linux"):
+        if name == "h264_nvenc" and not os.path.exists("/dev/nvidiactl"):
+            return "no NVIDIA device (/dev/nvidiactl)"
+        if name in ("h264_qsv", "h264_amf") and not glob.glob("/dev/dri/renderD*"):
+            return "no GPU render node (/dev/dri/renderD*)"
+    return ""
+
+
 def pick_h264_encoder(preference: str = "auto") -> str:
     """The encoder to use. `auto` takes $VIDEOAGENT_H264_ENCODER when set, else the first hardware
-    encoder that passes a test encode, else libx264. A named encoder that cannot run is an error."""
+    encoder whose device is present and that passes a test encode, else libx264. A named encoder that cannot run is an error."""
     if preference == "auto":
         preference = os.environ.get(PREFERENCE_ENV, "").strip() or "auto"
     if preference == "auto":
-        return next((h for h in HARDWARE if h in listed_encoders() and not encoder_failure(h)), SOFTWARE)
+        return next((h for h in HARDWARE if h in listed_encoders() and not device_missing(h)
+                     and not encoder_failure(h)), SOFTWARE)
     failure = encoder_failure(preference) if preference != SOFTWARE else ""
     if preference not in (SOFTWARE, *HARDWARE):
         failure = f"{preference} is not a supported H.264 encoder; use auto, {SOFTWARE} or one of {', '.join(HARDWARE)}"

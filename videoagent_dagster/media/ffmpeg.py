@@ -132,19 +132,25 @@ SILENCE_DB = -45  # quieter than this counts as silence (speech and music sit fa
 
 def analyse(path: str | Path, *, black_min_s: float, frozen_min_s: float, audio: bool = True) -> dict:
     """One decoding pass for what the quality checks look at: black and frozen stretches
-    ((start, end) lists) and, when `audio`, silent stretches of 0.5 s or more and EBU R128 loudness."""
+    ((start, end) lists); when `audio`, silent stretches of 0.5 s or more and EBU R128 loudness;
+    and what the decoders complained about (`errors`, '' when the file decodes cleanly)."""
     import re
 
     args = ["-map", "0:v:0", "-vf", f"blackdetect=d={black_min_s}:pix_th=0.10,freezedetect=n=0.001:d={frozen_min_s}"]
     if audio:
         args += ["-map", "0:a:0", "-af", f"silencedetect=noise={SILENCE_DB}dB:d=0.5,ebur128=peak=true"]
-    log = _filter_log(path, args)
+    # Each line tagged with its level, so the decoders' errors can be told from the filters' findings.
+    proc = subprocess.run([require_tool("ffmpeg"), "-hide_banner", "-nostats", "-nostdin", "-loglevel", "level+info",
+                           "-i", str(path), *args, "-f", "null", "-"], capture_output=True)
+    log = proc.stderr.decode(errors="replace")
+    errors = "\n".join(ln for ln in log.splitlines() if re.search(r"\[(error|fatal|panic)\]", ln))
     black = [(float(a), float(b)) for a, b in re.findall(r"black_start:([\d.]+) black_end:([\d.]+)", log)]
     starts = [float(x) for x in re.findall(r"freeze_start: ([\d.]+)", log)]
     ends = [float(x) for x in re.findall(r"freeze_end: ([\d.]+)", log)]
     duration = probe(path)["duration"] if len(ends) < len(starts) else 0.0
     frozen = [(st, ends[i] if i < len(ends) else duration) for i, st in enumerate(starts)]
-    result = {"black": black, "frozen": frozen}
+    result = {"black": black, "frozen": frozen,
+              "errors": errors or ("" if proc.returncode == 0 else f"ffmpeg exited with {proc.returncode}")}
     if audio:
         quiet_starts = [float(x) for x in re.findall(r"silence_start: (-?[\d.]+)", log)]
         quiet_ends = [float(x) for x in re.findall(r"silence_end: ([\d.]+)", log)]

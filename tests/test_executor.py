@@ -1,0 +1,116 @@
+"""The threaded executor on a real instance, through execute_job as a run worker runs it: steps whose
+inputs are ready run at the same time, a failure skips only what depends on it, retries work, and
+the make_video job uses it."""
+
+
+import threading
+
+import dagster as dg
+
+from videoagent_dagster.executor import threaded_executor
+
+# Two steps that can only both finish if they run at the same time: each waits for the other.
+MEET = threading.Barrier(2)
+WAIT_S = {"value": 20.0}
+TRIES: list[int] = []
+
+
+@dg.asset
+def source() -> int:
+    return 1
+
+
+@dg.asset
+def left(source: int) -> int:
+    MEET.wait(timeout=WAIT_S["value"])
+    return source + 1
+
+
+@dg.asset
+def right(source: int) -> int:
+    MEET.wait(timeout=WAIT_S["value"])
+    return source + 2
+
+
+@dg.asset
+def joined(left: int, right: int) -> int:
+    return left + right
+
+
+@dg.asset
+def broken(source: int) -> int:
+    raise RuntimeError("this step fails on purpose")
+
+
+@dg.asset
+def after_broken(broken: int) -> int:
+    return broken
+
+
+@dg.asset
+def steady(source: int) -> int:
+    return source
+
+
+@dg.asset
+def retried(context: dg.AssetExecutionContext, source: int) -> int:
+    TRIES.append(context.retry_number)
+    if context.retry_number == 0:
+        raise dg.RetryRequested(max_retries=1, seconds_to_wait=0.1)
+    return source
+
+
+def concurrent_job() -> dg.JobDefinition:
+    return dg.Definitions(assets=[source, left, right, joined], jobs=[dg.define_asset_job(
+        "concurrent", executor_def=threaded_executor)]).resolve_job_def("concurrent")
+
+
+def failing_job() -> dg.JobDefinition:
+    return dg.Definitions(assets=[source, broken, after_broken, steady, retried], jobs=[dg.define_asset_job(
+        "failing", executor_def=threaded_executor)]).resolve_job_def("failing")
+
+
+def _steps(instance, run_id: str, kind: dg.DagsterEventType) -> set[str]:
+    return {e.step_key for e in instance.all_logs(run_id, of_type=kind)}
+
+
+def test_independent_steps_run_at_the_same_time(instance):
+    MEET.reset()
+    result = dg.execute_job(dg.reconstructable(concurrent_job), instance)
+    assert result.success  # left and right met at the barrier: with steps in order, both would time out
+    assert _steps(instance, result.run_id, dg.DagsterEventType.STEP_SUCCESS) == {"source", "left", "right", "joined"}
+    assert instance.get_latest_materialization_event(dg.AssetKey("joined")) is not None
+
+
+def test_a_failure_skips_only_what_depends_on_it_and_retries_work(instance):
+    TRIES.clear()
+    result = dg.execute_job(dg.reconstructable(failing_job), instance)
+    assert not result.success
+    run = result.run_id
+    assert _steps(instance, run, dg.DagsterEventType.STEP_FAILURE) == {"broken"}
+    assert "after_broken" not in _steps(instance, run, dg.DagsterEventType.STEP_START)  # as in_process: not run
+    assert {"source", "steady", "retried"} <= _steps(instance, run, dg.DagsterEventType.STEP_SUCCESS)
+    assert TRIES == [0, 1]
+    failure = next(iter(instance.all_logs(run, of_type=dg.DagsterEventType.STEP_FAILURE)))
+    assert "this step fails on purpose" in failure.dagster_event.step_failure_data.error.to_string()
+
+
+def test_max_concurrent_caps_the_steps_in_flight(instance, monkeypatch):
+    MEET.reset()
+    monkeypatch.setitem(WAIT_S, "value", 1.0)
+    result = dg.execute_job(dg.reconstructable(concurrent_job), instance, run_config={
+        "execution": {"config": {"max_concurrent": 1}}}, raise_on_error=False)
+    # One step at a time: the first waits at the barrier for the other, which cannot start, until it
+    # gives up and breaks the barrier; then the other fails at once.
+    assert not result.success
+    assert _steps(instance, result.run_id, dg.DagsterEventType.STEP_FAILURE) == {"left", "right"}
+    assert "joined" not in _steps(instance, result.run_id, dg.DagsterEventType.STEP_START)
+
+
+def test_make_video_uses_it_unless_told_otherwise(monkeypatch):
+    from videoagent_dagster.jobs import executor_from_env
+
+    monkeypatch.delenv("VIDEOAGENT_EXECUTOR", raising=False)
+    assert executor_from_env().name == "threaded"
+    monkeypatch.setenv("VIDEOAGENT_EXECUTOR", "in_process")
+    assert executor_from_env().name == "in_process"
