@@ -167,26 +167,28 @@ class VideoagentClient:
                 started.append(step)
             elif e["__typename"] == "LogMessageEvent":
                 last_message[step] = e["message"]
-        running = [s for s in started if s not in done]
+        # Steps can run side by side (narration beside frames and clips): the stage word is the
+        # earliest running step's, the text names each running step.
+        order = list(WEIGHTS)
+        running = sorted((s for s in started if s not in done),
+                         key=lambda s: order.index(s) if s in order else len(order))
         progress = sum(WEIGHTS.get(s, 0) for s in done)
-        step_text = ""
-        if running:
-            current = running[-1]
-            fraction = 0.0
+        texts = []
+        for current in running:
             m = re.search(r"(\d+)/(\d+)", last_message.get(current, ""))
+            name = STEP_NAMES.get(current, current)
             if m:
-                fraction = int(m.group(1)) / max(1, int(m.group(2)))
-                step_text = f"{STEP_NAMES.get(current, current)} {m.group(1)}/{m.group(2)}"
-            else:
-                step_text = STEP_NAMES.get(current, current)
-            progress += WEIGHTS.get(current, 0) * fraction
+                progress += WEIGHTS.get(current, 0) * int(m.group(1)) / max(1, int(m.group(2)))
+                name += f" {m.group(1)}/{m.group(2)}"
+            texts.append(name)
+        step_text = ", ".join(texts)
         if state == "SUCCESS":
             return TaskStatus(task, "completed", 1.0, "done", run["runId"], state)
         if state in ("CANCELED", "CANCELING"):
             return TaskStatus(task, "cancelled", round(progress, 3), step_text or "cancelled", run["runId"], state)
         if state == "FAILURE":
             return TaskStatus(task, "failed", round(progress, 3), step_text or "failed", run["runId"], state)
-        stage = STAGES.get(running[-1], "pending") if running else "pending"
+        stage = STAGES.get(running[0], "pending") if running else "pending"
         return TaskStatus(task, stage, round(min(progress, 0.99), 3), step_text, run["runId"], state)
 
     def _events(self, run_id: str) -> list[dict[str, Any]]:
