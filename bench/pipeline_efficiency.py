@@ -5,6 +5,11 @@ openai and runwayml SDKs), with set latencies — LLM 2 s a call, image 3 s, vid
 speech 1 s — for 8 shots, and prints measured wall time divided by the critical-path lower
 bound: the sum of the stage latencies when every shot of a stage runs in parallel
 (script + storyboard + image + video + speech = 2 + 2 + 3 + 8 + 1 = 16 s). Aim: at most 1.15.
+The run uses the make_video job's own executor (threaded by default), as a run worker would.
+
+It also times the orchestration alone — the same graph of assets, partitioned the same way, run
+the same way, with steps that do nothing — so what Dagster itself costs on this machine is seen
+beside what our steps add.
 
     .venv/bin/python bench/pipeline_efficiency.py [--shots 8]
 """
@@ -21,6 +26,43 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 LATENCY = {"llm": 2.0, "image": 3.0, "video": 8.0, "tts": 1.0}
+
+
+def noop_twins_job():
+    """make_video's graph (same asset names, dependencies and partitions) with steps that do nothing."""
+    import dagster as dg
+
+    from videoagent_dagster.assets import ALL_ASSETS
+    from videoagent_dagster.executor import threaded_executor
+    from videoagent_dagster.partitions import video_tasks
+
+    def twin(name: str, deps: list[str]):
+        def nothing(**inputs):
+            return 0
+        return dg.asset(name=name, ins={d: dg.AssetIn(d) for d in deps}, partitions_def=video_tasks)(nothing)
+
+    twins = [twin(k.to_user_string(), [d.to_user_string() for d in a.asset_deps[k]])
+             for a in ALL_ASSETS if isinstance(a, dg.AssetsDefinition) for k in a.keys]
+    return dg.Definitions(assets=twins, jobs=[dg.define_asset_job("noop_twins", executor_def=threaded_executor)]
+                          ).resolve_job_def("noop_twins")
+
+
+def orchestration_seconds(instance) -> float:
+    """Wall seconds of one run of the do-nothing twin graph (after one untimed run to warm up)."""
+    import dagster as dg
+
+    from videoagent_dagster.partitions import video_tasks
+
+    seconds = []
+    for key in ("noop-warm-up", "noop-timed"):
+        instance.add_dynamic_partitions(video_tasks.name, [key])
+        started = time.perf_counter()
+        result = dg.execute_job(dg.reconstructable(noop_twins_job), instance, tags={"dagster/partition": key},
+                                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}})
+        seconds.append(time.perf_counter() - started)
+        if not result.success:
+            raise RuntimeError("the do-nothing graph failed")
+    return seconds[-1]
 
 
 def main() -> int:
@@ -44,7 +86,9 @@ def main() -> int:
         "VIDEOAGENT_STORAGE": str(work / "storage"), "DAGSTER_HOME": str(work / "home"),
         "VIDEOAGENT_LLM": "openai:gpt-4.1", "VIDEOAGENT_IMAGE": "openai:gpt-image-1",
         "VIDEOAGENT_VIDEO": "runway:gen4_turbo", "VIDEOAGENT_TTS": "openai:gpt-4o-mini-tts",
-        "VIDEOAGENT_VIDEO_POLL_S": "0.1", "VIDEOAGENT_PROVIDER_LIMITS": f"openai={args.shots}/0,runway={args.shots}/0",
+        "VIDEOAGENT_VIDEO_POLL_S": "0.1",
+        # Every shot at once (as the bound assumes), for images and speech together: they share OpenAI.
+        "VIDEOAGENT_PROVIDER_LIMITS": f"openai={2 * args.shots}/0,runway={args.shots}/0",
     })
     (work / "home").mkdir()
     (work / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
@@ -63,6 +107,7 @@ def main() -> int:
         result = run_in_process(instance, brief.task)
         wall = time.perf_counter() - started
         stages = step_seconds(instance, result.run_id)
+        floor = orchestration_seconds(instance)
     fake.stop()
     if not result.success:
         print("benchmark run failed", file=sys.stderr)
@@ -75,6 +120,8 @@ def main() -> int:
     calls = {k: fake.count(k) for k in ("openai.chat", "openai.images", "runway.create", "openai.speech")}
     print(f"  vendor calls: {calls}")
     print(f"wall {wall:.2f} s / critical-path lower bound {bound:.2f} s = {wall / bound:.3f} (aim: <= 1.15)")
+    print(f"orchestration alone (the same graph, run the same way, steps that do nothing): {floor:.2f} s; "
+          f"bound + that = {bound + floor:.2f} s = {(bound + floor) / bound:.3f}")
     return 0
 
 
