@@ -141,7 +141,8 @@ class ClipItem(Manifest):
     height: int
     call: ProviderCall
     attempts: list[dict] = Field(default_factory=list)  # each try and its quality verdict
-    signature: dict = Field(default_factory=dict)  # codec facts the composer needs (media.ffmpeg.video_signature)
+    # What the composer needs to know of the clip: frames and rate (media.compose `signatures`)
+    signature: dict = Field(default_factory=dict)
 
 
 class ShotClips(Manifest):

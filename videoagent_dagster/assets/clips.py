@@ -1,10 +1,10 @@
 """shot_clips: each first frame brought to life with its storyboard camera move."""
 
+from fractions import Fraction
 
 import dagster as dg
 
-from ..media.ffmpeg import video_signature
-from ..media.quality import clip_problems
+from ..media.quality import inspect_clip
 from ..models import ClipItem, FirstFrames, ShotClips, Storyboard
 from ..partitions import video_tasks
 from ..resources.media_store import MediaStore
@@ -36,7 +36,7 @@ def shot_clips(context: dg.AssetExecutionContext, storyboard: Storyboard, first_
                 height=storyboard.height, attempt=attempt,
             )
             cached, call = video_gen.generate(media_store, request)
-            problems = clip_problems(media_store.path(cached), shot.camera_movement, frames / fps)
+            problems, seen = inspect_clip(media_store.path(cached), shot.camera_movement, frames / fps)
             attempts.append({"attempt": attempt + 1, "provider": f"{call.provider}:{call.model}",
                              "cached": call.cached, "verdict": "; ".join(problems) or "ok"})
             if not problems:
@@ -47,10 +47,13 @@ def shot_clips(context: dg.AssetExecutionContext, storyboard: Storyboard, first_
             raise ClipQualityError(f"every attempt failed its checks: {attempts[-1]['verdict']} "
                                    f"({len(attempts)} attempts)")
         key = media_store.copy(cached, task_key(task, "clips", f"{shot_name(i)}.mp4"))
-        sig = video_signature(media_store.path(key))
-        return ClipItem(shot=i + 1, key=key, uri=media_store.uri(key), duration=int(sig["nb_frames"]) / fps,
-                        fps=fps, width=sig["width"], height=sig["height"], call=call, attempts=attempts,
-                        signature=sig)
+        # What the composer needs to place transitions, as the check's decoding pass saw it; it
+        # probes the codec parameters itself only when a stream copy is possible.
+        rate = Fraction(seen["fps"]).limit_denominator(1001)
+        facts = {"nb_frames": str(seen["frames"]), "r_frame_rate": f"{rate.numerator}/{rate.denominator}"}
+        return ClipItem(shot=i + 1, key=key, uri=media_store.uri(key), duration=seen["frames"] / fps,
+                        fps=fps, width=seen["width"], height=seen["height"], call=call, attempts=attempts,
+                        signature=facts)
 
     clips = for_each_shot(context, storyboard.shots, film, max_workers=video_gen.max_concurrency,
                           stage="shot clips")

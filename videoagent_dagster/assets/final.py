@@ -2,6 +2,7 @@
 
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import dagster as dg
 
@@ -59,6 +60,10 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
                                                           if composed.method == "encode" else ""))
     video = media_store.path(video_key)
     facts = probe(video)
+    # The checks' decoding pass runs while the thumbnail is taken (both mostly wait on ffmpeg).
+    looking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="final-checks")
+    found = looking.submit(look_at, video, facts)
+    looking.shutdown(wait=False)
     thumb_key = task_key(task, "final", "thumbnail.jpg")
     with media_store.writing(thumb_key) as tmp:
         # The middle of the first shot: past any fade-in, on the opening image.
@@ -90,6 +95,6 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
         "subtitles_mode": opts.subtitles, "music": music or "none",
         "spent_this_run_usd": round(sum(c.cost_usd for c in calls), 4),
     })
-    found = look_at(video, facts)
-    yield from final_video_checks(found, facts, video_brief)
-    yield from media_checks(found, facts, storyboard, narration)
+    seen = found.result()
+    yield from final_video_checks(seen, facts, video_brief)
+    yield from media_checks(seen, facts, storyboard, narration)

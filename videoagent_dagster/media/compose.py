@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -81,8 +82,9 @@ def compose(
     `joins[i]` is how clip i gives way to clip i+1: (transition, frames the two overlap); None joins
     every clip with a cut. Clip i is expected to run its shot's time plus joins[i]'s overlap, so the
     result lasts the sum of the shots. `burn_subtitles` (ASS) is drawn into the picture;
-    `soft_subtitles` (SRT) becomes a subtitle track. `signatures` are the clips'
-    `video_signature`s when the caller already has them (saves a probe per clip). `audio` is mastered
+    `soft_subtitles` (SRT) becomes a subtitle track. `signatures` are what the caller
+    knows of the clips — a `video_signature`, or at least `nb_frames` and `r_frame_rate` — so that
+    clips are probed only for what is missing (codec parameters only when a stream copy may do). `audio` is mastered
     here (`master_soundtrack`: `music` laid under it, loudness normalised) unless `master_audio` is
     False, when it is the finished soundtrack already. When every join is a cut, nothing is burned in and every clip already has the
     output's codec parameters, the clips are joined by stream copy and only the sound is encoded.
@@ -96,8 +98,12 @@ def compose(
     unknown = sorted({kind for kind, _ in joins} - {"cut", *BLENDS})
     if unknown:
         raise ValueError(f"compose: unknown transition(s) {', '.join(unknown)}; known: cut, {', '.join(BLENDS)}")
-    signatures = [known or video_signature(c) for c, known in zip(clips, signatures or [None] * len(clips))]
-    why = _why_not_stream_copy(signatures, joins, burn_subtitles, fps, width, height)
+    signatures = [dict(known or {}) for known in (signatures or [None] * len(clips))]
+    why = _why_encode(joins, burn_subtitles)
+    if not why:  # a stream copy may do: it needs every clip's codec parameters
+        _probe(clips, signatures, [i for i, sig in enumerate(signatures) if "codec_name" not in sig])
+        why = _why_not_stream_copy(signatures, fps, width, height)
+    _probe(clips, signatures, [i for i, sig in enumerate(signatures) if not {"nb_frames", "r_frame_rate"} <= sig.keys()])
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="videoagent-compose-") as tmp:
         work = Path(tmp)
@@ -142,14 +148,28 @@ def _concat_list(clips: list[Path]) -> str:
     return "".join(f"file '{_concat_escape(c)}'\n" for c in clips)
 
 
-def _why_not_stream_copy(signatures: list[dict], joins: list[tuple[str, int]], burn: Path | None, fps: int,
-                         width: int, height: int) -> str:
-    """Why the clips cannot simply be joined by stream copy ('' when they can)."""
+def _probe(clips: list[Path], signatures: list[dict], which: list[int]) -> None:
+    """Fill in the video_signature of the clips at `which`, several at a time (a probe is mostly
+    process start-up)."""
+    if not which:
+        return
+    with ThreadPoolExecutor(max_workers=min(8, len(which))) as pool:
+        for i, sig in zip(which, pool.map(lambda i: video_signature(clips[i]), which)):
+            signatures[i] = {**signatures[i], **sig}
+
+
+def _why_encode(joins: list[tuple[str, int]], burn: Path | None) -> str:
+    """Why the picture must be encoded whatever the clips are ('' when a stream copy may do)."""
     if burn is not None:
         return "subtitles are burned into the picture"
     transitions = sorted({kind for kind, frames in joins if kind != "cut" and frames > 0})
     if transitions:
         return f"transitions ({', '.join(transitions)}) blend shots"
+    return ""
+
+
+def _why_not_stream_copy(signatures: list[dict], fps: int, width: int, height: int) -> str:
+    """Why clips with these signatures cannot simply be joined by stream copy ('' when they can)."""
     first = signatures[0]
     for i, sig in enumerate(signatures):
         fmt = (sig.get("codec_name"), sig.get("pix_fmt"), sig.get("width"), sig.get("height"))

@@ -133,15 +133,17 @@ SILENCE_DB = -45  # quieter than this counts as silence (speech and music sit fa
 def analyse(path: str | Path, *, black_min_s: float, frozen_min_s: float, audio: bool = True) -> dict:
     """One decoding pass for what the quality checks look at: black and frozen stretches
     ((start, end) lists); when `audio`, silent stretches of 0.5 s or more and EBU R128 loudness;
-    and what the decoders complained about (`errors`, '' when the file decodes cleanly)."""
+    what the decoders complained about (`errors`, '' when the file decodes cleanly); and the
+    picture as decoded: `frames`, and `width`, `height`, `fps` as the stream declares them."""
     import re
 
     args = ["-map", "0:v:0", "-vf", f"blackdetect=d={black_min_s}:pix_th=0.10,freezedetect=n=0.001:d={frozen_min_s}"]
     if audio:
         args += ["-map", "0:a:0", "-af", f"silencedetect=noise={SILENCE_DB}dB:d=0.5,ebur128=peak=true"]
     # Each line tagged with its level, so the decoders' errors can be told from the filters' findings.
+    # -progress: the frame count as key=value lines on stdout.
     proc = subprocess.run([require_tool("ffmpeg"), "-hide_banner", "-nostats", "-nostdin", "-loglevel", "level+info",
-                           "-i", str(path), *args, "-f", "null", "-"], capture_output=True)
+                           "-i", str(path), *args, "-progress", "pipe:1", "-f", "null", "-"], capture_output=True)
     log = proc.stderr.decode(errors="replace")
     errors = "\n".join(ln for ln in log.splitlines() if re.search(r"\[(error|fatal|panic)\]", ln))
     black = [(float(a), float(b)) for a, b in re.findall(r"black_start:([\d.]+) black_end:([\d.]+)", log)]
@@ -149,8 +151,14 @@ def analyse(path: str | Path, *, black_min_s: float, frozen_min_s: float, audio:
     ends = [float(x) for x in re.findall(r"freeze_end: ([\d.]+)", log)]
     duration = probe(path)["duration"] if len(ends) < len(starts) else 0.0
     frozen = [(st, ends[i] if i < len(ends) else duration) for i, st in enumerate(starts)]
+    counted = re.findall(r"^frame=(\d+)", proc.stdout.decode(errors="replace"), re.M)
+    # The input's picture stream as ffmpeg describes it: "Stream #0:0...: Video: h264 ..., 320x180 [SAR ...], ..., 24 fps"
+    stream = re.search(r"Stream #0:\d+.*?: Video: .*?, (\d+)x(\d+)[ ,].*?, ([\d.]+) fps", log)
     result = {"black": black, "frozen": frozen,
-              "errors": errors or ("" if proc.returncode == 0 else f"ffmpeg exited with {proc.returncode}")}
+              "errors": errors or ("" if proc.returncode == 0 else f"ffmpeg exited with {proc.returncode}"),
+              "frames": int(counted[-1]) if counted else 0,
+              "width": int(stream.group(1)) if stream else 0, "height": int(stream.group(2)) if stream else 0,
+              "fps": float(stream.group(3)) if stream else 0.0}
     if audio:
         quiet_starts = [float(x) for x in re.findall(r"silence_start: (-?[\d.]+)", log)]
         quiet_ends = [float(x) for x in re.findall(r"silence_end: ([\d.]+)", log)]

@@ -18,7 +18,7 @@ from .providers import (
     serve_request,
 )
 from .retry import call_safely
-from .vendor_sdk import env_base_url, openai_client, orientation
+from .vendor_sdk import env_base_url, http_client, openai_client, orientation
 
 
 @dataclass(frozen=True)
@@ -97,9 +97,9 @@ class StabilityImages(ImageProvider):
                 "aspect_ratio": self.RATIOS[orientation(request.width, request.height)]}
 
         def post() -> httpx.Response:
-            resp = httpx.post(f"{base}/v2beta/stable-image/generate/{self.model}", data=form,
-                              files={"none": ("", b"")}, timeout=self.timeout(),
-                              headers={"authorization": f"Bearer {key}", "accept": "image/*"})
+            resp = http_client(self.timeout()).post(f"{base}/v2beta/stable-image/generate/{self.model}", data=form,
+                                                    files={"none": ("", b"")},
+                                                    headers={"authorization": f"Bearer {key}", "accept": "image/*"})
             resp.raise_for_status()
             return resp
 

@@ -1,4 +1,4 @@
-"""Vendor SDK clients, configured once, and vendor errors turned into messages that say what to fix.
+"""Vendor SDK clients, configured once and shared (each costs tens of milliseconds to build), and vendor errors turned into messages that say what to fix.
 
 The SDKs already retry transient failures (connection errors, 408/409/429/5xx) with exponential
 backoff and jitter, honouring Retry-After: we only set how many times and how long to wait."""
@@ -18,6 +18,22 @@ def openai_client(api_key: str, base_url: str | None, max_retries: int, timeout:
     import openai
 
     return openai.OpenAI(api_key=api_key, base_url=base_url or None, max_retries=max_retries, timeout=timeout)
+
+
+@lru_cache(maxsize=32)
+def runway_client(api_key: str, base_url: str | None, max_retries: int, timeout: float):
+    from runwayml import RunwayML
+
+    return RunwayML(api_key=api_key, base_url=base_url or None, max_retries=max_retries, timeout=timeout)
+
+
+@lru_cache(maxsize=8)
+def http_client(timeout: float):
+    """One pooled HTTP client per timeout, shared by every thread (httpx clients are thread-safe):
+    building a client loads the CA store, about 20 ms of CPU — per poll of a video job, that adds up."""
+    import httpx
+
+    return httpx.Client(timeout=timeout)
 
 
 @lru_cache(maxsize=32)

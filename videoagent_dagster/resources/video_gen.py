@@ -15,6 +15,7 @@ import json
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ from .providers import (
     serve_request,
 )
 from .retry import call_safely
-from .vendor_sdk import env_base_url, orientation
+from .vendor_sdk import env_base_url, http_client, orientation, runway_client
 
 DEFAULT_DEADLINE_S = 900.0
 DEFAULT_POLL_S = 5.0
@@ -138,9 +139,7 @@ class RemoteVideoProvider(VideoProvider):
 
     def fetch(self, url: str, dest: Path) -> None:
         """Download a result URL (with the vendor's auth where it needs it)."""
-        import httpx
-
-        with httpx.stream("GET", url, follow_redirects=True, timeout=self.timeout()) as resp:
+        with http_client(self.timeout()).stream("GET", url, follow_redirects=True) as resp:
             resp.raise_for_status()
             with dest.open("wb") as f:
                 for chunk in resp.iter_bytes(1 << 20):
@@ -248,6 +247,18 @@ class RemoteVideoProvider(VideoProvider):
                            f"expired): {str(error).splitlines()[0]}")
 
 
+@lru_cache(maxsize=8)
+def _veo_client(api_key: str, base_url: str | None, attempts: int, timeout: float):
+    from google import genai
+    from google.genai import types
+
+    options = types.HttpOptions(timeout=int(timeout * 1000), retry_options=types.HttpRetryOptions(attempts=attempts))
+    if base_url:
+        options.base_url = base_url
+    # Kept for the process: the SDK closes a client when it is collected, and one costs tens of ms to build.
+    return genai.Client(vertexai=True, api_key=api_key, http_options=options)
+
+
 def _data_uri(frame: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(frame.read_bytes()).decode("ascii")
 
@@ -263,9 +274,8 @@ class RunwayVideo(RemoteVideoProvider):
     RATIOS = {"landscape": "1280:720", "portrait": "720:1280", "square": "960:960"}
 
     def client(self, retries: int):
-        from runwayml import RunwayML
-
-        return RunwayML(api_key=require_env(self.key_var, self.name), max_retries=retries, timeout=self.timeout())
+        return runway_client(require_env(self.key_var, self.name), env_base_url("RUNWAYML_BASE_URL"), retries,
+                             self.timeout())
 
     def submit(self, request, frame, seconds):
         shape = orientation(request.width, request.height)
@@ -297,15 +307,8 @@ class VeoVideo(RemoteVideoProvider):
     sdk_modules = ("google.genai", "httpx")
 
     def client(self, attempts: int):
-        from google import genai
-        from google.genai import types
-
-        options = types.HttpOptions(timeout=int(self.timeout() * 1000),
-                                    retry_options=types.HttpRetryOptions(attempts=max(1, attempts)))
-        base = env_base_url("GOOGLE_VERTEX_BASE_URL")
-        if base:
-            options.base_url = base
-        return genai.Client(vertexai=True, api_key=require_env(self.key_var, self.name), http_options=options)
+        return _veo_client(require_env(self.key_var, self.name), env_base_url("GOOGLE_VERTEX_BASE_URL"),
+                           max(1, attempts), self.timeout())
 
     def submit(self, request, frame, seconds):
         from google.genai import types
@@ -324,7 +327,7 @@ class VeoVideo(RemoteVideoProvider):
     def poll(self, job_id):
         from google.genai import types
 
-        client = self.client(1 + self.retries())  # kept in a name: the SDK closes a collected client
+        client = self.client(1 + self.retries())
         op = client.operations.get(types.GenerateVideosOperation(name=job_id))
         if not op.done:
             return JobState("running")
@@ -364,11 +367,9 @@ class FalVideo(RemoteVideoProvider):
         return env_base_url("FAL_QUEUE_URL", "https://queue.fal.run").rstrip("/")
 
     def submit(self, request, frame, seconds):
-        import httpx
-
-        resp = httpx.post(f"{self._base()}/{self.model}", headers=self._headers(), timeout=self.timeout(),
-                          json={"prompt": request.prompt[:2000], "image_url": _data_uri(frame),
-                                "duration": str(seconds)})
+        resp = http_client(self.timeout()).post(f"{self._base()}/{self.model}", headers=self._headers(),
+                                                json={"prompt": request.prompt[:2000], "image_url": _data_uri(frame),
+                                                      "duration": str(seconds)})
         resp.raise_for_status()
         body = resp.json()
         return json.dumps({"id": body["request_id"], "status_url": body["status_url"],
@@ -384,7 +385,7 @@ class FalVideo(RemoteVideoProvider):
 
         def get(url: str, params: dict | None = None) -> httpx.Response:
             def once() -> httpx.Response:
-                r = httpx.get(url, headers=self._headers(), params=params, timeout=self.timeout())
+                r = http_client(self.timeout()).get(url, headers=self._headers(), params=params)
                 r.raise_for_status()
                 return r
             return call_safely(once, retries=self.retries())  # GETs are safe to repeat
