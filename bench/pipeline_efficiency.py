@@ -95,6 +95,7 @@ def main() -> int:
 
     import dagster as dg
 
+    import videoagent_dagster.definitions  # noqa: F401 - the code location, loaded before the clock starts as a run worker has it
     from videoagent_dagster.resources.media_store import media_store_from_env
     from videoagent_dagster.tasks import create_task, run_in_process, step_seconds
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import threading
 
 import dagster as dg
 
@@ -75,5 +76,26 @@ def make_video_job() -> dg.JobDefinition:
     return build_defs().resolve_job_def("make_video")
 
 
+def warm_up_process() -> None:
+    """Start, in the background, what a run in this process needs once: the configured vendors'
+    SDK imports (a third of a second each) and the H.264 encoder choice (an ffmpeg probe). A run
+    worker loads this module before its run starts, so the run's first steps find them done."""
+    from .media.encoders import pick_h264_encoder
+    from .resources.providers import warm_up
+
+    for stage, var in (("llm", "VIDEOAGENT_LLM"), ("image", "VIDEOAGENT_IMAGE"), ("video", "VIDEOAGENT_VIDEO"),
+                       ("tts", "VIDEOAGENT_TTS")):
+        warm_up(stage, os.environ.get(var, "offline"))
+
+    def choose_encoder() -> None:
+        try:
+            pick_h264_encoder("auto")  # remembered for the process
+        except Exception:  # noqa: BLE001 - the run that composes reports it
+            pass
+
+    threading.Thread(target=choose_encoder, daemon=True, name="warm-up-encoder").start()
+
+
 load_plugins()
 defs = build_defs()
+warm_up_process()
