@@ -7,17 +7,22 @@ bound: the sum of the stage latencies when every shot of a stage runs in paralle
 (script + storyboard + image + video + speech = 2 + 2 + 3 + 8 + 1 = 16 s). Aim: at most 1.15.
 The run uses the make_video job's own executor (threaded by default), as a run worker would.
 
-It also times the orchestration alone — the same graph of assets, partitioned the same way, run
+Each run is a fresh process that loads the code location and then runs, as a run worker does;
+the loopback vendors stay in the parent process, as real vendors are elsewhere. It takes the median
+of --runs runs (the machine is noisy). It also times the orchestration alone — the same graph of assets, partitioned the same way, run
 the same way, with steps that do nothing — so what Dagster itself costs on this machine is seen
 beside what our steps add.
 
-    .venv/bin/python bench/pipeline_efficiency.py [--shots 8]
+    .venv/bin/python bench/pipeline_efficiency.py [--shots 8] [--runs 3]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -68,7 +73,12 @@ def orchestration_seconds(instance) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shots", type=int, default=8)
+    parser.add_argument("--runs", type=int, default=3, help="runs to take the median of (the machine is noisy)")
+    parser.add_argument("--one-run", action="store_true", help=argparse.SUPPRESS)  # a run's own process
     args = parser.parse_args()
+    if args.one_run:
+        print(json.dumps(run_once(args.shots)))
+        return 0
 
     import logging
 
@@ -80,19 +90,58 @@ def main() -> int:
     fake.latency.update({"openai.chat": LATENCY["llm"], "openai.images": LATENCY["image"],
                          "openai.speech": LATENCY["tts"]})
     fake.job_seconds = LATENCY["video"]
-    work = Path(tempfile.mkdtemp(prefix="videoagent-bench-"))
     os.environ.update(fake.env())
     os.environ.update({
-        "VIDEOAGENT_STORAGE": str(work / "storage"), "DAGSTER_HOME": str(work / "home"),
         "VIDEOAGENT_LLM": "openai:gpt-4.1", "VIDEOAGENT_IMAGE": "openai:gpt-image-1",
         "VIDEOAGENT_VIDEO": "runway:gen4_turbo", "VIDEOAGENT_TTS": "openai:gpt-4o-mini-tts",
         "VIDEOAGENT_VIDEO_POLL_S": "0.1",
         # Every shot at once (as the bound assumes), for images and speech together: they share OpenAI.
         "VIDEOAGENT_PROVIDER_LIMITS": f"openai={2 * args.shots}/0,runway={args.shots}/0",
     })
-    (work / "home").mkdir()
-    (work / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    bound = 2 * LATENCY["llm"] + LATENCY["image"] + LATENCY["video"] + LATENCY["tts"]
+    print(f"pipeline efficiency: {args.shots} shots; latencies llm {LATENCY['llm']:g} s/call, image "
+          f"{LATENCY['image']:g} s, video {LATENCY['video']:g} s, speech {LATENCY['tts']:g} s per shot; "
+          f"{args.runs} run(s), each on a fresh store and instance")
+    walls, floors = [], []
+    for n in range(args.runs):
+        work = Path(tempfile.mkdtemp(prefix="videoagent-bench-"))
+        os.environ.update({"VIDEOAGENT_STORAGE": str(work / "storage"), "DAGSTER_HOME": str(work / "home")})
+        (work / "home").mkdir()
+        (work / "home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        before = {k: fake.count(k) for k in VENDOR_CALLS}
+        # Each run in a fresh process, as a run worker makes a video: it loads the code location,
+        # then runs; the loopback vendors stay in this process, as real vendors are elsewhere.
+        child = subprocess.run([sys.executable, __file__, "--one-run", "--shots", str(args.shots)],
+                               capture_output=True, text=True)
+        if child.returncode != 0 or not child.stdout.strip():
+            print(f"benchmark run failed:\n{child.stderr[-3000:]}", file=sys.stderr)
+            fake.stop()
+            return 1
+        wall, stages, floor, ok = json.loads(child.stdout.strip().splitlines()[-1])
+        if not ok:
+            print("benchmark run failed", file=sys.stderr)
+            fake.stop()
+            return 1
+        walls.append(wall)
+        floors.append(floor)
+        print(f"run {n + 1}: " + ", ".join(f"{step} {seconds:.2f}" for step, seconds in stages.items()))
+        print(f"  vendor calls: {({k: fake.count(k) - before[k] for k in VENDOR_CALLS})}")
+        print(f"  wall {wall:.2f} s / critical-path lower bound {bound:.2f} s = {wall / bound:.3f}; "
+              f"orchestration alone {floor:.2f} s")
+    fake.stop()
+    wall, floor = statistics.median(walls), statistics.median(floors)
+    print(f"median wall {wall:.2f} s / critical-path lower bound {bound:.2f} s = {wall / bound:.3f} (aim: <= 1.15)")
+    print(f"orchestration alone (the same graph, run the same way, steps that do nothing): {floor:.2f} s; "
+          f"bound + that = {bound + floor:.2f} s = {(bound + floor) / bound:.3f}")
+    return 0
 
+
+VENDOR_CALLS = ("openai.chat", "openai.images", "runway.create", "openai.speech")
+
+
+def run_once(shots: int) -> tuple[float, dict[str, float], float, bool]:
+    """One task made on the store and instance the environment names now: (wall seconds, seconds per
+    step, orchestration-alone seconds, success)."""
     import dagster as dg
 
     import videoagent_dagster.definitions  # noqa: F401 - the code location, loaded before the clock starts as a run worker has it
@@ -102,28 +151,12 @@ def main() -> int:
     store = media_store_from_env()
     with dg.DagsterInstance.get() as instance:
         brief = create_task({"topic": "Lighthouses of the north",
-                             "options": {"duration": 2 * args.shots, "shots": args.shots, "resolution": "180p"}},
+                             "options": {"duration": 2 * shots, "shots": shots, "resolution": "180p"}},
                             store, instance)
         started = time.perf_counter()
         result = run_in_process(instance, brief.task)
         wall = time.perf_counter() - started
-        stages = step_seconds(instance, result.run_id)
-        floor = orchestration_seconds(instance)
-    fake.stop()
-    if not result.success:
-        print("benchmark run failed", file=sys.stderr)
-        return 1
-    bound = 2 * LATENCY["llm"] + LATENCY["image"] + LATENCY["video"] + LATENCY["tts"]
-    print(f"pipeline efficiency: {args.shots} shots; latencies llm {LATENCY['llm']:g} s/call, image "
-          f"{LATENCY['image']:g} s, video {LATENCY['video']:g} s, speech {LATENCY['tts']:g} s per shot")
-    for step, seconds in stages.items():
-        print(f"  {step:<14}{seconds:>7.2f} s")
-    calls = {k: fake.count(k) for k in ("openai.chat", "openai.images", "runway.create", "openai.speech")}
-    print(f"  vendor calls: {calls}")
-    print(f"wall {wall:.2f} s / critical-path lower bound {bound:.2f} s = {wall / bound:.3f} (aim: <= 1.15)")
-    print(f"orchestration alone (the same graph, run the same way, steps that do nothing): {floor:.2f} s; "
-          f"bound + that = {bound + floor:.2f} s = {(bound + floor) / bound:.3f}")
-    return 0
+        return wall, step_seconds(instance, result.run_id), orchestration_seconds(instance), result.success
 
 
 if __name__ == "__main__":

@@ -186,11 +186,10 @@ def video(chain, **kw):
 
 
 @pytest.mark.parametrize("chain,create", [("runway", "runway.create"), ("veo", "veo.create"), ("fal", "fal.create")])
-def test_video_job_submit_poll_download_conform(store, vendors, frame_key, chain, create):
+def test_video_job_submit_poll_download(store, vendors, frame_key, chain, create):
     key, call = video(chain).generate(store, clip_request(store, frame_key))
-    facts = probe(store.path(key))
-    assert (facts["video"]["width"], facts["video"]["height"], facts["video"]["fps"]) == (320, 180, 24)
-    assert facts["video"]["frames"] == 72
+    assert store.read_bytes(key) == vendors.clip  # cached as the vendor made it; shot_clips conforms it
+    assert not video(chain).exact_clips(chain) and video("offline").exact_clips("offline")
     assert vendors.count(create) == 1 and call.usage["video_seconds"] in (4.0, 5.0) and call.cost_usd > 0
     handles = [json.loads(p.read_text()) for p in store.base.joinpath("jobs").rglob("*.json")]
     assert [h["done"] for h in handles] == [True]  # kept, marked done: a waiting run reuses the job

@@ -135,42 +135,59 @@ def analyse(path: str | Path, *, black_min_s: float, frozen_min_s: float, audio:
     ((start, end) lists); when `audio`, silent stretches of 0.5 s or more and EBU R128 loudness;
     what the decoders complained about (`errors`, '' when the file decodes cleanly); and the
     picture as decoded: `frames`, and `width`, `height`, `fps` as the stream declares them."""
-    import re
-
-    args = ["-map", "0:v:0", "-vf", f"blackdetect=d={black_min_s}:pix_th=0.10,freezedetect=n=0.001:d={frozen_min_s}"]
+    args = ["-map", "0:v:0", "-vf", picture_detectors(black_min_s, frozen_min_s)]
     if audio:
         args += ["-map", "0:a:0", "-af", f"silencedetect=noise={SILENCE_DB}dB:d=0.5,ebur128=peak=true"]
-    # Each line tagged with its level, so the decoders' errors can be told from the filters' findings.
-    # -progress: the frame count as key=value lines on stdout.
+    found = run_detecting(["-i", str(path), *args, "-f", "null", "-"], "analysing", path)
+    if not audio:
+        found.pop("silent")
+        found.pop("loudness")
+    return found
+
+
+def picture_detectors(black_min_s: float, frozen_min_s: float) -> str:
+    """The filters that find black and frozen stretches (their findings go to ffmpeg's log)."""
+    return f"blackdetect=d={black_min_s}:pix_th=0.10,freezedetect=n=0.001:d={frozen_min_s}"
+
+
+def run_detecting(args: list[str], what: str, path: str | Path) -> dict:
+    """Run ffmpeg with `args` (which use the detectors) and read what they found from its log:
+    as `analyse` returns it. Decoder errors are reported, not raised."""
+    import re
+
+    # Each log line tagged with its level, so the decoders' errors can be told from the filters'
+    # findings; -progress: the frame count as key=value lines on stdout.
     proc = subprocess.run([require_tool("ffmpeg"), "-hide_banner", "-nostats", "-nostdin", "-loglevel", "level+info",
-                           "-i", str(path), *args, "-progress", "pipe:1", "-f", "null", "-"], capture_output=True)
+                           *args[:-1], "-progress", "pipe:1", args[-1]], capture_output=True)
     log = proc.stderr.decode(errors="replace")
     errors = "\n".join(ln for ln in log.splitlines() if re.search(r"\[(error|fatal|panic)\]", ln))
+    if proc.returncode != 0 and not errors:
+        errors = f"{what} {path}: ffmpeg exited with {proc.returncode}"
     black = [(float(a), float(b)) for a, b in re.findall(r"black_start:([\d.]+) black_end:([\d.]+)", log)]
     starts = [float(x) for x in re.findall(r"freeze_start: ([\d.]+)", log)]
     ends = [float(x) for x in re.findall(r"freeze_end: ([\d.]+)", log)]
-    duration = probe(path)["duration"] if len(ends) < len(starts) else 0.0
-    frozen = [(st, ends[i] if i < len(ends) else duration) for i, st in enumerate(starts)]
     counted = re.findall(r"^frame=(\d+)", proc.stdout.decode(errors="replace"), re.M)
-    # The input's picture stream as ffmpeg describes it: "Stream #0:0...: Video: h264 ..., 320x180 [SAR ...], ..., 24 fps"
+    # The first input's picture stream as ffmpeg describes it: "Stream #0:0...: Video: h264 ..., 320x180 [SAR ...], ..., 24 fps"
     stream = re.search(r"Stream #0:\d+.*?: Video: .*?, (\d+)x(\d+)[ ,].*?, ([\d.]+) fps", log)
-    result = {"black": black, "frozen": frozen,
-              "errors": errors or ("" if proc.returncode == 0 else f"ffmpeg exited with {proc.returncode}"),
-              "frames": int(counted[-1]) if counted else 0,
-              "width": int(stream.group(1)) if stream else 0, "height": int(stream.group(2)) if stream else 0,
-              "fps": float(stream.group(3)) if stream else 0.0}
-    if audio:
-        quiet_starts = [float(x) for x in re.findall(r"silence_start: (-?[\d.]+)", log)]
-        quiet_ends = [float(x) for x in re.findall(r"silence_end: ([\d.]+)", log)]
-        end = probe(path)["duration"] if len(quiet_ends) < len(quiet_starts) else 0.0
-        result["silent"] = [(max(0.0, st), quiet_ends[i] if i < len(quiet_ends) else end)
-                            for i, st in enumerate(quiet_starts)]
-        summary = log[log.rfind("Summary:"):]
-        integrated = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
-        peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
-        result["loudness"] = {"integrated_lufs": float(integrated.group(1)) if integrated else float("-inf"),
-                              "true_peak_dbtp": float(peak.group(1)) if peak else float("-inf")}
-    return result
+    quiet_starts = [float(x) for x in re.findall(r"silence_start: (-?[\d.]+)", log)]
+    quiet_ends = [float(x) for x in re.findall(r"silence_end: ([\d.]+)", log)]
+    duration = probe(path)["duration"] if len(ends) < len(starts) or len(quiet_ends) < len(quiet_starts) else 0.0
+    summary = log[log.rfind("Summary:"):]
+    integrated = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
+    peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
+    return {
+        "black": black,
+        "frozen": [(st, ends[i] if i < len(ends) else duration) for i, st in enumerate(starts)],
+        "silent": [(max(0.0, st), quiet_ends[i] if i < len(quiet_ends) else duration)
+                   for i, st in enumerate(quiet_starts)],
+        "loudness": {"integrated_lufs": float(integrated.group(1)) if integrated else float("-inf"),
+                     "true_peak_dbtp": float(peak.group(1)) if peak else float("-inf")},
+        "errors": errors,
+        "returncode": proc.returncode,
+        "frames": int(counted[-1]) if counted else 0,
+        "width": int(stream.group(1)) if stream else 0, "height": int(stream.group(2)) if stream else 0,
+        "fps": float(stream.group(3)) if stream else 0.0,
+    }
 
 
 def stretches(path: str | Path, kind: str, min_seconds: float) -> list[tuple[float, float]]:

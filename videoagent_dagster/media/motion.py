@@ -64,13 +64,23 @@ def animate(
     )
 
 
+def conform_filter(*, frames: int, fps: int, width: int, height: int) -> str:
+    """Re-time and re-frame a clip to exactly `frames` frames of width x height at `fps`: scaled to
+    cover and centre-cropped, cut where it is long, its last frame held where it is short."""
+    return (f"fps={fps},scale={width}:{height}:force_original_aspect_ratio=increase:flags=bicubic,"
+            f"crop={width}:{height},setsar=1,tpad=stop_mode=clone:stop={frames},trim=end_frame={frames},"
+            "format=yuv420p")
+
+
+def conform_output(*, fps: int, preset: str, crf: int) -> list[str]:
+    return ["-r", str(fps), "-an", "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-g", str(fps * 2),
+            "-movflags", "+faststart", "-f", "mp4"]
+
+
 def conform(src: Path, out: Path, *, frames: int, fps: int, width: int, height: int, preset: str = "ultrafast",
             crf: int = 20) -> None:
-    """Re-time and re-frame a vendor's clip to exactly `frames` frames of width x height at `fps`:
-    scaled to cover and centre-cropped, cut where it is long, its last frame held where it is short."""
-    vf = (f"fps={fps},scale={width}:{height}:force_original_aspect_ratio=increase:flags=bicubic,"
-          f"crop={width}:{height},setsar=1,tpad=stop_mode=clone:stop={frames},format=yuv420p")
+    """A vendor's clip as `conform_filter` makes it, encoded to H.264."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    ffmpeg(["-i", str(src), "-vf", vf, "-frames:v", str(frames), "-r", str(fps), "-an",
-            "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-g", str(fps * 2), "-movflags", "+faststart",
-            "-f", "mp4", str(out)], what=f"conforming {src.name}")
+    ffmpeg(["-i", str(src), "-vf", conform_filter(frames=frames, fps=fps, width=width, height=height),
+            "-frames:v", str(frames), *conform_output(fps=fps, preset=preset, crf=crf), str(out)],
+           what=f"conforming {src.name}")

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .ffmpeg import analyse
+from .ffmpeg import MediaToolError, analyse, picture_detectors, run_detecting
+from .motion import conform_filter, conform_output
 
 BLACK_MIN_S = 0.5
 FROZEN_SHARE = 0.5  # a moving shot frozen for half its length (or a second, if shorter) is bad
@@ -13,13 +14,40 @@ FROZEN_SHARE = 0.5  # a moving shot frozen for half its length (or a second, if 
 def inspect_clip(clip: Path, camera_movement: str, duration: float) -> tuple[list[str], dict]:
     """What is wrong with a shot clip, in words (empty when it looks fine), and what its one
     decoding pass saw (ffmpeg.analyse: frames, size, rate)."""
-    found = analyse(clip, black_min_s=BLACK_MIN_S, frozen_min_s=min(1.0, duration * 0.5), audio=False)
+    found = analyse(clip, black_min_s=BLACK_MIN_S, frozen_min_s=_frozen_min_s(duration), audio=False)
+    return _problems(found, camera_movement, duration), found
+
+
+def conform_and_inspect(src: Path, out: Path, camera_movement: str, *, frames: int, fps: int, width: int,
+                        height: int, preset: str = "ultrafast", crf: int = 20) -> tuple[list[str], dict]:
+    """A vendor's clip conformed (motion.conform_filter) into `out` and inspected as inspect_clip
+    does, in one pass: the conformed frames go both to the encoder and to the detectors."""
+    duration = frames / fps
+    graph = (f"[0:v]{conform_filter(frames=frames, fps=fps, width=width, height=height)},split[clip][look];"
+             f"[look]{picture_detectors(BLACK_MIN_S, _frozen_min_s(duration))},nullsink")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    found = run_detecting(["-i", str(src), "-filter_complex", graph, "-map", "[clip]", "-frames:v", str(frames),
+                           *conform_output(fps=fps, preset=preset, crf=crf), "-y", str(out)], "conforming", src)
+    if found["returncode"] != 0 or found["frames"] == 0:
+        tail = " | ".join(found["errors"].splitlines()[-4:]) or "no frames came out"
+        raise MediaToolError(f"conforming {src.name}: ffmpeg exited with {found['returncode']}: {tail}")
+    # What was made, not what came in (ffmpeg's stream description is the input's); the decoder's
+    # complaints about the vendor's file were concealed in what was encoded.
+    found.update(width=width, height=height, fps=float(fps), errors="")
+    return _problems(found, camera_movement, duration), found
+
+
+def _frozen_min_s(duration: float) -> float:
+    return min(1.0, duration * 0.5)
+
+
+def _problems(found: dict, camera_movement: str, duration: float) -> list[str]:
     if found["errors"]:
-        return [f"does not decode cleanly: {found['errors'].splitlines()[0][:200]}"], found
+        return [f"does not decode cleanly: {found['errors'].splitlines()[0][:200]}"]
     problems = [f"black {a:.1f}-{b:.1f} s" for a, b in found["black"]]
     if camera_movement != "static":
         limit = max(min(1.0, duration), duration * FROZEN_SHARE)
         frozen = sum(b - a for a, b in found["frozen"])
         if frozen >= limit - 1e-6:
             problems.append(f"frozen for {frozen:.1f} of {duration:.1f} s though the camera should {camera_movement}")
-    return problems, found
+    return problems

@@ -5,24 +5,25 @@ Kling, Seedance, Wan and Hailuo models by name), `veo` (google-genai, a long-run
 and `fal` (fal's queue API). Remote jobs are submitted once — the create call is retried only
 where that cannot start a second, billed job — and the job handle is written to the media store
 before polling, so a crashed or retried run resumes polling the same job. Results are downloaded
-at once (vendor URLs expire) and conformed to the shot's size, rate and exact frame count.
+at once (vendor URLs expire) and cached as the vendor made them; shot_clips conforms them to the
+shot's size, rate and exact frame count as it checks them (one ffmpeg pass).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import tempfile
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from ..media.motion import animate, conform
+from ..media.motion import animate
 from ..models import ProviderCall
 from .media_store import MediaStore
 from .providers import (
+    REGISTRY,
     Provider,
     StageResource,
     Usage,
@@ -97,8 +98,12 @@ class JobBook:
 
 @dataclass
 class VideoProvider(Provider):
+    # True: animate writes exactly request.frames frames of the request's size and rate. False:
+    # the clip is as the vendor made it, and is conformed where it is used.
+    exact_clips: ClassVar[bool] = True
+
     def animate(self, request: ClipRequest, frame: Path, out: Path, book: JobBook) -> Usage:
-        """Write an MP4 of request.frames frames at request.fps to `out`; return what it used."""
+        """Write an MP4 for the request to `out` (see exact_clips); return what it used."""
         raise NotImplementedError
 
 
@@ -126,7 +131,9 @@ class VendorJobFailed(RuntimeError):
 
 @dataclass
 class RemoteVideoProvider(VideoProvider):
-    """Submit, persist the handle, poll to a deadline, download, conform."""
+    """Submit, persist the handle, poll to a deadline, download."""
+
+    exact_clips: ClassVar[bool] = False
 
     key_var: str = ""
     durations: tuple[int, ...] = (5, 10)  # clip lengths the vendor offers, in seconds
@@ -170,10 +177,7 @@ class RemoteVideoProvider(VideoProvider):
 
     def _fetch_result(self, job: dict[str, Any], request: ClipRequest, out: Path, book: JobBook) -> None:
         state = self._wait(job["id"], book)
-        with tempfile.TemporaryDirectory(prefix="videoagent-clip-") as tmp:
-            raw = Path(tmp) / "vendor.mp4"
-            self._download(job["id"], state, raw)
-            conform(raw, out, frames=request.frames, fps=request.fps, width=request.width, height=request.height)
+        self._download(job["id"], state, out)
 
     def _submit_once(self, request: ClipRequest, frame: Path, seconds: int, book: JobBook) -> dict[str, Any]:
         if not book.claim():
@@ -414,6 +418,10 @@ class VideoGenResource(StageResource):
     deadline_s: int = int(DEFAULT_DEADLINE_S)
     poll_s: float = DEFAULT_POLL_S
     qc_attempts: int = 3  # a clip that fails its checks (black, frozen) is made again up to this many times
+
+    def exact_clips(self, provider: str) -> bool:
+        """Whether `provider`'s clips come out exactly as requested (else they need conforming)."""
+        return REGISTRY["video"][provider].exact_clips
 
     def generate(self, store: MediaStore, request: ClipRequest) -> tuple[str, ProviderCall]:
         frame = store.path(request.frame_key)

@@ -1,0 +1,58 @@
+"""Looking at clips: black and frozen pictures are found, and a vendor's clip is conformed and
+looked at in the same pass."""
+
+import subprocess
+
+import pytest
+
+from videoagent_dagster.media.ffmpeg import MediaToolError, analyse, probe
+from videoagent_dagster.media.quality import conform_and_inspect, inspect_clip
+
+
+def _clip(path, source: str, seconds: float, size="256x144", rate=30):
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", f"{source}size={size}:rate={rate}:d={seconds}",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)], check=True)
+    return path
+
+
+def test_a_vendor_clip_is_conformed_and_inspected_in_one_pass(tmp_path):
+    raw = _clip(tmp_path / "raw.mp4", "testsrc2=", 1.5)  # 256x144 at 30 fps, 1.5 s: short of the shot
+    out = tmp_path / "shot.mp4"
+    problems, seen = conform_and_inspect(raw, out, "pan_right", frames=48, fps=24, width=320, height=180)
+    facts = probe(out)
+    assert (facts["video"]["width"], facts["video"]["height"], facts["video"]["fps"]) == (320, 180, 24)
+    assert facts["video"]["frames"] == 48 == seen["frames"]  # 36 frames of picture, its last held for 12
+    assert (seen["width"], seen["height"], seen["fps"]) == (320, 180, 24.0)
+    assert problems == []  # held for half a second: not frozen for half the shot
+    # What the one pass saw is what a separate look at the result sees.
+    again = analyse(out, black_min_s=0.5, frozen_min_s=1.0, audio=False)
+    assert again["frames"] == 48 and again["errors"] == "" and again["black"] == seen["black"] == []
+
+
+def test_black_and_frozen_vendor_clips_are_caught(tmp_path):
+    black = _clip(tmp_path / "black.mp4", "color=c=black:", 2)
+    problems, _ = conform_and_inspect(black, tmp_path / "b.mp4", "zoom_in", frames=48, fps=24, width=320, height=180)
+    assert problems and problems[0].startswith("black 0.0-2.0")
+    still = _clip(tmp_path / "still.mp4", "color=c=gray:", 2)
+    problems, _ = conform_and_inspect(still, tmp_path / "s.mp4", "zoom_in", frames=48, fps=24, width=320, height=180)
+    assert any("frozen for" in p and "zoom_in" in p for p in problems)
+    problems, _ = conform_and_inspect(still, tmp_path / "s2.mp4", "static", frames=48, fps=24, width=320, height=180)
+    assert problems == []  # a static shot may hold still
+
+
+def test_what_is_not_a_video_fails_clearly(tmp_path):
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"<html>expired</html>")
+    with pytest.raises(MediaToolError, match="conforming junk.mp4: ffmpeg exited"):
+        conform_and_inspect(junk, tmp_path / "o.mp4", "pan_left", frames=24, fps=24, width=320, height=180)
+
+
+def test_inspect_clip_reports_the_clip_as_decoded(tmp_path):
+    clip = _clip(tmp_path / "c.mp4", "testsrc2=", 1, size="320x180", rate=24)
+    problems, seen = inspect_clip(clip, "pan_left", 1.0)
+    assert problems == [] and (seen["frames"], seen["width"], seen["height"], seen["fps"]) == (24, 320, 180, 24.0)
+    broken = tmp_path / "broken.mp4"
+    data = clip.read_bytes()
+    broken.write_bytes(data[: len(data) // 2])  # cut off mid-stream
+    problems, _ = inspect_clip(broken, "pan_left", 1.0)
+    assert problems and problems[0].startswith("does not decode cleanly")
