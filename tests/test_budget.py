@@ -70,3 +70,32 @@ def test_cli_estimate_and_refusal(workdir, capsys, monkeypatch):
     monkeypatch.setenv("VIDEOAGENT_VIDEO", "nope")
     assert main(["make", "Lighthouses", "--estimate"]) == 2
     assert "unknown video provider 'nope'" in capsys.readouterr().err
+
+
+def test_briefs_submitted_at_the_same_moment_cannot_both_slip_under_the_budget(store, monkeypatch):
+    """Eight submissions at once, each of a third of the budget: exactly three fit, whatever the
+    interleaving (the user's ledger is held while it is read and written)."""
+    import threading
+
+    one = estimate(brief(duration=30), VENDORS).total
+    monkeypatch.setenv("VIDEOAGENT_DAILY_BUDGET_USD", str(round(3 * one + one / 2, 4)))
+    start = threading.Barrier(8)
+    outcomes: list[str] = []
+
+    def submit(n: int) -> None:
+        b = brief(task=f"20261128-race-{n:04d}", duration=30, user="dee")
+        start.wait()
+        try:
+            reserve(b, store, VENDORS)
+            outcomes.append("ok")
+        except BudgetError:
+            outcomes.append("refused")
+
+    threads = [threading.Thread(target=submit, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["ok"] * 3 + ["refused"] * 5
+    assert committed_today(store, "dee", "20261128") == pytest.approx(3 * one)
+    assert not store.exists("ledger/20261128/dee/.lock")  # released

@@ -19,6 +19,7 @@ from .resources.pricing import cost_of
 from .resources.providers import parse_chain
 
 DEFAULT_DAILY_BUDGET_USD = 50.0
+LEDGER_WAIT_S = 30.0  # how long a submission waits for another one of the same user's to be counted
 CHAIN_VARS = {"llm": "VIDEOAGENT_LLM", "image": "VIDEOAGENT_IMAGE", "video": "VIDEOAGENT_VIDEO",
               "tts": "VIDEOAGENT_TTS"}
 # Rough sizes for the estimate: tokens a script and a storyboard take, characters spoken a second.
@@ -96,21 +97,28 @@ def committed_today(store: MediaStore, user: str, day: str, exclude: str | None 
 
 def reserve(brief: Brief, store: MediaStore, chains: dict[str, str] | None = None) -> Estimate:
     """Check the brief against its user's budget for the day and record its estimate; raise
-    BudgetError (writing nothing) when it does not fit."""
+    BudgetError (writing nothing) when it does not fit. The user's ledger is held while it is read
+    and written, so briefs submitted at the same moment (intake, GraphQL, CLI) cannot both slip
+    under the budget."""
     est = estimate(brief, chains)
     budget = daily_budget()
-    if est.total > 0:
-        spent = committed_today(store, brief.user, _day(brief.task), exclude=brief.task)
-        if spent + est.total > budget:
-            raise BudgetError(
-                f"this video is estimated at ${est.total:.2f} ({', '.join(f'{k} ${v:.2f}' for k, v in est.by_stage.items() if v)}); "
-                f"user {brief.user!r} has ${spent:.2f} committed today of a ${budget:.2f} daily budget. Raise "
-                "VIDEOAGENT_DAILY_BUDGET_USD, shorten the video or choose cheaper providers."
-            )
-    key = _entry_key(brief)
-    entry = json.loads(store.read_bytes(key)) if store.exists(key) else {"spent_usd": 0.0}
-    entry.update({"task": brief.task, "estimate_usd": est.total, "providers": est.providers})
-    store.write_bytes(key, json.dumps(entry).encode())
+    day = _day(brief.task)
+    try:
+        with store.holding(f"ledger/{day}/{brief.user}/.lock", wait_s=LEDGER_WAIT_S, stale_after_s=60):
+            if est.total > 0:
+                spent = committed_today(store, brief.user, day, exclude=brief.task)
+                if spent + est.total > budget:
+                    raise BudgetError(
+                        f"this video is estimated at ${est.total:.2f} ({', '.join(f'{k} ${v:.2f}' for k, v in est.by_stage.items() if v)}); "
+                        f"user {brief.user!r} has ${spent:.2f} committed today of a ${budget:.2f} daily budget. Raise "
+                        "VIDEOAGENT_DAILY_BUDGET_USD, shorten the video or choose cheaper providers."
+                    )
+            key = _entry_key(brief)
+            entry = json.loads(store.read_bytes(key)) if store.exists(key) else {"spent_usd": 0.0}
+            entry.update({"task": brief.task, "estimate_usd": est.total, "providers": est.providers})
+            store.write_bytes(key, json.dumps(entry).encode())
+    except TimeoutError as e:
+        raise BudgetError(f"user {brief.user!r}'s budget ledger is busy ({e}); submit again") from None
     return est
 
 

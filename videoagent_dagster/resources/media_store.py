@@ -9,9 +9,11 @@ and `writing()` uploads what was written. Writes are atomic: an object appears c
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -165,6 +167,37 @@ class MediaStore(dg.ConfigurableResource):
             return False
         finally:
             os.unlink(tmp)
+
+    def claim(self, key: str, stale_after_s: float) -> bool:
+        """Take the claim `key` atomically (create_exclusive); False while someone else holds it. A
+        claim older than `stale_after_s` (its holder died without releasing it) is taken over."""
+        def take() -> bool:
+            return self.create_exclusive(key, json.dumps({"at": time.time()}).encode())
+
+        if take():
+            return True
+        try:
+            held_since = json.loads(self.read_bytes(key))["at"]
+        except Exception:  # noqa: BLE001 - released just now (claims appear whole): try once more
+            return take()
+        if time.time() - held_since > stale_after_s:
+            self.delete(key)
+            return take()
+        return False
+
+    @contextmanager
+    def holding(self, key: str, *, wait_s: float, stale_after_s: float) -> Iterator[None]:
+        """Hold the claim `key` while inside, waiting up to `wait_s` for it; TimeoutError when it
+        stays taken."""
+        deadline = time.monotonic() + wait_s
+        while not self.claim(key, stale_after_s):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.uri(key)} stayed claimed for {wait_s:g} s")
+            time.sleep(0.05)
+        try:
+            yield
+        finally:
+            self.delete(key)
 
     def copy(self, src_key: str, dst_key: str) -> str:
         """Copy within the store (locally a hard link where possible: same bytes, no space)."""

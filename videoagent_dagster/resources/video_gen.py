@@ -79,18 +79,9 @@ class JobBook:
         return f"jobs/{self.key[:2]}/{self.key}.claim"
 
     def claim(self, stale_after_s: float = 600) -> bool:
-        """The right to submit this job, taken atomically, so two runs of one shot never both pay.
-        A claim older than `stale_after_s` (its holder died before saving a handle) is taken over."""
-        if self.store.create_exclusive(self.claim_key, json.dumps({"at": time.time()}).encode()):
-            return True
-        try:
-            held_since = json.loads(self.store.read_bytes(self.claim_key))["at"]
-        except Exception:  # noqa: BLE001 - released just now (claims appear whole): try once more
-            return self.store.create_exclusive(self.claim_key, json.dumps({"at": time.time()}).encode())
-        if time.time() - held_since > stale_after_s:
-            self.store.delete(self.claim_key)
-            return self.store.create_exclusive(self.claim_key, json.dumps({"at": time.time()}).encode())
-        return False
+        """The right to submit this job, taken atomically, so two runs of one shot never both pay
+        (MediaStore.claim: a holder that died before saving a handle loses it after `stale_after_s`)."""
+        return self.store.claim(self.claim_key, stale_after_s)
 
     def release(self) -> None:
         self.store.delete(self.claim_key)
