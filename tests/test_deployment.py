@@ -182,7 +182,10 @@ def test_a_brief_in_the_intake_bucket_becomes_a_video_and_a_webhook(deployment):
     assert done[0].headers[SIGNATURE_HEADER] == sign(body, "it-secret")
     payload = json.loads(body)
     assert payload["event"] == "task.completed" and payload["video_url"] == f"s3://videos/media/tasks/{task}/final/{task}.mp4"
-    assert s3.head_object(Bucket="videos", Key="intake/accepted/ana/tide-pools.json")
+    # Moved aside by the first tick that sees its run.
+    wait_for(lambda: s3.list_objects_v2(Bucket="videos", Prefix="intake/accepted/ana/tide-pools.json").get("Contents"),
+             60, "the brief to be moved to accepted/")
+    assert not s3.list_objects_v2(Bucket="videos", Prefix="intake/ana/").get("Contents")
 
 
 def test_graphql_submit_and_status_through_every_stage(deployment):

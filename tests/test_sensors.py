@@ -15,9 +15,14 @@ def tick(instance, store):
 
 
 def apply(instance, result):
-    """What the daemon does with a tick's result: add the partitions."""
+    """What the daemon does with a tick's result: add the partitions and create the runs."""
+    from dagster._core.test_utils import create_run_for_test
+
     for request in result.dynamic_partitions_requests:
         instance.add_dynamic_partitions(request.partitions_def_name, list(request.partition_keys))
+    for request in result.run_requests:
+        create_run_for_test(instance, job_name="make_video", tags={**request.tags, "dagster/run_key": request.run_key,
+                                                                   "dagster/partition": request.partition_key})
 
 
 @pytest.fixture
@@ -39,12 +44,34 @@ def test_valid_brief_becomes_a_task_and_a_run_invalid_one_is_moved_aside(store, 
     assert result.dynamic_partitions_requests[0].partition_keys == [run.partition_key]
     brief = json.loads(store.read_bytes(f"briefs/{run.partition_key}.json"))
     assert brief["topic"] == "Lighthouses of the north"
-    assert inbox.list() == ["accepted/ana/lighthouses.json", "rejected/bad.json", "rejected/bad.json.error.txt",
+    # The accepted brief stays in the inbox until its run exists (a tick whose result is lost loses nothing).
+    assert inbox.list() == ["ana/lighthouses.json", "rejected/bad.json", "rejected/bad.json.error.txt",
                             "rejected/broken.json", "rejected/broken.json.error.txt"]
     error = inbox.read_bytes("rejected/bad.json.error.txt").decode()
     assert "topic: is blank" in error and "options.duration: 9000" in error
     assert "Expecting value" in inbox.read_bytes("rejected/broken.json.error.txt").decode()
+    apply(instance, result)  # the daemon saves the tick: the run exists
+    second = tick(instance, store)
+    assert not second.run_requests and second.skip_reason.skip_message.startswith("every brief")
+    assert inbox.list()[0] == "accepted/ana/lighthouses.json"
     assert tick(instance, store).skip_reason.skip_message.startswith("no new briefs")
+
+
+def test_a_tick_whose_result_was_lost_is_asked_again(store, instance, inbox, monkeypatch):
+    """The daemon died after a tick ran but before its result (the run request) was saved: the brief
+    is still in the inbox, so the next tick asks for the same run again — once the budget is full it
+    still does (its budget was counted when it was taken)."""
+    monkeypatch.setenv("VIDEOAGENT_VIDEO", "runway:gen4_turbo")
+    monkeypatch.setenv("VIDEOAGENT_DAILY_BUDGET_USD", "4")
+    inbox.write_bytes("ana/a.json", json.dumps({"topic": "Harbours", "user": "ana", "options": {"duration": 30}}).encode())
+    lost = tick(instance, store)  # never applied
+    inbox.write_bytes("ana/b.json", json.dumps({"topic": "Bridges", "user": "ana", "options": {"duration": 30}}).encode())
+    again = tick(instance, store)
+    assert [r.run_key for r in again.run_requests] == [r.run_key for r in lost.run_requests]  # b: over budget
+    assert inbox.list() == ["ana/a.json", "rejected/ana/b.json", "rejected/ana/b.json.error.txt"]
+    apply(instance, again)
+    assert not tick(instance, store).run_requests
+    assert inbox.list()[0] == "accepted/ana/a.json"
 
 
 def test_the_same_object_never_makes_two_tasks(store, instance, inbox):
@@ -74,6 +101,8 @@ def test_intake_on_s3(s3, store, instance, monkeypatch, tmp_path):
     s3.put_object(Bucket="videos", Key="intake/new.json", Body=json.dumps({"topic": "Coral reefs"}).encode())
     result = tick(instance, store)
     assert len(result.run_requests) == 1
+    apply(instance, result)
+    tick(instance, store)
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="videos", Prefix="intake/")["Contents"]]
     assert keys == ["intake/accepted/new.json"]
 

@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from .brief import Brief, BriefError
+from .assets.brief import brief_key
+from .brief import Brief, BriefError, validate_brief
 from .budget import BudgetError
 from .jobs import make_video
 from .partitions import new_task_key, video_tasks
@@ -47,6 +48,8 @@ def submit_once(store: MediaStore, identity: str, raw: dict, source: str) -> tup
         store.write_bytes(index_key, json.dumps({"task": task, "source": source}).encode())
     else:
         task = json.loads(store.read_bytes(index_key))["task"]
+        if store.exists(brief_key(task)):  # taken before: its budget was counted then
+            return validate_brief(raw, task), False
     return prepare_task(raw, store, task), new
 
 
@@ -56,10 +59,9 @@ def take_brief(inbox: MediaStore, store: MediaStore, key: str) -> tuple[str, dic
 
     Idempotent: the object's identity (its key and bytes) maps to one task, recorded in
     `intake-index/` before anything else is written, so a crash or a daemon restart half-way
-    reuses the same task key; the run key derived from it makes Dagster skip a second run.
-    (An object is moved to accepted/ within the tick; a daemon killed after that move but before
-    the tick's result is saved leaves its task without a run — `videoagent retry` or the UI
-    launches it.)"""
+    reuses the same task key; the run key derived from it makes Dagster skip a second run. An
+    accepted object stays in the inbox until a later tick sees its run (see intake_sensor), so a
+    daemon killed before the tick's result is saved loses nothing."""
     body = inbox.read_bytes(key)
     identity = _identity(key, body)
     try:
@@ -74,7 +76,6 @@ def take_brief(inbox: MediaStore, store: MediaStore, key: str) -> tuple[str, dic
             f"{key} was not accepted ({when}):\n" + "".join(f"- {p}\n" for p in problems)).encode("utf-8"))
         _move(inbox, key, REJECTED)
         return None
-    _move(inbox, key, ACCEPTED)
     return brief.task, {**run_tags(brief), "videoagent/intake": key[:200], "videoagent/intake_id": identity[:16]}
 
 
@@ -104,11 +105,25 @@ def intake_sensor(context: dg.SensorEvaluationContext, media_store: MediaStore) 
     with ThreadPoolExecutor(max_workers=16) as pool:
         outcomes = [o for batch in pool.map(take_all, by_user.values()) for o in batch]
     accepted = [(k, o) for k, o in outcomes if isinstance(o, tuple)]
+    # An accepted object moves to accepted/ once its run exists — on the tick after the one that
+    # asked for it; until then each tick asks again (under the same run key: Dagster makes it once).
+    ids = [tags["videoagent/intake_id"] for _, (_, tags) in accepted]
+    launched = {r.dagster_run.tags.get("videoagent/intake_id") for r in context.instance.get_run_records(
+        dg.RunsFilter(tags={"videoagent/intake_id": ids}))} if ids else set()
+    for key, (_, tags) in accepted:
+        if tags["videoagent/intake_id"] in launched:
+            try:
+                _move(inbox, key, ACCEPTED)
+            except Exception as e:  # noqa: BLE001 - moved at a later tick
+                context.log.warning(f"intake: {key} stays in the inbox for now: {e}")
+    accepted = [(k, o) for k, o in accepted if o[1]["videoagent/intake_id"] not in launched]
     for key, outcome in outcomes:
         if outcome is None:
             context.log.warning(f"intake: rejected {key} (see {REJECTED}/{key}.error.txt)")
         elif isinstance(outcome, Exception):
             context.log.error(f"intake: {key} left for the next tick: {type(outcome).__name__}: {outcome}")
+    if not accepted and all(o is not None and not isinstance(o, Exception) for _, o in outcomes):
+        return dg.SensorResult(skip_reason=f"every brief in {inbox.root} has its run")
     return dg.SensorResult(
         run_requests=[dg.RunRequest(run_key=f"intake:{tags['videoagent/intake_id']}", partition_key=task, tags=tags)
                       for _, (task, tags) in accepted],
