@@ -166,6 +166,9 @@ class Narration(Manifest):
     # or a manifest from before the soundtrack was mastered here, which final_video then masters).
     soundtrack_key: str | None = None
     music: str | None = None  # the music bed's key in the media store, if any
+    # Silent stretches of the voice alone (track_key), for checking the lines are heard when music
+    # plays under them; None for a manifest from before they were recorded.
+    voice_silences: list[tuple[float, float]] | None = None
     subtitles_srt: str
     subtitles_ass: str
 

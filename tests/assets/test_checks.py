@@ -57,3 +57,25 @@ def test_sound_longer_than_the_picture_is_caught(tmp_path):
     assert not results["audio_in_sync"].passed
     assert abs(results["audio_in_sync"].metadata["audio_minus_video_s"].value - 1.0) < 0.1
     assert results["narration_audible"].passed
+
+
+def test_a_missing_line_is_caught_under_a_music_bed(tmp_path):
+    from videoagent_dagster.media.ffmpeg import silences
+
+    line = tmp_path / "line.wav"
+    speak("The tide comes in over the flats.", line, language="en")
+    voice = tmp_path / "voice.wav"
+    narration_track([(line, 3.0), (None, 3.0)], voice)  # the second shot's line is missing
+    music = tmp_path / "bed.flac"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=48000:duration=6",
+                    str(music)], check=True)
+    video = tmp_path / "v.mp4"
+    compose([_grey(tmp_path / "c.mp4", 6)], video, fps=24, width=320, height=180, audio=voice, music=music,
+            preset="ultrafast")
+    narration = _narration(2, 3.0, speech=1.5)
+    # The final sound alone cannot tell: the music fills the gap.
+    assert _results(video, _board(2, 3.0), narration)["narration_audible"].passed
+    narration.voice_silences = silences(voice)
+    result = _results(video, _board(2, 3.0), narration)["narration_audible"]
+    assert not result.passed and "shot 2" in result.metadata["problems"].value
+    assert "silent in the voice" in result.metadata["problems"].value and "shot 1" not in result.metadata["problems"].value

@@ -43,7 +43,8 @@ FINAL_VIDEO_CHECKS = [
                       description="No frozen stretch (1 s or more) inside a shot whose camera should move."),
     dg.AssetCheckSpec("narration_audible", asset="final_video",
                       description="No line of narration falls silent: sound where each spoken line should be "
-                                  f"(at least half of its speech above {SILENCE_DB} dBFS)."),
+                                  f"(at least half of its speech above {SILENCE_DB} dBFS), in the final sound "
+                                  "and in the voice alone (which music under it cannot fill)."),
     dg.AssetCheckSpec("audio_in_sync", asset="final_video", blocking=True,
                       description=f"Audio and picture end together (within {MAX_DRIFT_S:g} s), so nothing drifts."),
 ]
@@ -114,17 +115,25 @@ def _sound_checks(facts: dict, found: dict, narration: Narration) -> list[dg.Ass
     if facts["audio"] is None:
         return [dg.AssetCheckResult(check_name=name, passed=True, metadata={"audio": "none requested"})
                 for name in ("narration_audible", "audio_in_sync")]
+    # Silence in the final sound, and in the voice alone (music under a missing line would fill
+    # the final sound, not the voice).
+    heard = {"final sound": found["silent"]}
+    if narration.voice_silences is not None:
+        heard["voice"] = narration.voice_silences
     mute = []
     for ln in narration.lines:
         if ln.audio_key and ln.speech_duration > 0:
             a, b = ln.start, ln.start + ln.speech_duration
-            quiet = sum(max(0.0, min(b, q1) - max(a, q0)) for q0, q1 in found["silent"])
-            if quiet > 0.5 * (b - a):
-                mute.append(f"shot {ln.shot}: {quiet:.1f} of {b - a:.1f} s silent")
+            for where, silent in heard.items():
+                quiet = sum(max(0.0, min(b, q1) - max(a, q0)) for q0, q1 in silent)
+                if quiet > 0.5 * (b - a):
+                    mute.append(f"shot {ln.shot}: {quiet:.1f} of {b - a:.1f} s silent in the {where}")
+                    break
     drift = facts["audio"]["duration"] - facts["video"]["duration"]
     return [
         dg.AssetCheckResult(check_name="narration_audible", passed=not mute,
                             metadata={"problems": "; ".join(mute) or "none",
+                                      "listened_to": " and ".join(heard),
                                       "silent_stretches": str(found["silent"] or "none")}),
         dg.AssetCheckResult(check_name="audio_in_sync", passed=abs(drift) <= MAX_DRIFT_S,
                             metadata={"audio_minus_video_s": round(drift, 3),

@@ -5,7 +5,7 @@ import dagster as dg
 
 from ..brief import Brief
 from ..media.compose import master_soundtrack, narration_track
-from ..media.ffmpeg import media_duration
+from ..media.ffmpeg import media_duration, silences
 from ..media.subtitles import cues_for_lines, write_ass, write_srt
 from ..models import Narration, NarrationLine, Storyboard
 from ..partitions import video_tasks
@@ -46,12 +46,13 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
 
     lines = for_each_shot(context, storyboard.shots, voice, max_workers=tts.max_concurrency, stage="narration")
 
-    track_key = soundtrack_key = music = None
+    track_key = soundtrack_key = music = voice_silences = None
     if audio_on:
         track_key = task_key(task, "audio", "narration.wav")
         with media_store.writing(track_key) as tmp:
             narration_track([(media_store.path(ln.audio_key) if ln.audio_key else None, s.duration)
                              for ln, s in zip(lines, storyboard.shots)], tmp)
+        voice_silences = silences(media_store.path(track_key))
         music = music_for(video_brief, media_store)
         soundtrack_key = task_key(task, "audio", "soundtrack.wav")
         with media_store.writing(soundtrack_key) as tmp:
@@ -80,4 +81,5 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
         **calls_summary(calls),
     })
     return Narration(lines=lines, track_key=track_key, soundtrack_key=soundtrack_key, music=music,
+                     voice_silences=voice_silences,
                      subtitles_srt=srt_key, subtitles_ass=ass_key)

@@ -190,6 +190,12 @@ def run_detecting(args: list[str], what: str, path: str | Path) -> dict:
     }
 
 
+def silences(path: str | Path) -> list[tuple[float, float]]:
+    """(start, end) of the silent stretches (0.5 s or more) of a file's sound."""
+    return run_detecting(["-i", str(path), "-map", "0:a:0", "-af", f"silencedetect=noise={SILENCE_DB}dB:d=0.5",
+                          "-f", "null", "-"], "finding silences in", path)["silent"]
+
+
 def stretches(path: str | Path, kind: str, min_seconds: float) -> list[tuple[float, float]]:
     """(start, end) of black or frozen stretches of at least min_seconds."""
     return analyse(path, black_min_s=min_seconds, frozen_min_s=min_seconds, audio=False)[kind]
