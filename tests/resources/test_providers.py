@@ -65,3 +65,40 @@ def test_fallback_then_cache(tmp_path):
 
     with pytest.raises(ProviderError, match="broken-test-voice:v0: vendor is down"):
         run_chain(**{**args, "providers": parse_chain("tts", "broken-test-voice"), "prompt": "other"})
+
+
+def test_a_vendors_slots_go_to_the_picture_before_the_narration(monkeypatch):
+    """Two slots; one caller holds each; then narration asks before four image calls: as slots
+    free, the images get them first, narration last (it is off the critical path)."""
+    import threading
+    import time
+
+    from videoagent_dagster.resources.limits import provider_slot
+
+    monkeypatch.setenv("VIDEOAGENT_PROVIDER_LIMITS", "slotted=2/0")
+    order: list[str] = []
+    go = threading.Event()
+
+    def call(stage: str, name: str, hold_until: threading.Event | None = None) -> None:
+        with provider_slot("slotted", stage):
+            order.append(name)
+            if hold_until:
+                hold_until.wait(10)
+
+    holders = [threading.Thread(target=call, args=("image", f"first{i}", go)) for i in range(2)]
+    for t in holders:
+        t.start()
+    while len(order) < 2:
+        time.sleep(0.01)
+    waiters = [threading.Thread(target=call, args=("tts", "speech"))]
+    waiters[0].start()
+    time.sleep(0.1)  # narration is in line first
+    for i in range(4):
+        waiters.append(threading.Thread(target=call, args=("image", f"image{i}")))
+        waiters[-1].start()
+    time.sleep(0.1)
+    go.set()
+    for t in holders + waiters:
+        t.join(10)
+    assert order[:2] == ["first0", "first1"] or order[:2] == ["first1", "first0"]
+    assert sorted(order[2:6]) == ["image0", "image1", "image2", "image3"] and order[6:] == ["speech"]

@@ -164,7 +164,7 @@ def run_chain(
         media_key = cache_media_key(key, ext)
         started = time.perf_counter()
         try:
-            with store.writing(media_key) as tmp, provider_slot(p.name):
+            with store.writing(media_key) as tmp, provider_slot(p.name, stage):
                 usage = produce(p, tmp, key) or {}
         except Exception as e:  # noqa: BLE001 - any provider failure hands over to the next
             failures.append(f"{p.name}:{p.model}: {e}")
