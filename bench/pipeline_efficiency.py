@@ -93,7 +93,8 @@ def main() -> int:
         "VIDEOAGENT_LLM": "openai:gpt-4.1", "VIDEOAGENT_IMAGE": "openai:gpt-image-1",
         "VIDEOAGENT_VIDEO": "runway:gen4_turbo", "VIDEOAGENT_TTS": "openai:gpt-4o-mini-tts",
         "VIDEOAGENT_VIDEO_POLL_S": "0.1",
-        # Every shot at once (as the bound assumes), for images and speech together: they share OpenAI.
+        # Every shot of a stage at once, as the bound assumes — images and speech together, as they
+        # run side by side and share OpenAI.
         "VIDEOAGENT_PROVIDER_LIMITS": f"openai={2 * args.shots}/0,runway={args.shots}/0",
     })
     bound = 2 * LATENCY["llm"] + LATENCY["image"] + LATENCY["video"] + LATENCY["tts"]
