@@ -39,3 +39,12 @@ def test_dg_check_defs():
     assert dg_cli, "dagster-dg-cli is part of the dev extras"
     out = subprocess.run([dg_cli, "check", "defs"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_what_the_ui_materialises_runs_on_the_same_executor_as_make_video():
+    """Assets launched from the asset graph (a partition, one failed asset) run in the implicit asset
+    job: it must not fall back to Dagster's default of a process per step."""
+    from videoagent_dagster.definitions import defs
+
+    assert defs.resolve_job_def("make_video").executor_def.name == "threaded"
+    assert defs.resolve_implicit_global_asset_job_def().executor_def.name == "threaded"
