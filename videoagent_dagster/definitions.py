@@ -83,12 +83,12 @@ def warm_up_process() -> None:
     """Start, in the background, what a run in this process needs once: the configured vendors'
     SDK imports (a third of a second each) and the H.264 encoder choice (an ffmpeg probe). A run
     worker loads this module before its run starts, so the run's first steps find them done."""
+    from .budget import chains_from_env
     from .media.encoders import pick_h264_encoder
     from .resources.providers import warm_up
 
-    for stage, var in (("llm", "VIDEOAGENT_LLM"), ("image", "VIDEOAGENT_IMAGE"), ("video", "VIDEOAGENT_VIDEO"),
-                       ("tts", "VIDEOAGENT_TTS")):
-        warm_up(stage, os.environ.get(var, "offline"))
+    for stage, chain in chains_from_env().items():
+        warm_up(stage, chain)
 
     def choose_encoder() -> None:
         try:

@@ -34,13 +34,20 @@ def _grey(path, seconds):
     return path
 
 
-def test_a_line_that_fell_silent_is_caught(tmp_path):
+def _second_line_missing(tmp_path, music=None):
+    """A 6 s video of two 3 s shots whose second line of narration is missing: (video, voice track)."""
     line = tmp_path / "line.wav"
     speak("The tide comes in over the flats.", line, language="en")
-    track = tmp_path / "track.wav"
-    narration_track([(line, 3.0), (None, 3.0)], track)  # the second shot's line is missing
+    voice = tmp_path / "voice.wav"
+    narration_track([(line, 3.0), (None, 3.0)], voice)
     video = tmp_path / "v.mp4"
-    compose([_grey(tmp_path / "c.mp4", 6)], video, fps=24, width=320, height=180, audio=track, preset="ultrafast")
+    compose([_grey(tmp_path / "c.mp4", 6)], video, fps=24, width=320, height=180, audio=voice, music=music,
+            preset="ultrafast")
+    return video, voice
+
+
+def test_a_line_that_fell_silent_is_caught(tmp_path):
+    video, _ = _second_line_missing(tmp_path)
     results = _results(video, _board(2, 3.0), _narration(2, 3.0, speech=1.5))
     assert not results["narration_audible"].passed
     assert "shot 2" in results["narration_audible"].metadata["problems"].value
@@ -62,16 +69,10 @@ def test_sound_longer_than_the_picture_is_caught(tmp_path):
 def test_a_missing_line_is_caught_under_a_music_bed(tmp_path):
     from videoagent_dagster.media.ffmpeg import silences
 
-    line = tmp_path / "line.wav"
-    speak("The tide comes in over the flats.", line, language="en")
-    voice = tmp_path / "voice.wav"
-    narration_track([(line, 3.0), (None, 3.0)], voice)  # the second shot's line is missing
     music = tmp_path / "bed.flac"
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=48000:duration=6",
                     str(music)], check=True)
-    video = tmp_path / "v.mp4"
-    compose([_grey(tmp_path / "c.mp4", 6)], video, fps=24, width=320, height=180, audio=voice, music=music,
-            preset="ultrafast")
+    video, voice = _second_line_missing(tmp_path, music=music)
     narration = _narration(2, 3.0, speech=1.5)
     # The final sound alone cannot tell: the music fills the gap.
     assert _results(video, _board(2, 3.0), narration)["narration_audible"].passed

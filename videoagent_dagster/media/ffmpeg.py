@@ -98,33 +98,11 @@ def video_signature(path: str | Path) -> dict:
     return streams[0]
 
 
-def decode_errors(path: str | Path) -> str:
-    """Decode every frame; return what ffmpeg complained about ('' when clean)."""
-    proc = subprocess.run(
-        [require_tool("ffmpeg"), "-hide_banner", "-nostdin", "-v", "error", "-i", str(path), "-f", "null", "-"],
-        capture_output=True,
-    )
-    msg = proc.stderr.decode(errors="replace").strip()
-    return msg or ("" if proc.returncode == 0 else f"ffmpeg exited with {proc.returncode}")
-
-
-def _filter_log(path: str | Path, args: list[str]) -> str:
-    proc = subprocess.run([require_tool("ffmpeg"), "-hide_banner", "-nostats", "-nostdin", "-i", str(path), *args,
-                           "-f", "null", "-"], capture_output=True)
-    return proc.stderr.decode(errors="replace")
-
-
 def loudness(path: str | Path, chain: str = "") -> dict[str, float]:
     """EBU R128 integrated loudness (LUFS) and true peak (dBTP) of the audio (after the filter
     `chain`, when given), by ffmpeg's ebur128."""
-    import re
-
-    log = _filter_log(path, ["-vn", "-af", f"{chain + ',' if chain else ''}ebur128=peak=true"])
-    summary = log[log.rfind("Summary:"):]
-    integrated = re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary)
-    peak = re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary)
-    return {"integrated_lufs": float(integrated.group(1)) if integrated else float("-inf"),
-            "true_peak_dbtp": float(peak.group(1)) if peak else float("-inf")}
+    return run_detecting(["-i", str(path), "-vn", "-af", f"{chain + ',' if chain else ''}ebur128=peak=true",
+                          "-f", "null", "-"], "measuring loudness of", path)["loudness"]
 
 
 SILENCE_DB = -45  # quieter than this counts as silence (speech and music sit far above it)

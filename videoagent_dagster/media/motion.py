@@ -75,12 +75,3 @@ def conform_filter(*, frames: int, fps: int, width: int, height: int) -> str:
 def conform_output(*, fps: int, preset: str, crf: int) -> list[str]:
     return ["-r", str(fps), "-an", "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-g", str(fps * 2),
             "-movflags", "+faststart", "-f", "mp4"]
-
-
-def conform(src: Path, out: Path, *, frames: int, fps: int, width: int, height: int, preset: str = "ultrafast",
-            crf: int = 20) -> None:
-    """A vendor's clip as `conform_filter` makes it, encoded to H.264."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    ffmpeg(["-i", str(src), "-vf", conform_filter(frames=frames, fps=fps, width=width, height=height),
-            "-frames:v", str(frames), *conform_output(fps=fps, preset=preset, crf=crf), str(out)],
-           what=f"conforming {src.name}")
