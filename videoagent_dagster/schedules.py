@@ -4,7 +4,8 @@ VIDEOAGENT_BATCH_MANIFEST names the CSV (a path, or s3://bucket/key); VIDEOAGENT
 timetable (default hourly). Columns: topic (required), style, duration, aspect, language,
 priority, user — blank cells take the defaults. Each tick submits the rows not yet submitted:
 a row's identity is the manifest's location and the row's content, so editing a row makes a new
-task and re-reading an unchanged manifest makes none."""
+task and re-reading an unchanged manifest makes none. A row already taken whose task has no run
+yet (a tick whose run requests never became runs) is asked for again under the same run key."""
 
 import hashlib
 import io
@@ -22,6 +23,7 @@ from .resources.media_store import MediaStore
 from .sensors import submit_once
 from .tasks import run_tags
 
+PARTITION_TAG = "dagster/partition"  # the tag Dagster gives a partition's runs
 COLUMNS = ("topic", "style", "duration", "aspect", "language", "priority", "user")
 OPTION_COLUMNS = ("duration", "aspect", "language")
 
@@ -72,7 +74,7 @@ def batch_schedule(context: dg.ScheduleEvaluationContext, media_store: MediaStor
         rows = rows_to_briefs(data)
     except (OSError, BriefError) as e:
         return dg.SkipReason(f"cannot read the manifest {location}: {e}")
-    requests, tasks = [], []
+    rows_asked: list[tuple[dg.RunRequest, bool]] = []  # (its run request, whether the row is new), in order
     for line, raw in rows:
         identity = hashlib.sha256(f"{uri}\0{json.dumps(raw, sort_keys=True)}".encode()).hexdigest()
         try:
@@ -80,11 +82,16 @@ def batch_schedule(context: dg.ScheduleEvaluationContext, media_store: MediaStor
         except (BriefError, BudgetError, ValueError) as e:
             context.log.warning(f"{uri} line {line} not submitted: {e}")
             continue
-        if not new:
-            continue  # submitted by an earlier tick (a schedule's run keys only dedupe within a tick)
-        tasks.append(brief.task)
-        requests.append(dg.RunRequest(run_key=f"batch:{identity[:32]}", partition_key=brief.task,
-                                      tags={**run_tags(brief), "videoagent/batch": f"{uri}:{line}"[-200:]}))
-    if tasks:  # schedules cannot return partition requests: add them here, before the runs are requested
-        context.instance.add_dynamic_partitions(video_tasks.name, tasks)
+        rows_asked.append((dg.RunRequest(run_key=f"batch:{identity[:32]}", partition_key=brief.task,
+                                         tags={**run_tags(brief), "videoagent/batch": f"{uri}:{line}"[-200:]}), new))
+    # A row taken by an earlier tick is asked for again while its task has no run: that tick's run
+    # requests may never have become runs (the daemon died first). Its task and budget were settled
+    # then (submit_once); the run key is the same. A schedule's run keys only dedupe within a tick,
+    # so once a run exists the row must not be asked for again — one look-up of runs for the tick.
+    earlier = [r.partition_key for r, new in rows_asked if not new]
+    launched = {rec.dagster_run.tags.get(PARTITION_TAG) for rec in context.instance.get_run_records(
+        dg.RunsFilter(tags={PARTITION_TAG: earlier}))} if earlier else set()
+    requests = [r for r, new in rows_asked if new or r.partition_key not in launched]
+    if requests:  # schedules cannot return partition requests: add them here, before the runs are requested
+        context.instance.add_dynamic_partitions(video_tasks.name, [r.partition_key for r in requests])
     return requests or dg.SkipReason(f"no new rows in {uri}")
