@@ -170,3 +170,53 @@ def test_one_objects_storage_error_does_not_sink_the_tick(store, instance, inbox
     result = tick(instance, store)
     assert len(result.run_requests) == 1
     assert "flaky.json" in inbox.list()  # left for the next tick
+
+
+def evaluate(sensor, instance, store, cursor=None):
+    """One tick of a run status sensor, as the daemon runs it (its job filter and cursor included);
+    returns the new cursor."""
+    with dg.build_sensor_context(instance=instance, cursor=cursor, resources={"media_store": store}) as context:
+        return sensor.evaluate_tick(context).cursor
+
+
+def test_webhooks_for_runs_launched_from_the_asset_graph(store, instance, monkeypatch, flaky_camera):
+    """The UI's asset graph launches a partition's assets as the implicit asset job, not make_video:
+    its runs send webhooks too — completed for a run that made the final video, failed for one that
+    failed on the way; a run of a few upstream assets alone sends nothing."""
+    from pytest_httpserver import HTTPServer
+    from werkzeug import Response
+
+    from videoagent_dagster.definitions import build_defs
+    from videoagent_dagster.sensors import webhook_on_failure, webhook_on_success
+    from videoagent_dagster.tasks import create_task
+
+    from .conftest import TINY
+
+    receiver = HTTPServer(host="127.0.0.1", port=0)
+    receiver.start()
+    got = []
+    receiver.expect_request("/hook").respond_with_handler(lambda r: got.append(json.loads(r.get_data())) or Response("ok"))
+    monkeypatch.setenv("VIDEOAGENT_WEBHOOK_ALLOW_PRIVATE", "1")
+    try:
+        ok_cursor = evaluate(webhook_on_success, instance, store)  # the first tick only sets the cursor
+        fail_cursor = evaluate(webhook_on_failure, instance, store)
+        graph = build_defs().resolve_implicit_global_asset_job_def()
+        assert graph.name == "__ASSET_JOB"
+        done, failed = (create_task({"topic": f"Asset graph {n}", "webhook_url": receiver.url_for("/hook"),
+                                     "options": TINY}, store, instance).task for n in ("one", "two"))
+        upstream = graph.execute_in_process(instance=instance, partition_key=done, raise_on_error=False,
+                                            asset_selection=[dg.AssetKey(k) for k in ("video_brief", "style_profile")])
+        assert upstream.success
+        ok_cursor = evaluate(webhook_on_success, instance, store, ok_cursor)
+        assert got == []  # nothing finished: no task.completed for a run that made no video
+        assert graph.execute_in_process(instance=instance, partition_key=done, raise_on_error=False).success
+        flaky_camera.FAIL_SHOTS.add("shot_002")
+        assert not graph.execute_in_process(instance=instance, partition_key=failed, raise_on_error=False).success
+        evaluate(webhook_on_success, instance, store, ok_cursor)
+        evaluate(webhook_on_failure, instance, store, fail_cursor)
+    finally:
+        receiver.clear()
+        receiver.stop()
+    assert sorted((h["task_id"], h["event"]) for h in got) == sorted([(done, "task.completed"), (failed, "task.failed")])
+    completed = next(h for h in got if h["event"] == "task.completed")
+    assert completed["video_url"].endswith(f"{done}.mp4")

@@ -137,6 +137,16 @@ def _user_hint(key: str) -> str:
     return key.split("/", 1)[0] if "/" in key else ""
 
 
+def _makes_the_video(run: dg.DagsterRun) -> bool:
+    """Whether a run was to materialise the task's final video: a whole make_video run, the asset
+    graph's "materialize all", a re-execution from failure — not a run of a few upstream assets
+    from the UI (its success is not the task's completion)."""
+    if run.step_keys_to_execute is not None:
+        return "final_video" in run.step_keys_to_execute
+    # (an empty asset selection is the whole graph)
+    return not run.asset_selection or dg.AssetKey("final_video") in run.asset_selection
+
+
 def _notify(context, media_store: MediaStore, status: str) -> None:
     from .models import FinalVideo
     from .resources.io_manager import manifest_key
@@ -144,7 +154,7 @@ def _notify(context, media_store: MediaStore, status: str) -> None:
 
     run = context.dagster_run
     task = run.tags.get("dagster/partition")
-    if not task or not media_store.exists(manifest_key(task, "video_brief")):
+    if not task or not _makes_the_video(run) or not media_store.exists(manifest_key(task, "video_brief")):
         return
     brief = json.loads(media_store.read_bytes(manifest_key(task, "video_brief")))
     url = brief.get("webhook_url")
@@ -173,14 +183,20 @@ def _notify(context, media_store: MediaStore, status: str) -> None:
     (context.log.info if ok else context.log.warning)(f"webhook for {task} to {url}: {'sent' if ok else 'failed'}, {detail}")
 
 
-@dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, monitored_jobs=[make_video], minimum_interval_seconds=5,
-                      default_status=dg.DefaultSensorStatus.RUNNING,
-                      description="POSTs task.completed to the brief's webhook_url, signed (sha256 HMAC).")
+# The webhook sensors watch every job of this code location (no monitored_jobs): make_video, and the
+# implicit asset job the UI's asset graph launches a partition's assets with. A run counts when it
+# was to make the task's final video (see _makes_the_video).
+@dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, monitor_all_code_locations=False,
+                      minimum_interval_seconds=5, default_status=dg.DefaultSensorStatus.RUNNING,
+                      description="POSTs task.completed to the brief's webhook_url, signed (sha256 HMAC), when a "
+                                  "run that makes the final video (make_video or the asset graph) succeeds.")
 def webhook_on_success(context: dg.RunStatusSensorContext, media_store: MediaStore):
     _notify(context, media_store, "completed")
 
 
-@dg.run_failure_sensor(monitored_jobs=[make_video], minimum_interval_seconds=5, default_status=dg.DefaultSensorStatus.RUNNING,
-                       description="POSTs task.failed to the brief's webhook_url, signed (sha256 HMAC).")
+@dg.run_failure_sensor(monitor_all_code_locations=False, minimum_interval_seconds=5,
+                       default_status=dg.DefaultSensorStatus.RUNNING,
+                       description="POSTs task.failed to the brief's webhook_url, signed (sha256 HMAC), when a run "
+                                   "that was to make the final video (make_video or the asset graph) fails.")
 def webhook_on_failure(context: dg.RunFailureSensorContext, media_store: MediaStore):
     _notify(context, media_store, "failed")
