@@ -35,9 +35,16 @@ class _Limiter:
         with self.free:
             ticket = (priority, next(self.arrivals))
             heapq.heappush(self.waiting, ticket)
-            while self.in_use >= self.capacity or self.waiting[0] != ticket:
-                self.free.wait()
-            heapq.heappop(self.waiting)
+            try:
+                while self.in_use >= self.capacity or self.waiting[0] != ticket:
+                    self.free.wait()
+                heapq.heappop(self.waiting)
+            except BaseException:  # interrupted in line (a run being stopped): leave the line, or
+                if ticket in self.waiting:  # everyone behind this place waits for ever
+                    self.waiting.remove(ticket)
+                    heapq.heapify(self.waiting)
+                    self.free.notify_all()  # the next in line may be first now
+                raise
             self.in_use += 1
             self.free.notify_all()  # the next in line may fit too
 
