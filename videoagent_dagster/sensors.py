@@ -150,7 +150,7 @@ def _makes_the_video(run: dg.DagsterRun) -> bool:
 def _notify(context, media_store: MediaStore, status: str) -> None:
     from .models import FinalVideo
     from .resources.io_manager import manifest_key
-    from .resources.webhooks import WebhookRefused, deliver
+    from .resources.webhooks import WebhookRefused, deliver, timeout_from_env
 
     run = context.dagster_run
     task = run.tags.get("dagster/partition")
@@ -176,7 +176,10 @@ def _notify(context, media_store: MediaStore, status: str) -> None:
     if not secret:
         context.log.warning("VIDEOAGENT_WEBHOOK_SECRET is not set: webhooks are signed with an empty key")
     try:
-        ok, detail = deliver(url, payload, secret=secret)
+        # Bounded (VIDEOAGENT_WEBHOOK_TIMEOUT_S for all attempts): a tick notifies run after run, and
+        # a receiver that hangs must not make the tick outlast Dagster's sensor timeout.
+        limit = timeout_from_env()
+        ok, detail = deliver(url, payload, secret=secret, timeout_s=min(5.0, limit), deadline_s=limit)
     except WebhookRefused as e:
         context.log.warning(f"webhook for {task} not sent: {e}")
         return
