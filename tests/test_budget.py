@@ -7,10 +7,10 @@ from videoagent_dagster.budget import (
     BudgetError,
     committed_today,
     estimate,
-    record_spend,
     reserve,
 )
 from videoagent_dagster.cli import main
+from videoagent_dagster.resources.spending import Spending
 from videoagent_dagster.tasks import create_task
 
 VENDORS = {"llm": "openai:gpt-4.1", "image": "openai:gpt-image-1", "video": "runway:gen4_turbo",
@@ -53,9 +53,12 @@ def test_budget_refuses_before_anything_is_made(store, instance, monkeypatch):
 def test_spend_counts_when_it_exceeds_the_estimate(store):
     b = brief(user="cy")
     reserve(b, store, {s: "offline" for s in VENDORS})
-    record_spend(b, store, {"call-a": 5.0, "call-b": 2.5})
-    record_spend(b, store, {"call-a": 5.0})  # the same call recorded again changes nothing
+    paid = Spending(store, b.task)
+    paid.record("a" * 64, 5.0, provider="runway", model="gen4_turbo", usage={"video_seconds": 100})
+    paid.record("b" * 64, 2.5, provider="runway", model="gen4_turbo", usage={"video_seconds": 50})
+    paid.record("c" * 64, 0.0, provider="offline", model="x", usage={})  # free calls leave nothing
     assert committed_today(store, "cy", "20261128") == 7.5
+    assert len(store.list(f"spend/{b.task}")) == 2
 
 
 def test_cli_estimate_and_refusal(workdir, capsys, monkeypatch):

@@ -1,7 +1,8 @@
 """What a video will cost before any paid call, and the per-user daily budget.
 
-Each task leaves a ledger entry, `ledger/{YYYYMMDD}/{user}/{task}.json`, holding its estimate and
-what it has actually spent; a user's day counts the larger of the two per task. A brief whose
+Each task leaves a ledger entry, `ledger/{YYYYMMDD}/{user}/{task}.json`, holding its estimate;
+what it has actually spent is recorded call by call as each paid call returns
+(`spend/{task}/…`, resources/spending.py). A user's day counts the larger of the two per task. A brief whose
 estimate would take its user past the budget is refused before anything is generated."""
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .brief import Brief
+from .plan_rules import CHARS_PER_SECOND
 from .prompts.offline_writer import plan_shots
 from .resources.media_store import MediaStore
 from .resources.pricing import cost_of
 from .resources.providers import parse_chain
+from .resources.spending import spent
 
 DEFAULT_DAILY_BUDGET_USD = 50.0
 LEDGER_WAIT_S = 30.0  # how long a submission waits for another one of the same user's to be counted
@@ -24,7 +27,6 @@ CHAIN_VARS = {"llm": "VIDEOAGENT_LLM", "image": "VIDEOAGENT_IMAGE", "video": "VI
               "tts": "VIDEOAGENT_TTS"}
 # Rough sizes for the estimate: tokens a script and a storyboard take, characters spoken a second.
 TOKENS = {"script_in": 900, "script_out_per_scene": 220, "board_in": 1500, "board_out_per_shot": 260}
-CHARS_PER_SECOND = {"en": 14.0, "zh": 3.6, "ja": 5.5}  # ja: about 7.5 morae/s at ~1.35 morae a character
 
 
 class BudgetError(ValueError):
@@ -91,7 +93,7 @@ def committed_today(store: MediaStore, user: str, day: str, exclude: str | None 
     for key in store.list(f"ledger/{day}/{user}"):
         if key.endswith(".json") and Path(key).stem != exclude:
             entry = json.loads(store.read_bytes(key))
-            total += max(entry.get("estimate_usd", 0.0), entry.get("spent_usd", 0.0))
+            total += max(entry.get("estimate_usd", 0.0), entry.get("spent_usd", 0.0), spent(store, Path(key).stem))
     return round(total, 4)
 
 
@@ -120,16 +122,3 @@ def reserve(brief: Brief, store: MediaStore, chains: dict[str, str] | None = Non
     except TimeoutError as e:
         raise BudgetError(f"user {brief.user!r}'s budget ledger is busy ({e}); submit again") from None
     return est
-
-
-def record_spend(brief: Brief, store: MediaStore, paid: dict[str, float]) -> None:
-    """Record what the task's paid calls cost, by cache key: recording the same call again (a
-    re-materialised final_video sees the same calls) changes nothing."""
-    if not any(paid.values()):
-        return
-    key = _entry_key(brief)
-    entry = json.loads(store.read_bytes(key)) if store.exists(key) else {"task": brief.task, "estimate_usd": 0.0}
-    calls = entry.setdefault("calls", {})
-    calls.update({k: v for k, v in paid.items() if v})
-    entry["spent_usd"] = round(sum(calls.values()), 6)
-    store.write_bytes(key, json.dumps(entry).encode())

@@ -322,10 +322,32 @@ def test_storyboard_duration_matches_brief_fails_shots_adding_up_to_twice_the_br
     assert results["duration_matches_brief"].passed and results["valid_shots"].passed
 
 
-@pytest.mark.xfail(strict=True, reason="storyboard duration_matches_brief reads Storyboard.total_duration, not the "
-                                       "shots' durations: shots adding up to 20 s pass a 10 s brief when the total "
-                                       "field says 10 (the storyboard asset keeps them equal, nothing else does)")
 def test_storyboard_duration_is_the_shots_not_the_total_field():
     board = _board(2, 10.0).model_copy(update={"total_duration": 10.0})
     results = {r.check_name: r for r in storyboard_checks(board, _brief(duration=10))}
     assert not results["duration_matches_brief"].passed
+
+
+def _valid_shots(board, brief):
+    result = next(r for r in storyboard_checks(board, brief) if r.check_name == "valid_shots")
+    return result.passed, result.metadata["problems"].value
+
+
+def test_valid_shots_fails_a_storyboard_of_the_wrong_length_or_with_unspeakable_lines():
+    brief = _brief(duration=10, shots=2)
+    assert _valid_shots(_board(2, 5.0), brief) == (True, "none")
+    passed, problems = _valid_shots(_board(3, 10 / 3), brief)
+    assert not passed and "the storyboard has 3 shots; the brief asks for 2" in problems
+    long_line = _board(2, 5.0)
+    long_line.shots[1] = long_line.shots[1].model_copy(update={"narration": "A very long sentence. " * 20})
+    passed, problems = _valid_shots(long_line, brief)
+    assert not passed and "shot 2's narration takes about 31.4 s to say; it has 5.0 s" in problems
+    wrong_language = _board(2, 5.0)
+    wrong_language.shots[0] = wrong_language.shots[0].model_copy(update={"narration": "灯塔在风暴中闪烁。"})
+    wrong_language.shots[1] = wrong_language.shots[1].model_copy(update={"narration": "海浪拍打着岩石。"})
+    passed, problems = _valid_shots(wrong_language, brief)
+    assert not passed and "the narration is in Chinese; the brief asks for English" in problems
+    blank = _board(2, 5.0)
+    blank.shots[0] = blank.shots[0].model_copy(update={"description": "   "})
+    passed, problems = _valid_shots(blank, brief)
+    assert not passed and "shot 1's description is blank" in problems

@@ -3,7 +3,20 @@ completions, images, speech), Anthropic (messages), Stability (stable-image), Ru
 video + tasks), Google Veo (Vertex predictLongRunning + fetchPredictOperation) and fal (queue).
 
 Tests run the real SDKs against it. Faults are scripted per endpoint (`fail`), latency can be
-set per endpoint (`latency`), and every request is counted (`calls`)."""
+set per endpoint (`latency`), and every request is counted (`calls`).
+
+It misbehaves the way the vendors and their models do, on demand:
+- LLM answers (`llm_faults`, one per call, in order): "prose" (JSON inside chatter), "fence" (a
+  Markdown code fence), "extra_shot" / "missing_shot" (miscounted shots), "durations_rounded"
+  (every duration 8% long: mendable), "durations_doubled" (far off), "english" / "chinese"
+  (narration in another language than asked), "blank_title", "long_narration".
+- Video jobs (`job_script`, one per created job): {"fail": reason, "code": Runway failureCode
+  (default INTERNAL.BAD_OUTPUT.CODE01, which Runway says to retry; SAFETY.* is a refusal),
+  "veo_code": google.rpc code, "filtered": Veo's RAI filter, "fal_type": fal error_type},
+  {"expired": n} (signed URL answers 403 n times, then a fresh one is handed out), {"lost": n}
+  (the URL answers 404 n times, then the same URL works), {"clip": bytes} (what is delivered).
+- OpenAI speech streams WAV with both size fields 0xFFFFFFFF, as the real API does, lasting
+  `speech_seconds` divided by the request's `speed`."""
 
 from __future__ import annotations
 
@@ -63,11 +76,14 @@ class FakeVendors:
         self.faults: dict[str, list[Response | str]] = defaultdict(list)
         self.latency: dict[str, float] = {}
         self.llm_answers: list[str] = []  # scripted LLM message contents, used before the generated ones
+        self.llm_faults: list[str] = []  # misbehaviours of the next generated answers (see the module doc)
+        self.speech_seconds = 0.8
+        self.lost: dict[str, int] = {}  # file name → 404s left
         self.jobs: dict[str, dict] = {}
         self.job_script: list[dict] = []  # per created video job, in order: {"polls": n, "fail": msg, ...}
         self.job_seconds: float | None = None  # when set, a job finishes this long after it was created
         self.lock = threading.Lock()
-        self.clip = _mp4(2)
+        self.clip = _mp4(5)  # vendors deliver the length asked for (5 s here), not the shot's
         self.png = _png()
         self.wav = _wav()
 
@@ -141,24 +157,52 @@ class FakeVendors:
 
     # -- LLMs --------------------------------------------------------------------------------
     def _document(self, prompt: str, schema_name: str) -> str:
-        """A valid answer, written from what the prompt says (duration, shots, topic)."""
+        """An answer written from what the prompt says (duration, shots, language), misbehaving as
+        the next of `llm_faults` says."""
         if self.llm_answers:
             return self.llm_answers.pop(0)
+        with self.lock:
+            fault = self.llm_faults.pop(0) if self.llm_faults else ""
+        text = self._valid_document(prompt, schema_name, fault)
+        if fault == "prose":
+            return f"Sure! Here is the {schema_name} you asked for:\n\n{text}\n\nLet me know if you want changes."
+        if fault == "fence":
+            return f"```json\n{text}\n```"
+        return text
+
+    def _valid_document(self, prompt: str, schema_name: str, fault: str) -> str:
         duration = float(re.search(r"(\d+(?:\.\d+)?)-second", prompt).group(1))
+        chinese = "Simplified Chinese" in prompt or "中文" in prompt or re.search(r"[\u4e00-\u9fff]{4}", prompt)
+        if fault == "english":
+            chinese = False
+        elif fault == "chinese":
+            chinese = True
+        line = (lambda i: f"这是故事的第{i + 1}部分。") if chinese else (lambda i: f"Shot {i + 1}.")
         if schema_name == "Script":
             half = round(duration / 2, 3)
             scenes = [{"title": f"Part {i + 1}", "description": "A view of the topic.", "narration":
-                       f"Here is part {i + 1} of the story.", "duration": half, "visual_notes": "wide",
-                       "audio_notes": "calm"} for i in range(2)]
+                       line(i) if chinese else f"Here is part {i + 1} of the story.", "duration": half,
+                       "visual_notes": "wide", "audio_notes": "calm"} for i in range(2)]
+            if fault == "durations_doubled":
+                for s in scenes:
+                    s["duration"] *= 2
             return json.dumps({"title": "A vendor-written film", "synopsis": "Two parts.",
                                "text": " ".join(s["narration"] for s in scenes), "scenes": scenes})
-        shots = int(re.search(r"into (\d+) shots", prompt).group(1))
+        asked = int(re.search(r"into (\d+) shots", prompt).group(1))
+        shots = asked + {"extra_shot": 1, "missing_shot": -1}.get(fault, 0)
+        # A model that miscounts shots keeps each shot's length: its durations no longer add up.
+        each = duration / asked * {"durations_rounded": 1.08, "durations_doubled": 2.0}.get(fault, 1.0)
         moves = ["pan_right", "zoom_in", "tilt_up", "static", "dolly", "tracking"]
-        return json.dumps({"shots": [{
+        board = [{
             "scene": min(i * 2 // shots, 1), "title": f"Vendor shot {i + 1}", "description": "A vivid scene.",
-            "narration": f"Shot {i + 1}.", "camera_movement": moves[i % len(moves)], "shot_type": "wide",
-            "duration": duration / shots, "composition": "centred", "lighting": "soft",
-            "palette": ["#102030", "#405060", "#a0b0c0"]} for i in range(shots)]})
+            "narration": line(i), "camera_movement": moves[i % len(moves)], "shot_type": "wide",
+            "duration": round(each, 2), "composition": "centred", "lighting": "soft",
+            "palette": ["#102030", "#405060", "#a0b0c0"]} for i in range(shots)]
+        if fault == "blank_title":
+            board[0]["title"] = " "
+        if fault == "long_narration":
+            board[-1]["narration"] = "And then, at great length, the narrator keeps on talking. " * 6
+        return json.dumps({"shots": board})
 
     def _openai_chat(self, request: Request) -> Response:
         body = request.get_json()
@@ -186,7 +230,11 @@ class FakeVendors:
         return _json({"created": int(time.time()), "data": [{"b64_json": base64.b64encode(self.png).decode()}]})
 
     def _openai_speech(self, request: Request) -> Response:
-        return Response(self.wav, content_type="audio/wav")
+        """WAV as OpenAI streams it: RIFF and data sizes unknown (0xFFFFFFFF)."""
+        speed = float(request.get_json().get("speed", 1.0))
+        wav = _wav(self.speech_seconds / speed)
+        streamed = wav[:4] + b"\xff\xff\xff\xff" + wav[8:40] + b"\xff\xff\xff\xff" + wav[44:]
+        return Response(streamed, content_type="audio/wav")
 
     def _stability_generate(self, request: Request) -> Response:
         assert request.headers["authorization"].startswith("Bearer ") and request.form["prompt"]
@@ -197,7 +245,7 @@ class FakeVendors:
         with self.lock:
             script = self.job_script.pop(0) if self.job_script else {}
             job_id = str(uuid.uuid4())
-            self.jobs[job_id] = {"polls": 0, "created": time.monotonic(), **script}
+            self.jobs[job_id] = {"polls": 0, "created": time.monotonic(), "id": job_id, **script}
         return job_id
 
     def _job_state(self, job_id: str) -> tuple[str, str | None, str | None]:
@@ -218,7 +266,10 @@ class FakeVendors:
             if expired:
                 job["expired"] = expired - 1
                 return "SUCCEEDED", f"{self.url}/files/expired-{job['polls']}.mp4", None
-            return "SUCCEEDED", f"{self.url}/files/clip-{job_id[:8]}.mp4", None
+            name = f"clip-{job_id[:8]}.mp4"
+            if job.get("lost") and name not in self.lost:
+                self.lost[name] = job["lost"]
+            return "SUCCEEDED", f"{self.url}/files/{name}", None
 
     def _runway_create(self, request: Request) -> Response:
         body = request.get_json()
@@ -231,8 +282,8 @@ class FakeVendors:
         if status == "RUNNING":
             return _json({**base, "status": "RUNNING", "progress": 0.5, "estimatedCost": {"credits": 25}})
         if status == "FAILED":
-            return _json({**base, "status": "FAILED", "failure": failure, "failureCode": "INTERNAL.BAD_OUTPUT",
-                          "cost": {"credits": 0}})
+            code = self.jobs[id].get("code", "INTERNAL.BAD_OUTPUT.CODE01")
+            return _json({**base, "status": "FAILED", "failure": failure, "failureCode": code})
         return _json({**base, "status": "SUCCEEDED", "output": [url], "cost": {"credits": 25}})
 
     def _veo_create(self, request: Request, model: str) -> Response:
@@ -246,11 +297,17 @@ class FakeVendors:
         status, url, failure = self._job_state(name.rsplit("/", 1)[1])
         if status == "RUNNING":
             return _json({"name": name})
+        job = self.jobs[name.rsplit("/", 1)[1]]
         if status == "FAILED":
-            return _json({"name": name, "done": True, "error": {"code": 3, "message": failure}})
+            return _json({"name": name, "done": True, "error": {"code": job.get("veo_code", 13), "message": failure}})
+        if job.get("filtered"):
+            return _json({"name": name, "done": True, "response": {
+                "@type": "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse",
+                "raiMediaFilteredCount": 1, "raiMediaFilteredReasons": [job["filtered"]]}})
         return _json({"name": name, "done": True, "response": {
             "@type": "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse",
-            "videos": [{"bytesBase64Encoded": base64.b64encode(self.clip).decode(), "mimeType": "video/mp4"}]}})
+            "videos": [{"bytesBase64Encoded": base64.b64encode(job.get("clip", self.clip)).decode(),
+                        "mimeType": "video/mp4"}]}})
 
     def _fal_create(self, request: Request, app: str) -> Response:
         assert request.headers["authorization"] == "Key fal-test"
@@ -265,7 +322,8 @@ class FakeVendors:
             return _json({"status": "IN_PROGRESS", "logs": None})
         self.jobs[id]["result"] = (url, failure)
         done = {"status": "COMPLETED", "logs": None, "metrics": {}}
-        return _json({**done, "error": failure, "error_type": "generation_failed"} if failure else done)
+        kind = self.jobs[id].get("fal_type", "internal_server_error")
+        return _json({**done, "error": failure, "error_type": kind} if failure else done)
 
     def _fal_result(self, request: Request, id: str) -> Response:
         url, _ = self.jobs[id]["result"]
@@ -274,4 +332,10 @@ class FakeVendors:
     def _files(self, request: Request, name: str) -> Response:
         if name.startswith("expired"):
             return _json({"error": {"message": "Request has expired"}}, 403)
-        return Response(self.clip, content_type="video/mp4")
+        with self.lock:
+            if self.lost.get(name):
+                self.lost[name] -= 1
+                return Response("Not Found", status=404, content_type="text/plain")
+            clip = next((j["clip"] for j in self.jobs.values() if "clip" in j and name == f"clip-{j['id'][:8]}.mp4"),
+                        self.clip)
+        return Response(clip, content_type="video/mp4")

@@ -7,10 +7,14 @@ from pathlib import Path
 
 import dagster as dg
 
+from ..media.ffmpeg import MediaToolError
 from ..media.quality import conform_and_inspect, inspect_clip
 from ..models import ClipItem, FirstFrames, ShotClips, Storyboard
 from ..partitions import video_tasks
+from ..resources.cache import evict
 from ..resources.media_store import MediaStore
+from ..resources.providers import ProviderError
+from ..resources.spending import Spending
 from ..resources.video_gen import ClipRequest, VideoGenResource
 from .common import calls_summary, calls_table, for_each_shot, shot_name, task_key
 
@@ -26,10 +30,11 @@ def shot_clips(context: dg.AssetExecutionContext, storyboard: Storyboard, first_
     of the transition into the next shot; checked (black, frozen) and made again when it fails."""
     task = context.partition_key
     fps = storyboard.fps
+    spend = Spending(media_store, task)
 
     def film(i: int, shot) -> ClipItem:
         frame = first_frames.frames[i]
-        attempts = []
+        attempts: list[dict] = []
         frames = storyboard.clip_frames(i)
         key = task_key(task, "clips", f"{shot_name(i)}.mp4")
         with tempfile.TemporaryDirectory(prefix="videoagent-shot-") as work:
@@ -40,17 +45,34 @@ def shot_clips(context: dg.AssetExecutionContext, storyboard: Storyboard, first_
                     frames=frames, fps=fps, width=storyboard.width,
                     height=storyboard.height, attempt=attempt,
                 )
-                cached, call = video_gen.generate(media_store, request)
+                try:
+                    cached, call = video_gen.generate(media_store, request, spend=spend)
+                except ProviderError as e:
+                    if not e.rejected:
+                        raise
+                    # Every provider's clip failed verification (undecodable, too short): nothing was
+                    # cached; a new attempt asks again.
+                    attempts.append({"attempt": attempt + 1, "provider": "-", "cached": False,
+                                     "verdict": f"rejected: {str(e)[-300:]}"})
+                    context.log.warning(f"shot clips: shot {i + 1} attempt {attempt + 1}: {e}")
+                    continue
                 made = None
-                if video_gen.exact_clips(call.provider):
-                    problems, seen = inspect_clip(media_store.path(cached), shot.camera_movement, frames / fps)
-                else:  # as the vendor made it: conformed to the shot and checked in one pass
-                    made = Path(work) / f"attempt-{attempt + 1}.mp4"
-                    problems, seen = conform_and_inspect(media_store.path(cached), made, shot.camera_movement,
-                                                         frames=frames, fps=fps, width=storyboard.width,
-                                                         height=storyboard.height)
+                try:
+                    if video_gen.exact_clips(call.provider):
+                        problems, seen = inspect_clip(media_store.path(cached), shot.camera_movement, frames / fps)
+                    else:  # as the vendor made it: conformed to the shot and checked in one pass
+                        made = Path(work) / f"attempt-{attempt + 1}.mp4"
+                        problems, seen = conform_and_inspect(media_store.path(cached), made, shot.camera_movement,
+                                                             frames=frames, fps=fps, width=storyboard.width,
+                                                             height=storyboard.height)
+                except MediaToolError as e:
+                    # It probed well but does not decode to the end: out of the cache, a failed attempt.
+                    evict(media_store, call.cache_key, "mp4")
+                    problems, seen = [f"does not decode: {str(e)[-200:]}"], {}
                 attempts.append({"attempt": attempt + 1, "provider": f"{call.provider}:{call.model}",
-                                 "cached": call.cached, "verdict": "; ".join(problems) or "ok"})
+                                 "cached": call.cached, "verdict": "; ".join(problems) or "ok",
+                                 **({"failed_vendor_jobs": int(call.usage["failed_jobs"])}
+                                    if call.usage.get("failed_jobs") else {})})
                 if not problems:
                     break
                 context.log.warning(f"shot clips: shot {i + 1} attempt {attempt + 1} failed its checks: "

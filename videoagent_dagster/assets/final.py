@@ -7,7 +7,6 @@ from concurrent.futures import ThreadPoolExecutor
 import dagster as dg
 
 from ..brief import Brief
-from ..budget import record_spend
 from ..media.compose import compose, thumbnail
 from ..media.ffmpeg import probe
 from ..models import FinalVideo, FirstFrames, Narration, ShotClips, Storyboard
@@ -71,7 +70,6 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
     srt_key = media_store.copy(narration.subtitles_srt, task_key(task, "final", "subtitles.srt"))
     calls = [*storyboard.calls, *(f.call for f in first_frames.frames), *(c.call for c in shot_clips.clips),
              *(ln.call for ln in narration.lines if ln.call)]
-    record_spend(video_brief, media_store, {c.cache_key: c.made_cost_usd for c in calls})
     v = facts["video"]
     result = FinalVideo(
         key=video_key, uri=media_store.uri(video_key), duration=facts["duration"], width=v["width"],

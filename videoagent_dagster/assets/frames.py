@@ -10,6 +10,7 @@ from ..models import FirstFrames, FrameItem, Shot, Storyboard, StyleProfile
 from ..partitions import video_tasks
 from ..resources.image_gen import FrameRequest, ImageGenResource
 from ..resources.media_store import MediaStore
+from ..resources.spending import Spending
 from .common import (
     calls_summary,
     calls_table,
@@ -31,6 +32,7 @@ def first_frames(context: dg.AssetExecutionContext, storyboard: Storyboard, styl
     """The first frame of every shot, painted by the image_gen providers."""
     task = context.partition_key
     n = len(storyboard.shots)
+    spend = Spending(media_store, task)
 
     def paint(i: int, shot: Shot) -> FrameItem:
         prompt = frame_prompt(shot, style_profile)
@@ -40,7 +42,7 @@ def first_frames(context: dg.AssetExecutionContext, storyboard: Storyboard, styl
             label=f"SHOT {i + 1:02d} / {n:02d} · {shot.shot_type.replace('_', ' ')}",
             seed=int(hashlib.sha256(f"{i}|{prompt}".encode()).hexdigest()[:8], 16),
         )
-        cached, call = image_gen.generate(media_store, request)
+        cached, call = image_gen.generate(media_store, request, spend=spend)
         key = media_store.copy(cached, task_key(task, "frames", f"{shot_name(i)}.png"))
         return FrameItem(shot=i + 1, key=key, uri=media_store.uri(key), sha256=media_store.sha256(key),
                          width=storyboard.width, height=storyboard.height, prompt=prompt, call=call)

@@ -1,21 +1,30 @@
 """narration: each shot's line spoken, laid on one shot-aligned track, with subtitles."""
 
+from dataclasses import replace
 
 import dagster as dg
 
 from ..brief import Brief
 from ..media.compose import master_soundtrack, narration_track
-from ..media.ffmpeg import media_duration, silences
+from ..media.ffmpeg import silences
+from ..media.verify import decoded_seconds
 from ..media.subtitles import cues_for_lines, write_ass, write_srt
 from ..models import Narration, NarrationLine, Storyboard
 from ..partitions import video_tasks
 from ..resources.media_store import MediaStore
+from ..resources.spending import Spending
 from ..resources.tts import SpeechRequest, TTSResource
 from .brief import music_for
 from .common import calls_summary, calls_table, for_each_shot, shot_name, task_key
 
 # How long a subtitle stays up when there is no voice to time it by: a share of its shot.
 SILENT_READING_SHARE = 0.9
+FIT_TOLERANCE_S = 0.05  # trailing silence of a voice's last sample that may run past its shot
+MAX_SPEED = 2.0  # the fastest a line is asked for; faster is hard to follow
+
+
+class SpeechTooLong(RuntimeError):
+    """A line cannot be spoken within its shot, even asked faster."""
 
 
 @dg.asset(partitions_def=video_tasks, group_name="video", pool="tts", kinds={"wav"})
@@ -29,6 +38,7 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
         starts.append(t)
         t += s.duration
     audio_on = video_brief.options.include_audio
+    spend = Spending(media_store, task)
 
     def voice(i: int, shot) -> NarrationLine:
         start, end = starts[i], starts[i] + shot.duration
@@ -38,9 +48,20 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
                                  speech_duration=shot.duration * SILENT_READING_SHARE if text else 0.0)
         request = SpeechRequest(text=text, language=video_brief.language, voice=video_brief.options.voice,
                                 max_seconds=shot.duration)
-        cached, call = tts.generate(media_store, request)
+        cached, call = tts.generate(media_store, request, spend=spend)
+        # Measured from the decoded samples: a vendor's WAV header may say anything.
+        spoken = decoded_seconds(media_store.path(cached))
+        if spoken > shot.duration + FIT_TOLERANCE_S:
+            # The voice took longer than the shot (OpenAI's does not know the time it has): asked
+            # again faster, never cut mid-word.
+            faster = replace(request, speed=round(min(MAX_SPEED, spoken / shot.duration * 1.05), 3))
+            cached, call = tts.generate(media_store, faster, spend=spend)
+            spoken = decoded_seconds(media_store.path(cached))
+            if spoken > shot.duration + FIT_TOLERANCE_S:
+                raise SpeechTooLong(f"the line takes {spoken:.2f} s to say even at {faster.speed:g}x; its shot "
+                                    f"lasts {shot.duration:.2f} s — shorten the narration of shot {i + 1}")
         key = media_store.copy(cached, task_key(task, "audio", f"{shot_name(i)}.wav"))
-        spoken = min(media_duration(media_store.path(key)), shot.duration)
+        spoken = min(spoken, shot.duration)
         return NarrationLine(shot=i + 1, text=text, start=start, end=end, audio_key=key, speech_duration=spoken,
                              call=call)
 

@@ -8,9 +8,11 @@ import dagster as dg
 from ..brief import Brief
 from ..models import Script, StyleProfile, WrittenScript
 from ..partitions import video_tasks
+from ..plan_rules import PlanRequest, review_script
 from ..prompts import script_prompt
 from ..resources.llm import LLMResource
 from ..resources.media_store import MediaStore
+from ..resources.spending import Spending
 from ..styles import CATALOGUE
 
 
@@ -24,8 +26,11 @@ def writer_inputs(brief: Brief, style: StyleProfile) -> dict:
 def script(context: dg.AssetExecutionContext, video_brief: Brief, style_profile: StyleProfile,
            llm: LLMResource, media_store: MediaStore) -> WrittenScript:
     """The script, in the brief's language."""
+    ask = PlanRequest(duration=video_brief.options.duration, fps=video_brief.options.fps,
+                      language=video_brief.language)
     result, call = llm.generate(media_store, "script", Script, script_prompt(video_brief, style_profile),
-                                writer_inputs(video_brief, style_profile))
+                                writer_inputs(video_brief, style_profile), review=lambda s: review_script(s, ask),
+                                spend=Spending(media_store, context.partition_key))
     rows = [dg.TableRecord({"scene": i + 1, "title": s.title, "duration_s": s.duration, "narration": s.narration})
             for i, s in enumerate(result.scenes)]
     context.add_output_metadata({

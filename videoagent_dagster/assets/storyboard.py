@@ -8,10 +8,12 @@ import dagster as dg
 from ..brief import Brief
 from ..models import Storyboard, StoryboardDraft, StyleProfile, WrittenScript
 from ..partitions import video_tasks
+from ..plan_rules import PlanRequest, review_storyboard
 from ..prompts import storyboard_prompt
 from ..prompts.offline_writer import plan_shots
 from ..resources.llm import LLMResource
 from ..resources.media_store import MediaStore
+from ..resources.spending import Spending
 from .checks import STORYBOARD_CHECKS, storyboard_checks
 from .script import writer_inputs
 
@@ -24,10 +26,15 @@ def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_prof
     """Shots: description, narration, camera move, shot type, duration, composition, lighting, palette."""
     opts = video_brief.options
     n = len(plan_shots(opts.duration, opts.fps, opts.shots))
+    ask = PlanRequest(duration=opts.duration, fps=opts.fps, language=video_brief.language, shots=n)
+    # Reviewed against the plan's rules before it is cached: the shot count asked for, durations
+    # in whole frames adding up to the request, narration that fits its shot, in the brief's language.
     draft, call = llm.generate(media_store, "storyboard", StoryboardDraft,
                                storyboard_prompt(video_brief, style_profile, script, n),
                                {**writer_inputs(video_brief, style_profile),
-                                "script": script.model_dump(exclude={"call"})})
+                                "script": script.model_dump(exclude={"call"})},
+                               review=lambda d: review_storyboard(d, ask),
+                               spend=Spending(media_store, context.partition_key))
     # Whole frames per shot, so clip lengths, narration offsets and subtitles agree exactly.
     frames = [max(1, round(s.duration * opts.fps)) for s in draft.shots]
     # The brief's transition wins, then the shot's own choice, then the style's; the last shot has none.

@@ -27,3 +27,8 @@ def cache_media_key(key: str, ext: str) -> str:
 def cached(store: MediaStore, key: str, ext: str) -> str | None:
     media_key = cache_media_key(key, ext)
     return media_key if store.exists(media_key) else None
+
+
+def evict(store: MediaStore, key: str, ext: str) -> None:
+    """Take a result that was found bad after it was cached out of the cache, so the next call asks again."""
+    store.delete(cache_media_key(key, ext))

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..media.frames import fit_image, render_frame
+from ..media.verify import verify_image
 from ..models import ProviderCall
 from .media_store import MediaStore
 from .providers import (
     Provider,
+    Spending,
     StageResource,
     Usage,
     register,
@@ -122,7 +124,10 @@ class ImageGenResource(StageResource):
 
     max_concurrency: int = 4
 
-    def generate(self, store: MediaStore, request: FrameRequest) -> tuple[str, ProviderCall]:
+    def generate(self, store: MediaStore, request: FrameRequest,
+                 spend: Spending | None = None) -> tuple[str, ProviderCall]:
         return serve_request(store, "image", self.chain, request, prompt_field="prompt", ext="png",
                              settings={"max_retries": self.max_retries, "timeout_s": self.timeout_s},
-                             produce=lambda p, out, _key: p.render(request, out), what=f"painting '{request.label}'")
+                             produce=lambda p, out, _key: p.render(request, out),
+                             verify=lambda out: verify_image(out, request.width, request.height),
+                             what=f"painting '{request.label}'", spend=spend)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -22,6 +23,7 @@ from ..models import ProviderCall
 from ..prompts import offline_writer
 from .media_store import MediaStore
 from .providers import (
+    Spending,
     Provider,
     StageResource,
     Usage,
@@ -37,13 +39,19 @@ from .vendor_sdk import (
 )
 
 T = TypeVar("T", bound=BaseModel)
+Review = Callable[[Any], tuple[Any, list[str]]]
 
 SYSTEM_PROMPT = ("You are a film writer and storyboard artist for short narrated videos. Answer with one JSON "
                  "object that matches the JSON schema you are given, and nothing else.")
 
 
 class SchemaError(RuntimeError):
-    """The model's answer did not match the schema, even after one repair."""
+    """The model's answer did not match the schema, even after one repair. `usage` is what the
+    answers cost: they were paid for though they are not used."""
+
+    def __init__(self, message: str, usage: Usage | None = None):
+        super().__init__(message)
+        self.usage = usage or {}
 
 
 @dataclass
@@ -214,12 +222,29 @@ class AnthropicMessages(LLMProvider):
 
 
 def parse_answer(schema: type[T], text: str) -> T:
-    """Validate JSON text against the schema; tolerate a Markdown code fence around it."""
+    """Validate JSON text against the schema. Models wrap JSON in a Markdown fence or in prose
+    ("Here is the storyboard: {...} Hope this helps"): the first JSON object in the text that the
+    schema accepts is taken."""
     body = text.strip()
-    if body.startswith("```"):
-        body = body.strip("`")
-        body = body[body.find("{"):] if "{" in body else body
-    return schema.model_validate_json(body)
+    try:
+        return schema.model_validate_json(body)
+    except ValidationError as first:
+        decoder = json.JSONDecoder()
+        for at in (i for i, c in enumerate(body) if c == "{"):
+            try:
+                value, _ = decoder.raw_decode(body, at)
+            except ValueError:
+                continue
+            try:
+                return schema.model_validate(value)
+            except ValidationError:
+                continue
+        raise first
+
+
+class PlanError(SchemaError):
+    """The model's answer matched the schema but broke the plan's rules (durations, shot count,
+    narration), even after one repair."""
 
 
 class LLMResource(StageResource):
@@ -231,25 +256,40 @@ class LLMResource(StageResource):
 
 
     def generate(self, store: MediaStore, stage: str, schema: type[T], prompt: str,
-                 inputs: dict[str, Any]) -> tuple[T, ProviderCall]:
+                 inputs: dict[str, Any], review: Review | None = None,
+                 spend: Spending | None = None) -> tuple[T, ProviderCall]:
+        """Write `stage` as `schema`. `review(result)` returns the result mended where safe and the
+        plan's rules it still breaks; an answer that fails the schema or the review is asked again
+        once, naming each problem, and only an answer that passes both is cached."""
         providers = parse_chain("llm", self.chain, {"max_retries": self.max_retries, "timeout_s": self.timeout_s})
+
+        def judge(text: str) -> tuple[T | None, str, str]:
+            """(result or None, what is wrong with it, and the details)."""
+            try:
+                result = parse_answer(schema, text)
+            except (ValidationError, ValueError) as e:
+                return None, "does not match the schema", str(e)
+            if review is None:
+                return result, "", ""
+            mended, problems = review(result)
+            if problems:
+                return None, "breaks the plan", "; ".join(problems)
+            return mended, "", ""
 
         def produce(provider: LLMProvider, path, _key) -> Usage:
             text, usage = provider.complete(stage, schema, prompt, inputs, [])
-            try:
-                result = parse_answer(schema, text)
-            except (ValidationError, ValueError) as first:
-                # One re-ask with the validation error, then give up clearly.
-                correction = (f"That answer does not match the schema: {first}. Answer again with the corrected "
-                              "JSON object only.")
+            result, wrong, details = judge(text)
+            if result is None:
+                # One re-ask naming the exact problems, then give up clearly.
+                correction = f"That answer {wrong}: {details}. Answer again with the corrected JSON object only."
                 text2, usage2 = provider.complete(stage, schema, prompt, inputs, [(text, correction)])
                 usage = {k: usage.get(k, 0) + usage2.get(k, 0) for k in {*usage, *usage2}}
-                try:
-                    result = parse_answer(schema, text2)
-                except (ValidationError, ValueError) as second:
-                    raise SchemaError(f"{provider.name}:{provider.model} wrote a {stage} that does not match the "
-                                      f"schema, even after one repair: {str(second)[:600]}") from second
-            # Validated before caching, so an invalid answer is never served again from the cache.
+                result, wrong, details = judge(text2)
+                if result is None:
+                    kind = PlanError if wrong == "breaks the plan" else SchemaError
+                    raise kind(f"{provider.name}:{provider.model} wrote a {stage} that {wrong}, even after one "
+                               f"repair: {details[:600]}", usage=usage)
+            # Checked before caching, so a bad answer is never served again from the cache.
             path.write_text(result.model_dump_json(indent=1), encoding="utf-8")
             return usage
 
@@ -257,6 +297,6 @@ class LLMResource(StageResource):
             store=store, stage="llm", providers=providers, prompt=prompt,
             params={"stage": stage, "schema": schema.__name__, "schema_json": schema.model_json_schema(),
                     "inputs": json.loads(json.dumps(inputs, default=str))},
-            input_hashes=[], ext="json", produce=produce, what=f"writing the {stage}",
+            input_hashes=[], ext="json", produce=produce, what=f"writing the {stage}", spend=spend,
         )
         return schema.model_validate_json(store.read_bytes(key)), call

@@ -26,6 +26,7 @@ from .cache import cache_key, cache_media_key, cached
 from .limits import provider_slot
 from .media_store import MediaStore
 from .pricing import cost_of
+from .spending import Spending
 from .vendor_sdk import DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT_S, explain
 
 log = logging.getLogger("videoagent.providers")
@@ -95,15 +96,34 @@ def register(stage: str, name: str, default_model: str) -> Callable[[type[Provid
 class ProviderError(RuntimeError):
     """Every provider of a chain failed; the message says what each one said. `transient` is true
     when every failure was of a kind that may pass (timeouts, rate limits, 5xx, dropped
-    connections, a job still running at its deadline) rather than one that needs a fix."""
+    connections, a job still running at its deadline) rather than one that needs a fix;
+    `rejected` when every provider answered but each answer failed verification."""
 
-    def __init__(self, message: str, transient: bool = False):
+    def __init__(self, message: str, transient: bool = False, rejected: bool = False):
         super().__init__(message)
         self.transient = transient
+        self.rejected = rejected
+
+
+class ResultRejected(RuntimeError):
+    """A provider's result failed verification (does not decode, or is not what was asked): a
+    failed attempt, never cached. `usage` is what the call cost all the same."""
+
+    transient = True
+
+    def __init__(self, message: str, usage: Usage | None = None):
+        super().__init__(message)
+        self.usage = usage or {}
+
+
+Verify = Callable[[Path], None]
 
 
 def is_transient(e: BaseException) -> bool:
     from .retry import status_of
+
+    if isinstance(getattr(e, "transient", None), bool):
+        return e.transient  # type: ignore[attr-defined]
 
     status = status_of(e)
     if status is not None:
@@ -145,14 +165,19 @@ def run_chain(
     ext: str,
     produce: Callable[[Provider, Path, str], Usage],
     what: str,
+    verify: Verify | None = None,
+    spend: Spending | None = None,
 ) -> tuple[str, ProviderCall]:
     """Serve one call: providers in order, each from its cache when it has the result, else by
     calling it; the first that succeeds serves. `produce(provider, path, cache_key)` writes the result to `path` and
-    returns its usage, priced from the price table. Returns (cache media key, who served it).
+    returns its usage, priced from the price table. `verify(path)` raises when the result is not
+    what was asked (it then is a failed attempt and never enters the cache). Every paid call is
+    recorded in `spend` as it returns, used or not. Returns (cache media key, who served it).
     """
     keys = [cache_key(stage, p.name, p.model, prompt, params, input_hashes) for p in providers]
     failures: list[str] = []
     transient = True
+    rejected = True
     for p, key in zip(providers, keys):
         # The cache of each provider is consulted just before that provider would be called, so a
         # fallback's result never shadows the preferred provider once it is back.
@@ -164,20 +189,34 @@ def run_chain(
         media_key = cache_media_key(key, ext)
         started = time.perf_counter()
         try:
-            with store.writing(media_key) as tmp, provider_slot(p.name, stage):
-                usage = produce(p, tmp, key) or {}
+            with store.writing(media_key) as tmp:
+                with provider_slot(p.name, stage):
+                    usage = produce(p, tmp, key) or {}
+                if verify is not None:
+                    try:
+                        verify(tmp)
+                    except Exception as bad:  # noqa: BLE001 - any verification failure rejects the result
+                        raise ResultRejected(f"its result was rejected: {bad}", usage) from bad
         except Exception as e:  # noqa: BLE001 - any provider failure hands over to the next
+            paid = getattr(e, "usage", None)
+            if spend is not None and paid:
+                spend.record(key, cost_of(p.name, p.model, paid), provider=p.name, model=p.model, usage=paid,
+                             outcome=f"failed: {str(e)[:200]}")
             failures.append(f"{p.name}:{p.model}: {e}")
             transient = transient and is_transient(e)
+            rejected = rejected and isinstance(e, ResultRejected)
             if len(providers) > 1:
                 log.warning("%s: %s:%s failed (%s); trying the next provider", what, p.name, p.model, e)
             continue
         cost = cost_of(p.name, p.model, usage)
+        if spend is not None:
+            spend.record(key, cost, provider=p.name, model=p.model, usage=usage)
         store.write_bytes(_made_key(key), json.dumps({"cost_usd": cost, "usage": usage}).encode())
         return media_key, ProviderCall(provider=p.name, model=p.model, cached=False,
                                        latency_s=round(time.perf_counter() - started, 3),
                                        cost_usd=cost, made_cost_usd=cost, usage=usage, cache_key=key)
-    raise ProviderError(f"{what}: every {stage} provider failed: " + " | ".join(failures), transient=transient)
+    raise ProviderError(f"{what}: every {stage} provider failed: " + " | ".join(failures), transient=transient,
+                        rejected=rejected)
 
 
 def _made_key(key: str) -> str:
@@ -187,8 +226,8 @@ def _made_key(key: str) -> str:
 
 def serve_request(store: MediaStore, stage: str, chain: str, request: Any, *, prompt_field: str, ext: str,
                   produce: Callable[[Provider, Path, str], Usage], what: str, private: tuple[str, ...] = (),
-                  input_hashes: list[str] | None = None,
-                  settings: dict[str, Any] | None = None) -> tuple[str, ProviderCall]:
+                  input_hashes: list[str] | None = None, settings: dict[str, Any] | None = None,
+                  verify: Verify | None = None, spend: Spending | None = None) -> tuple[str, ProviderCall]:
     """run_chain for a media request dataclass: its `prompt_field` is the prompt, every other field
     (but the `private` ones, which don't change the result) a cache-key parameter."""
     params = asdict(request)
@@ -197,7 +236,8 @@ def serve_request(store: MediaStore, stage: str, chain: str, request: Any, *, pr
         params.pop(name)
     return run_chain(store=store, stage=stage, providers=parse_chain(stage, chain, settings), prompt=prompt,
                      params=params,
-                     input_hashes=input_hashes or [], ext=ext, produce=produce, what=what)
+                     input_hashes=input_hashes or [], ext=ext, produce=produce, what=what, verify=verify,
+                     spend=spend)
 
 
 def warm_up(stage: str, chain: str) -> None:

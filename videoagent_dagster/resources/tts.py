@@ -6,10 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..media.speech import speak_within
+from ..media.verify import ResultInvalid, as_wav, verify_speech
 from ..models import ProviderCall
 from .media_store import MediaStore
 from .providers import (
     Provider,
+    Spending,
     StageResource,
     Usage,
     register,
@@ -28,6 +30,7 @@ class SpeechRequest:
     language: str
     voice: str | None
     max_seconds: float  # the shot's length: speech should end inside its shot
+    speed: float = 1.0  # > 1 asks the voice to speak faster (a line that ran over its shot, asked again)
 
 
 @dataclass
@@ -41,29 +44,39 @@ class SpeechProvider(Provider):
 @dataclass
 class OfflineVoice(SpeechProvider):
     def speak(self, request, out):
-        speak_within(request.text, out, language=request.language, voice=request.voice, limit=request.max_seconds)
+        speak_within(request.text, out, language=request.language, voice=request.voice,
+                     limit=request.max_seconds, speed=request.speed)
         return {}
 
 
 @register("tts", "openai", "gpt-4o-mini-tts")
 @dataclass
 class OpenAIVoice(SpeechProvider):
-    """OpenAI speech, as WAV. `voice` is an OpenAI voice name (default alloy)."""
+    """OpenAI speech, as WAV. `voice` is an OpenAI voice name (default alloy). The voice does not
+    know how long its shot is: a line that runs over is asked again with `speed` (0.25-4)."""
 
     sdk_modules = ("openai",)
 
     def speak(self, request, out):
         client = openai_client(require_env("OPENAI_API_KEY", self.name), env_base_url("OPENAI_BASE_URL"),
                                self.retries(), self.timeout())
+        streamed = out.with_name(out.name + ".stream.wav")
         try:
             with client.audio.speech.with_streaming_response.create(
                 model=self.model, voice=request.voice or "alloy", input=request.text, response_format="wav",
+                **({"speed": round(min(4.0, max(0.25, request.speed)), 3)} if request.speed != 1.0 else {}),
             ) as resp:
-                resp.stream_to_file(out)
+                resp.stream_to_file(streamed)
+            if streamed.stat().st_size < 64:
+                raise RuntimeError(f"{self.name} returned no audio")
+            # Streamed WAV carries 0xFFFFFFFF in both size fields: rewritten with its true sizes.
+            as_wav(streamed, out)
+        except (RuntimeError, ResultInvalid):
+            raise
         except Exception as e:  # noqa: BLE001
             raise self.explain(e, "OPENAI_API_KEY") from e
-        if out.stat().st_size < 64:
-            raise RuntimeError(f"{self.name} returned no audio")
+        finally:
+            streamed.unlink(missing_ok=True)
         return {"characters": len(request.text)}
 
 
@@ -76,7 +89,10 @@ class TTSResource(StageResource):
 
     max_concurrency: int = 4
 
-    def generate(self, store: MediaStore, request: SpeechRequest) -> tuple[str, ProviderCall]:
+    def generate(self, store: MediaStore, request: SpeechRequest,
+                 spend: Spending | None = None) -> tuple[str, ProviderCall]:
         return serve_request(store, "tts", self.chain, request, prompt_field="text", ext="wav",
                              settings={"max_retries": self.max_retries, "timeout_s": self.timeout_s},
-                             produce=lambda p, out, _key: p.speak(request, out), what="speaking a line")
+                             produce=lambda p, out, _key: p.speak(request, out),
+                             verify=lambda out: verify_speech(out, request.text, request.max_seconds),
+                             what="speaking a line", spend=spend)

@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..media.motion import animate
+from ..media.verify import verify_clip
 from ..models import ProviderCall
 from .media_store import MediaStore
 from .providers import (
     REGISTRY,
     Provider,
+    Spending,
     StageResource,
     Usage,
     register,
@@ -114,10 +116,24 @@ class JobState:
     status: str  # "running", "succeeded" or "failed"
     result: str | bytes | None = None  # a download URL, or the video's bytes
     error: str = ""
+    # For a failed job: the vendor's own fault (an internal error, worth a new job) rather than a
+    # refusal of the request (safety, content policy, bad input), which a new job would repeat.
+    retryable: bool = False
 
 
 class VendorJobFailed(RuntimeError):
-    """The vendor ran the job and it failed (its terminal state); a new submission may succeed."""
+    """The vendor ran the job and it failed (its terminal state). `retryable` when the vendor says
+    the fault was its own; a refusal is not."""
+
+    def __init__(self, message: str, retryable: bool = False):
+        super().__init__(message)
+        self.retryable = retryable
+        self.transient = retryable
+
+
+DEFAULT_JOB_ATTEMPTS = 3  # jobs submitted for one clip when the vendor's own faults end them
+DOWNLOAD_ATTEMPTS = 3  # a result URL that fails is refreshed from the job's record this many times
+DOWNLOAD_PAUSE_S = 0.5
 
 
 @dataclass
@@ -157,14 +173,32 @@ class RemoteVideoProvider(VideoProvider):
             except Exception:  # noqa: BLE001 - gone at the vendor: make it anew
                 book.clear()
                 job = None
-        if job is None:
-            job = self._submit_once(request, frame, seconds, book)
-        self._fetch_result(job, request, out, book)
+        failed: list[str] = []
+        attempts = max(1, int(self.setting("job_attempts", DEFAULT_JOB_ATTEMPTS)))
+        while True:
+            if job is None:
+                job = self._submit_once(request, frame, seconds, book)
+            try:
+                self._fetch_result(job, request, out, book)
+                break
+            except VendorJobFailed as e:
+                # The vendor's own fault (e.g. Runway's INTERNAL.BAD_OUTPUT): a new job may well
+                # succeed. A refusal would be refused again: it stops here and says so.
+                failed.append(f"{job['id']}: {e}")
+                if not e.retryable or len(failed) >= attempts:
+                    if len(failed) > 1:
+                        raise VendorJobFailed(f"{e} (after {len(failed)} jobs: {'; '.join(failed[:-1])})",
+                                              retryable=e.retryable) from e
+                    raise
+                job = None
         # The handle stays, marked done: a run that was waiting on this job (or finds it later) takes
         # the result from the same job — fetching it again costs nothing — instead of submitting anew.
         paid_here = not (job.get("done") or job.get("followed"))
         book.save({**{k: v for k, v in job.items() if k != "followed"}, "done": True})
-        return {"video_seconds": float(job["seconds"])} if paid_here else {}
+        usage: Usage = {"video_seconds": float(job["seconds"])} if paid_here else {}
+        if failed:
+            usage["failed_jobs"] = float(len(failed))  # unbilled by the vendors we know; shown per shot
+        return usage
 
     def _fetch_result(self, job: dict[str, Any], request: ClipRequest, out: Path, book: JobBook) -> None:
         state = self._wait(job["id"], book)
@@ -209,7 +243,9 @@ class RemoteVideoProvider(VideoProvider):
                 return state
             if state.status == "failed":
                 book.clear()  # the vendor's job is over; a retry should submit a new one
-                raise VendorJobFailed(f"{self.name} job {job_id} failed: {state.error or 'no reason given'}")
+                why = "" if state.retryable else "; not retried: the vendor refused this request, and would refuse it again"
+                raise VendorJobFailed(f"{self.name} job {job_id} failed: {state.error or 'no reason given'}{why}",
+                                      retryable=state.retryable)
             if time.monotonic() + interval > deadline:
                 raise TimeoutError(
                     f"{self.name} job {job_id} did not finish within {self.setting('deadline_s', DEFAULT_DEADLINE_S):g}"
@@ -218,28 +254,33 @@ class RemoteVideoProvider(VideoProvider):
             time.sleep(interval)
 
     def _download(self, job_id: str, state: JobState, dest: Path) -> None:
-        if isinstance(state.result, bytes):
-            dest.write_bytes(state.result)
-            return
-        if not state.result:
-            raise RuntimeError(f"{self.name} job {job_id} succeeded without a video")
-        try:
-            self.fetch(state.result, dest)
-            return
-        except Exception as first:  # noqa: BLE001 - an expired signed URL: ask for a fresh one, once
-            error: Exception = first
-            fresh = self.poll(job_id)
-            if fresh.status == "succeeded" and fresh.result and fresh.result != state.result:
+        """Save the job's video. A result URL that fails (expired: 403; not there yet or lost: 404;
+        a 5xx) is asked for again from the job's record — a fresh signed URL, or the same one a
+        moment later — before the clip is given up."""
+        error: Exception | None = None
+        for attempt in range(DOWNLOAD_ATTEMPTS):
+            if attempt:
+                time.sleep(DOWNLOAD_PAUSE_S * attempt)
                 try:
-                    if isinstance(fresh.result, bytes):
-                        dest.write_bytes(fresh.result)
-                    else:
-                        self.fetch(fresh.result, dest)
-                    return
-                except Exception as second:  # noqa: BLE001
-                    error = second
+                    state = self.poll(job_id)
+                except Exception as e:  # noqa: BLE001 - the record itself is unreachable: try again
+                    error = e
+                    continue
+                if state.status != "succeeded":
+                    break
+            if isinstance(state.result, bytes):
+                dest.write_bytes(state.result)
+                return
+            if not state.result:
+                raise RuntimeError(f"{self.name} job {job_id} succeeded without a video")
+            try:
+                self.fetch(state.result, dest)
+                return
+            except Exception as e:  # noqa: BLE001
+                error = e
+        detail = str(error).splitlines()[0] if error else f"the job is {state.status} now"
         raise RuntimeError(f"{self.name} job {job_id}: the result could not be downloaded (the URL may have "
-                           f"expired): {str(error).splitlines()[0]}")
+                           f"expired; asked for it {DOWNLOAD_ATTEMPTS} times): {detail}")
 
 
 @lru_cache(maxsize=8)
@@ -286,8 +327,11 @@ class RunwayVideo(RemoteVideoProvider):
             return JobState("succeeded", result=(task.output or [None])[0])
         if task.status in ("FAILED", "CANCELLED"):
             reason = getattr(task, "failure", None) or task.status.lower()
-            code = getattr(task, "failure_code", None)
-            return JobState("failed", error=f"{reason}{f' ({code})' if code else ''}")
+            code = getattr(task, "failure_code", None) or ""
+            # Runway's failure codes: INTERNAL.* are its own faults, which its documentation says
+            # to retry; SAFETY.* (moderation) and INPUT_PREPROCESSING.* are about the request.
+            return JobState("failed", error=f"{reason}{f' ({code})' if code else ''}",
+                            retryable=task.status == "FAILED" and code.upper().startswith("INTERNAL"))
         return JobState("running")
 
 
@@ -327,11 +371,16 @@ class VeoVideo(RemoteVideoProvider):
         if not op.done:
             return JobState("running")
         if op.error:
-            return JobState("failed", error=str(op.error.get("message", op.error)))
+            # google.rpc codes: 13 INTERNAL, 14 UNAVAILABLE, 4 DEADLINE_EXCEEDED are the service's own.
+            code = op.error.get("code")
+            return JobState("failed", error=f"{op.error.get('message', op.error)} (code {code})",
+                            retryable=code in (4, 13, 14))
         videos = (op.response.generated_videos if op.response else None) or []
         if not videos:
             filtered = op.response and op.response.rai_media_filtered_reasons
-            return JobState("failed", error=f"no video returned{f': {filtered}' if filtered else ''}")
+            return JobState("failed", error=f"no video returned{f': {filtered}' if filtered else ''}"
+                                            f"{' (refused by its safety filter)' if filtered else ''}",
+                            retryable=not filtered)
         video = videos[0].video
         if video.video_bytes:
             return JobState("succeeded", result=video.video_bytes)
@@ -389,7 +438,10 @@ class FalVideo(RemoteVideoProvider):
         if status.get("status") != "COMPLETED":
             return JobState("running")
         if status.get("error"):
-            return JobState("failed", error=f"{status['error']} ({status.get('error_type', 'error')})")
+            kind = str(status.get("error_type", "error"))
+            # fal's error types for the request itself (content policy, bad input) are not retried.
+            refused = any(w in kind.lower() for w in ("policy", "validation", "input", "content", "safety"))
+            return JobState("failed", error=f"{status['error']} ({kind})", retryable=not refused)
         try:
             result = get(job["response_url"]).json()
         except httpx.HTTPStatusError as e:
@@ -409,17 +461,20 @@ class VideoGenResource(StageResource):
     deadline_s: int = int(DEFAULT_DEADLINE_S)
     poll_s: float = DEFAULT_POLL_S
     qc_attempts: int = 3  # a clip that fails its checks (black, frozen) is made again up to this many times
+    job_attempts: int = DEFAULT_JOB_ATTEMPTS  # vendor jobs per clip when the vendor's own faults end them
 
     def exact_clips(self, provider: str) -> bool:
         """Whether `provider`'s clips come out exactly as requested (else they need conforming)."""
         return REGISTRY["video"][provider].exact_clips
 
-    def generate(self, store: MediaStore, request: ClipRequest) -> tuple[str, ProviderCall]:
+    def generate(self, store: MediaStore, request: ClipRequest,
+                 spend: Spending | None = None) -> tuple[str, ProviderCall]:
         frame = store.path(request.frame_key)
         settings = {"max_retries": self.max_retries, "timeout_s": self.timeout_s, "deadline_s": self.deadline_s,
-                    "poll_s": self.poll_s}
+                    "poll_s": self.poll_s, "job_attempts": self.job_attempts}
         # The frame's bytes (its sha256) matter, not where it sits.
         return serve_request(store, "video", self.chain, request, prompt_field="prompt", ext="mp4",
                              private=("frame_key",), input_hashes=[request.frame_sha256], settings=settings,
                              produce=lambda p, out, key: p.animate(request, frame, out, JobBook(store, key)),
-                             what=f"animating {Path(request.frame_key).name}")
+                             verify=lambda out: verify_clip(out, request.frames / request.fps),
+                             what=f"animating {Path(request.frame_key).name}", spend=spend)
