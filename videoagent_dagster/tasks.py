@@ -15,17 +15,34 @@ from .partitions import new_task_key, video_tasks
 from .resources.media_store import MediaStore
 
 
+class TaskExists(ValueError):
+    """A task key that is taken by a task with another brief."""
+
+
+def _stored_brief(store: MediaStore, task: str) -> dict[str, Any] | None:
+    return json.loads(store.read_bytes(brief_key(task))) if store.exists(brief_key(task)) else None
+
+
 def prepare_task(raw_brief: dict[str, Any], store: MediaStore, task: str | None = None) -> Brief:
     """Validate a brief, check it against the budget and store it under briefs/{task}.json.
 
     Nothing is written when the brief is invalid (BriefError names each problem) or its estimated
-    cost would exceed the user's daily budget (BudgetError).
+    cost would exceed the user's daily budget (BudgetError). A task's brief is created exclusively:
+    a key taken by another brief is refused (TaskExists); the same brief again is the same task.
     """
     topic = raw_brief.get("topic") if isinstance(raw_brief, dict) else None
     key = task or new_task_key(topic if isinstance(topic, str) else "")
     brief = validate_brief(raw_brief, key)
+    existing = _stored_brief(store, key)
+    if existing is not None:
+        if existing != raw_brief:
+            raise TaskExists(f"task {key} already exists with another brief ({store.uri(brief_key(key))}); "
+                             "submit without a task key to make a new task")
+        return brief  # the same task, submitted again: counted against the budget the first time
     reserve(brief, store)  # refuses (writing nothing) when the estimate breaks the user's daily budget
-    store.write_bytes(brief_key(key), json.dumps(raw_brief, ensure_ascii=False, indent=1).encode("utf-8"))
+    body = json.dumps(raw_brief, ensure_ascii=False, indent=1).encode("utf-8")
+    if not store.create_exclusive(brief_key(key), body) and _stored_brief(store, key) != raw_brief:
+        raise TaskExists(f"task {key} was just created with another brief; submit again for a new task")
     return brief
 
 

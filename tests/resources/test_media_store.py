@@ -95,8 +95,6 @@ def test_holding_waits_for_a_live_holder_then_gets_the_claim(claims):
     assert not claims.exists(key)  # released on the way out
 
 
-@pytest.mark.xfail(strict=True, reason="claim() takes over a stale claim by delete-then-create: a second "
-                   "claimant that read the same stale claim deletes the first one's fresh claim")
 def test_two_claimants_of_a_stale_claim_do_not_both_get_it(tmp_path, monkeypatch):
     import json
     import time

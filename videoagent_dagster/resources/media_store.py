@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
@@ -168,36 +169,52 @@ class MediaStore(dg.ConfigurableResource):
         finally:
             os.unlink(tmp)
 
-    def claim(self, key: str, stale_after_s: float) -> bool:
-        """Take the claim `key` atomically (create_exclusive); False while someone else holds it. A
-        claim older than `stale_after_s` (its holder died without releasing it) is taken over."""
-        def take() -> bool:
-            return self.create_exclusive(key, json.dumps({"at": time.time()}).encode())
+    def claim(self, key: str, stale_after_s: float) -> str | None:
+        """Take the claim `key` atomically (create_exclusive): its holder's token, or None while
+        someone else holds it. A claim older than `stale_after_s` (its holder died without
+        releasing it) is taken over — by one claimant only: the takeover of that very claim is
+        itself an exclusive create, so two that found it stale cannot both delete and retake it."""
+        token = uuid.uuid4().hex
 
-        if take():
-            return True
+        def take() -> str | None:
+            return token if self.create_exclusive(key, json.dumps({"at": time.time(), "token": token}).encode()) \
+                else None
+
+        if taken := take():
+            return taken
         try:
-            held_since = json.loads(self.read_bytes(key))["at"]
+            held = json.loads(self.read_bytes(key))
         except Exception:  # noqa: BLE001 - released just now (claims appear whole): try once more
             return take()
-        if time.time() - held_since > stale_after_s:
+        if time.time() - held["at"] > stale_after_s and \
+                self.create_exclusive(_takeover_key(key, held), json.dumps({"key": key, **held}).encode()):
             self.delete(key)
             return take()
-        return False
+        return None
+
+    def release(self, key: str, token: str | None) -> None:
+        """Give up the claim `key` if it is still ours (a holder that outlived stale_after_s must
+        not delete its successor's claim)."""
+        try:
+            held = json.loads(self.read_bytes(key))
+        except Exception:  # noqa: BLE001 - already gone
+            return
+        if held.get("token") in (token, None):
+            self.delete(key)
 
     @contextmanager
     def holding(self, key: str, *, wait_s: float, stale_after_s: float) -> Iterator[None]:
         """Hold the claim `key` while inside, waiting up to `wait_s` for it; TimeoutError when it
         stays taken."""
         deadline = time.monotonic() + wait_s
-        while not self.claim(key, stale_after_s):
+        while not (token := self.claim(key, stale_after_s)):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{self.uri(key)} stayed claimed for {wait_s:g} s")
             time.sleep(0.05)
         try:
             yield
         finally:
-            self.delete(key)
+            self.release(key, token)
 
     def copy(self, src_key: str, dst_key: str) -> str:
         """Copy within the store (locally a hard link where possible: same bytes, no space)."""
@@ -254,6 +271,13 @@ class MediaStore(dg.ConfigurableResource):
             marker.write_text(head["ETag"])
         finally:
             Path(tmp).unlink(missing_ok=True)
+
+
+def _takeover_key(key: str, held: dict) -> str:
+    """Where the one takeover of a stale claim is recorded (kept: a late claimant that read the same
+    stale claim must still find it taken over)."""
+    digest = hashlib.sha256(f"{key}\0{held.get('token') or held['at']}".encode()).hexdigest()
+    return f"claims/takeovers/{digest[:2]}/{digest}.json"
 
 
 @lru_cache(maxsize=8)

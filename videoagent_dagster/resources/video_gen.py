@@ -83,10 +83,13 @@ class JobBook:
     def claim(self, stale_after_s: float = 600) -> bool:
         """The right to submit this job, taken atomically, so two runs of one shot never both pay
         (MediaStore.claim: a holder that died before saving a handle loses it after `stale_after_s`)."""
-        return self.store.claim(self.claim_key, stale_after_s)
+        token = self.store.claim(self.claim_key, stale_after_s)
+        if token:
+            self._token = token
+        return token is not None
 
     def release(self) -> None:
-        self.store.delete(self.claim_key)
+        self.store.release(self.claim_key, getattr(self, "_token", None))
 
 
 @dataclass
