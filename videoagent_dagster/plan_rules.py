@@ -109,12 +109,16 @@ def review_script(script: Script, ask: PlanRequest) -> tuple[Script, list[str]]:
     return mended, problems
 
 
+def _count(shots: list[Shot], ask: PlanRequest) -> list[str]:
+    if ask.shots is not None and len(shots) != ask.shots:
+        return [f"the storyboard has {len(shots)} shots; the brief asks for {ask.shots}"]
+    return []
+
+
 def storyboard_problems(shots: list[Shot], ask: PlanRequest) -> list[str]:
     """The rules every storyboard keeps whatever its timing: the shot count asked for, no blank
     fields, some narration, in the brief's language, each line short enough for its shot."""
-    problems = []
-    if ask.shots is not None and len(shots) != ask.shots:
-        problems.append(f"the storyboard has {len(shots)} shots; the brief asks for {ask.shots}")
+    problems = _count(shots, ask)
     problems += [f"shot {i + 1}'s {field} is blank" for i, s in enumerate(shots)
                  for field in ("title", "description", "composition", "lighting")
                  if not getattr(s, field).strip()]
@@ -134,5 +138,7 @@ def review_storyboard(draft: StoryboardDraft, ask: PlanRequest) -> tuple[Storybo
     mended = draft.model_copy(update={"shots": [s.model_copy(update={"duration": d})
                                                 for s, d in zip(shots, durations)]})
     if timing:  # narration is judged against the shots' time only once that time is sound
-        return mended, timing + [p for p in storyboard_problems(shots, ask) if "narration takes" not in p]
+        rest = [p for p in storyboard_problems(shots, ask) if "narration takes" not in p]
+        count = _count(shots, ask)
+        return mended, count + timing + [p for p in rest if p not in count]
     return mended, storyboard_problems(mended.shots, ask)

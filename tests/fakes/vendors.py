@@ -283,7 +283,8 @@ class FakeVendors:
             return _json({**base, "status": "RUNNING", "progress": 0.5, "estimatedCost": {"credits": 25}})
         if status == "FAILED":
             code = self.jobs[id].get("code", "INTERNAL.BAD_OUTPUT.CODE01")
-            return _json({**base, "status": "FAILED", "failure": failure, "failureCode": code})
+            return _json({**base, "status": "FAILED", "failure": failure, "failureCode": code,
+                          "cost": {"credits": 0}})  # failed tasks are refunded
         return _json({**base, "status": "SUCCEEDED", "output": [url], "cost": {"credits": 25}})
 
     def _veo_create(self, request: Request, model: str) -> Response:

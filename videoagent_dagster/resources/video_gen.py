@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..media.motion import animate
-from ..media.verify import verify_clip
+from ..media.verify import ResultInvalid, verify_clip
 from ..models import ProviderCall
 from .media_store import MediaStore
 from .providers import (
     REGISTRY,
     Provider,
+    ResultRejected,
     Spending,
     StageResource,
     Usage,
@@ -478,6 +479,20 @@ class VideoGenResource(StageResource):
         # The frame's bytes (its sha256) matter, not where it sits.
         return serve_request(store, "video", self.chain, request, prompt_field="prompt", ext="mp4",
                              private=("frame_key",), input_hashes=[request.frame_sha256], settings=settings,
-                             produce=lambda p, out, key: p.animate(request, frame, out, JobBook(store, key)),
-                             verify=lambda out: verify_clip(out, request.frames / request.fps),
+                             produce=lambda p, out, key: self._animate_checked(p, request, frame, out,
+                                                                              JobBook(store, key)),
                              what=f"animating {Path(request.frame_key).name}", spend=spend)
+
+    @staticmethod
+    def _animate_checked(provider: VideoProvider, request: ClipRequest, frame: Path, out: Path,
+                         book: JobBook) -> Usage:
+        """The provider's clip, verified before it may be cached (it decodes, lasts what was asked).
+        A rejected clip's job is forgotten too, so the next attempt submits a new job instead of
+        fetching the same bad result again."""
+        usage = provider.animate(request, frame, out, book)
+        try:
+            verify_clip(out, request.frames / request.fps)
+        except ResultInvalid as bad:
+            book.clear()
+            raise ResultRejected(f"its result was rejected: {bad}", usage) from bad
+        return usage
