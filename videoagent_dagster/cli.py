@@ -86,6 +86,9 @@ def _parser() -> argparse.ArgumentParser:
     for opt, kind in (("duration", float), ("fps", int), ("shots", int)):
         remote["submit"].add_argument(f"--{opt}", type=kind)
     remote["submit"].add_argument("--no-audio", action="store_true")
+    remote["submit"].add_argument("--task", help="a task key of your own (lowercase letters, digits, '-'); "
+                                                 "submitting the same brief under it again gives back the same "
+                                                 "task and run, a different brief under it is refused")
     for name in ("status", "cancel", "retry", "download"):
         remote[name].add_argument("task")
     remote["download"].add_argument("--out", type=Path, required=True)
@@ -113,8 +116,10 @@ def _remote(args: argparse.Namespace) -> int:
         if args.command == "submit":
             raw = _raw_brief(args)
             raw.update({k: v for k, v in (("priority", args.priority), ("webhook_url", args.webhook_url)) if v})
-            task, run_id = client.submit(raw)
-            out = {"task": task, "run_id": run_id}
+            submitted = client.submit(raw, task=args.task)
+            out = {"task": submitted.task, "run_id": submitted.run_id}
+            if submitted.existing:
+                out["existing"] = True  # submitted before with this brief: no second run
         elif args.command == "status":
             out = client.status(args.task).as_dict()
         elif args.command == "list":

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .brief import validate_brief
-from .partitions import new_task_key, video_tasks
+from .partitions import check_task_key, new_task_key, video_tasks
 from .tasks import run_tags
 
 JOB = "make_video"
@@ -45,6 +45,15 @@ query Logs($runId: ID!, $afterCursor: String) {
   }
 }"""
 
+TASK_RUNS_QUERY = """
+query TaskRuns($filter: RunsFilter) {
+  runsOrError(filter: $filter) {
+    __typename
+    ... on Runs { results { runId status runConfig } }
+    ... on PythonError { message }
+  }
+}"""
+
 ADD_PARTITION = """
 mutation Add($repositorySelector: RepositorySelector!, $partitionsDefName: String!, $partitionKey: String!) {
   addDynamicPartition(repositorySelector: $repositorySelector, partitionsDefName: $partitionsDefName,
@@ -75,6 +84,41 @@ class ClientError(RuntimeError):
     """The webserver refused or failed an operation; the message says which and why."""
 
 
+class Submitted(tuple):
+    """(task, run id) of a submitted task; `existing` when the task was there already with the
+    same brief, and the run is its run rather than a new one."""
+
+    existing: bool
+
+    def __new__(cls, task: str, run_id: str, existing: bool = False):
+        self = super().__new__(cls, (task, run_id))
+        self.existing = existing
+        return self
+
+    @property
+    def task(self) -> str:
+        return self[0]
+
+    @property
+    def run_id(self) -> str:
+        return self[1]
+
+
+def _unreachable(error: BaseException) -> BaseException | None:
+    """The connection failure (refused, no such host, timed out) behind a GraphQL client error."""
+    import requests
+
+    seen = error
+    while seen is not None:
+        if isinstance(seen, (requests.exceptions.ConnectionError, requests.exceptions.Timeout, ConnectionError)):
+            innermost = seen
+            while innermost.__cause__ is not None or innermost.__context__ is not None:
+                innermost = innermost.__cause__ or innermost.__context__
+            return innermost
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 @dataclass
 class TaskStatus:
     task: str
@@ -97,44 +141,100 @@ class VideoagentClient:
         self.gql = DagsterGraphQLClient(parts.hostname or "127.0.0.1", port_number=parts.port,
                                         use_https=parts.scheme == "https", timeout=timeout)
 
-    def _execute(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    def _call(self, fn, *args, **kwargs):
+        """A dagster_graphql client call, its failures as ClientError: a webserver that cannot be
+        reached says so in one line, not as a urllib3 traceback."""
         from dagster_graphql import DagsterGraphQLClientError
 
         try:
-            return self.gql._execute(query, variables)  # noqa: SLF001 - the client's own GraphQL entry point
+            return fn(*args, **kwargs)
         except DagsterGraphQLClientError as e:
+            down = _unreachable(e)
+            if down is not None:
+                reason = re.sub(r"^\[Errno -?\d+\]\s*", "", str(down)) or type(down).__name__
+                raise ClientError(f"cannot reach the webserver at {self.url} ({reason}): is it running, and is "
+                                  "--url (or $VIDEOAGENT_URL) its address?") from None
             cause = e.__cause__ or (e.args[1] if len(e.args) > 1 else None)
             detail = str(cause).splitlines()[0] if cause else str(e).splitlines()[0]
             raise ClientError(f"the Dagster webserver at {self.url} failed: {detail}") from e
 
+    def _execute(self, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        return self._call(self.gql._execute, query, variables)  # noqa: SLF001 - the client's own GraphQL entry point
+
     def _repository(self) -> dict[str, str]:
-        infos = self.gql._get_repo_locations_and_names_with_pipeline(JOB)  # noqa: SLF001
+        infos = self._call(self.gql._get_repo_locations_and_names_with_pipeline, JOB)  # noqa: SLF001
         if len(infos) != 1:
             raise ClientError(f"expected one code location with the {JOB} job at {self.url}, found {len(infos)}")
         return {"repositoryLocationName": infos[0].repository_location_name,
                 "repositoryName": infos[0].repository_name}
 
     # -- operations -------------------------------------------------------------------------------
-    def submit(self, raw_brief: dict[str, Any]) -> tuple[str, str]:
+    def submit(self, raw_brief: dict[str, Any], task: str | None = None) -> Submitted:
         """Validate the brief here (clear errors before any network call), add the task's partition
-        and launch its run with the brief as video_brief's config. Returns (task, run id)."""
+        and launch its run with the brief as video_brief's config. Returns (task, run id).
+
+        Task keys never collide: a generated key that is taken already is drawn again. A key of the
+        caller's own (`task`) that exists is an error, unless that task was submitted with the same
+        brief: then this is the same submission again (a retry after a lost answer) and its task and
+        latest run come back (`existing`), with no second run."""
         topic = raw_brief.get("topic")
-        task = new_task_key(topic if isinstance(topic, str) else "")
-        brief = validate_brief(raw_brief, task)
-        repo = self._repository()
-        added = self._execute(ADD_PARTITION, {"repositorySelector": repo, "partitionsDefName": video_tasks.name,
-                                              "partitionKey": task})["addDynamicPartition"]
-        if added["__typename"] not in ("AddDynamicPartitionSuccess", "DuplicateDynamicPartitionError"):
-            raise ClientError(f"could not add partition {task}: {added.get('message', added['__typename'])}")
+        if task is not None:
+            try:
+                check_task_key(task)
+            except ValueError as e:
+                raise ClientError(str(e)) from None
+        brief = validate_brief(raw_brief, task or "check")
         config = {"topic": brief.topic, "style": raw_brief.get("style"), "user": brief.user,
                   "priority": brief.priority, "webhook_url": brief.webhook_url,
                   **{k: v for k, v in (raw_brief.get("options") or {}).items()}}
-        run_id = self.gql.submit_job_execution(
+        config = {k: v for k, v in config.items() if v is not None}
+        repo = self._repository()
+        for _ in range(5):
+            key = task or new_task_key(topic if isinstance(topic, str) else "")
+            added = self._execute(ADD_PARTITION, {"repositorySelector": repo, "partitionsDefName": video_tasks.name,
+                                                  "partitionKey": key})["addDynamicPartition"]
+            if added["__typename"] == "AddDynamicPartitionSuccess":
+                break
+            if added["__typename"] != "DuplicateDynamicPartitionError":
+                raise ClientError(f"could not add partition {key}: {added.get('message', added['__typename'])}")
+            if task is not None:
+                run_id = self._run_with_brief(key, brief)
+                if run_id:
+                    return Submitted(key, run_id, existing=True)
+                raise ClientError(f"task key {key} already exists with a different brief (or one not submitted "
+                                  "through this client); choose another key, or leave it out to have one made")
+        else:
+            raise ClientError(f"could not find a free task key for {topic!r} in 5 tries")
+        run_id = self._call(
+            self.gql.submit_job_execution,
             JOB, repository_location_name=repo["repositoryLocationName"], repository_name=repo["repositoryName"],
-            run_config={"ops": {"video_brief": {"config": {k: v for k, v in config.items() if v is not None}}}},
-            tags={"dagster/partition": task, **run_tags(brief)},
+            run_config={"ops": {"video_brief": {"config": config}}},
+            tags={"dagster/partition": key, **run_tags(validate_brief(raw_brief, key))},
         )
-        return task, run_id
+        return Submitted(key, run_id)
+
+    def _run_with_brief(self, task: str, brief) -> str | None:
+        """The latest run of a task if the task was submitted with this brief (the same validated
+        brief, whatever its spelling), else None."""
+        from .assets.brief import VideoBriefConfig
+        from .brief import BriefError
+
+        data = self._execute(TASK_RUNS_QUERY, {"filter": {"tags": [{"key": "dagster/partition", "value": task}]}})
+        result = data["runsOrError"]
+        if result["__typename"] != "Runs":
+            raise ClientError(result.get("message", result["__typename"]))
+        runs = result["results"]  # newest first
+        submitted = [r for r in runs if ((r["runConfig"] or {}).get("ops") or {}).get("video_brief")]
+        if not submitted:
+            return None
+        raw = VideoBriefConfig(**submitted[-1]["runConfig"]["ops"]["video_brief"].get("config") or {}).as_raw_brief()
+        try:
+            existing = validate_brief(raw, task) if raw else None
+        except BriefError:
+            return None
+        same = existing is not None and (existing.model_dump(exclude={"task", "created_at"})
+                                         == brief.model_dump(exclude={"task", "created_at"}))
+        return runs[0]["runId"] if same else None
 
     def runs(self, task: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         tags = [{"key": "dagster/partition", "value": task}] if task else []
@@ -216,7 +316,7 @@ class VideoagentClient:
 
     def cancel(self, task: str) -> str:
         run = self._latest(task)
-        self.gql.terminate_run(run["runId"])
+        self._call(self.gql.terminate_run, run["runId"])
         return run["runId"]
 
     def retry(self, task: str) -> str:
