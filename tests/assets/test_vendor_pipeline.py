@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import dagster as dg
 import pytest
 
@@ -24,7 +26,8 @@ def vendor_chains(monkeypatch, vendors):
 def test_vendor_pipeline_then_one_clip_fails_and_only_it_is_redone(store, instance, vendor_chains):
     vendors = vendor_chains
     task = submit(store, instance, "Lighthouses of the north", duration=8, resolution="180p", shots=4)
-    vendors.job_script += [{}, {"fail": "injected: bad output"}, {}, {}]
+    # A refusal (not the vendor's own fault): the run stops at that shot until a person resumes it.
+    vendors.job_script += [{}, {"fail": "injected: flagged", "code": "SAFETY.INPUT.IMAGE"}, {}, {}]
     first = materialize(instance, task)
     assert not first.success
     assert vendors.count("runway.create") == 4
@@ -84,3 +87,69 @@ def test_the_job_speaks_the_narration_while_the_frames_are_painted(store, instan
               (r.event_log_entry.dagster_event.event_specific_data for r in instance.get_records_for_run(
                   result.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records)}
     assert checks and all(checks.values()), checks
+
+
+def test_the_pipeline_recovers_by_itself_from_a_miscounted_plan_and_a_vendor_fault(store, instance, vendor_chains):
+    """The model first plans 3 shots for a 2-shot brief (as models miscount), and one Runway job
+    ends FAILED with an internal code: both are asked again by the pipeline itself."""
+    from videoagent_dagster.resources.spending import spent
+
+    vendors = vendor_chains
+    task = submit(store, instance, "Harbour cranes at work", duration=5, resolution="180p", shots=2)
+    vendors.llm_faults += ["", "extra_shot"]  # script fine; storyboard miscounted, then right
+    vendors.job_script += [{"fail": "An unexpected error occurred.", "code": "INTERNAL.BAD_OUTPUT.CODE01"}]
+    result = materialize(instance, task)
+    assert result.success and all(check_results(result).values())
+    assert vendors.count("openai.chat") == 3 and vendors.count("runway.create") == 3
+    board = Storyboard.model_validate_json(store.read_bytes(manifest_key(task, "storyboard")))
+    assert len(board.shots) == 2
+    clips = result.asset_materializations_for_node("shot_clips")[0].metadata["clips"].value.records
+    assert sorted(r.data["attempts"] for r in clips) == [1, 1]
+    # What was paid, the miscounted answer included, is on the ledger as it was paid.
+    final = FinalVideo.model_validate_json(store.read_bytes(manifest_key(task, "final_video")))
+    assert board.calls[1].usage["input_tokens"] == 2400  # the storyboard's call: both answers
+    assert spent(store, task) == pytest.approx(final.total_cost_usd, rel=1e-3)
+
+
+def test_a_failed_run_still_counts_what_it_paid(store, instance, vendor_chains):
+    from videoagent_dagster.resources.spending import spent
+
+    vendors = vendor_chains
+    task = submit(store, instance, "Harbour cranes at work", duration=5, resolution="180p", shots=2)
+    vendors.job_script += [{}, {"fail": "flagged", "code": "SAFETY.OUTPUT.VIDEO"}]
+    assert not materialize(instance, task).success
+    # 2 LLM calls, 2 images, 2 voices and the clip that was made: paid, though no video came of it.
+    llm, images, clip = 2 * (1200 * 2e-6 + 800 * 8e-6), 2 * 0.063, 5 * 0.05
+    voices = 2 * len("Shot 1.") * 12e-6
+    assert spent(store, task) == pytest.approx(llm + images + clip + voices, rel=1e-3)
+
+
+def test_a_plan_the_model_keeps_missing_fails_clearly_and_resume_asks_again(store, instance, vendor_chains):
+    vendors = vendor_chains
+    task = submit(store, instance, "Harbour cranes at work", duration=10, resolution="180p", shots=2)
+    vendors.llm_faults += ["", "durations_doubled", "durations_doubled"]
+    first = materialize(instance, task)
+    assert not first.success
+    failure = next(e for e in first.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "the storyboard's 2 shots add up to 20 s; the brief asks for 10 s" in str(failure.event_specific_data.error)
+    again = materialize(instance, task, selection="storyboard*")  # the model answers well now
+    assert again.success and vendors.count("openai.chat") == 4
+
+
+def test_vendor_speech_that_overruns_its_shot_is_asked_again_faster(store, instance, vendor_chains):
+    """OpenAI's voice does not know its time: 4 s of speech for a 2.5 s shot is asked again with
+    speed, and every line ends inside its shot (nothing cut mid-word)."""
+    from videoagent_dagster.media.verify import decoded_seconds
+    from videoagent_dagster.models import Narration
+
+    vendors = vendor_chains
+    vendors.speech_seconds = 4.0
+    task = submit(store, instance, "Harbour cranes at work", duration=5, resolution="180p", shots=2)
+    result = materialize(instance, task)
+    assert result.success and all(check_results(result).values())
+    speeds = [json.loads(b).get("speed") for b in vendors.calls["openai.speech"]]
+    assert speeds.count(None) == 2 and all(s and s > 1.6 for s in speeds if s)
+    narration = Narration.model_validate_json(store.read_bytes(manifest_key(task, "narration")))
+    for line in narration.lines:
+        assert decoded_seconds(store.path(line.audio_key)) <= line.end - line.start + 0.05
+        assert 2.0 < line.speech_duration <= line.end - line.start

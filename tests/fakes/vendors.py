@@ -83,6 +83,7 @@ class FakeVendors:
         self.job_script: list[dict] = []  # per created video job, in order: {"polls": n, "fail": msg, ...}
         self.job_seconds: float | None = None  # when set, a job finishes this long after it was created
         self.lock = threading.Lock()
+        self._clips: dict[int, bytes] = {}
         self.clip = _mp4(5)  # vendors deliver the length asked for (5 s here), not the shot's
         self.png = _png()
         self.wav = _wav()
@@ -241,11 +242,15 @@ class FakeVendors:
         return Response(self.png, content_type="image/png", headers={"finish-reason": "SUCCESS"})
 
     # -- video jobs --------------------------------------------------------------------------
-    def _new_job(self) -> str:
+    def _new_job(self, seconds: float = 5) -> str:
         with self.lock:
             script = self.job_script.pop(0) if self.job_script else {}
             job_id = str(uuid.uuid4())
             self.jobs[job_id] = {"polls": 0, "created": time.monotonic(), "id": job_id, **script}
+            if "clip" not in script and int(seconds) != 5:  # vendors deliver the length asked for
+                if int(seconds) not in self._clips:
+                    self._clips[int(seconds)] = _mp4(int(seconds))
+                self.jobs[job_id]["clip"] = self._clips[int(seconds)]
         return job_id
 
     def _job_state(self, job_id: str) -> tuple[str, str | None, str | None]:
@@ -274,7 +279,8 @@ class FakeVendors:
     def _runway_create(self, request: Request) -> Response:
         body = request.get_json()
         assert body["promptImage"].startswith("data:image/png;base64,") and request.headers["X-Runway-Version"]
-        return _json({"id": self._new_job(), "estimatedCost": {"credits": body.get("duration", 5) * 5}})
+        return _json({"id": self._new_job(body.get("duration", 5)),
+                      "estimatedCost": {"credits": body.get("duration", 5) * 5}})
 
     def _runway_task(self, request: Request, id: str) -> Response:
         status, url, failure = self._job_state(id)
@@ -291,7 +297,7 @@ class FakeVendors:
         body = request.get_json()
         assert body["instances"][0]["image"]["bytesBase64Encoded"]
         return _json({"name": f"projects/p/locations/us-central1/publishers/google/models/{model}/operations/"
-                              f"{self._new_job()}"})
+                              f"{self._new_job(body.get('parameters', {}).get('durationSeconds', 5))}"})
 
     def _veo_poll(self, request: Request, model: str) -> Response:
         name = request.get_json()["operationName"]
@@ -312,7 +318,7 @@ class FakeVendors:
 
     def _fal_create(self, request: Request, app: str) -> Response:
         assert request.headers["authorization"] == "Key fal-test"
-        job_id = self._new_job()
+        job_id = self._new_job(int(request.get_json().get("duration", 5)))
         q = f"{self.url}/fal/queue/{job_id}"
         return _json({"request_id": job_id, "status_url": f"{q}/status", "response_url": f"{q}/result",
                       "cancel_url": f"{q}/cancel"})

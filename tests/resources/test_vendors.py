@@ -188,7 +188,8 @@ def video(chain, **kw):
 @pytest.mark.parametrize("chain,create", [("runway", "runway.create"), ("veo", "veo.create"), ("fal", "fal.create")])
 def test_video_job_submit_poll_download(store, vendors, frame_key, chain, create):
     key, call = video(chain).generate(store, clip_request(store, frame_key))
-    assert store.read_bytes(key) == vendors.clip  # cached as the vendor made it; shot_clips conforms it
+    # Cached as the vendor made it (of a length it offers: Veo 4 s, the others 5 s); shot_clips conforms it.
+    assert store.read_bytes(key) in (vendors.clip, *vendors._clips.values())
     assert not video(chain).exact_clips(chain) and video("offline").exact_clips("offline")
     assert vendors.count(create) == 1 and call.usage["video_seconds"] in (4.0, 5.0) and call.cost_usd > 0
     handles = [json.loads(p.read_text()) for p in store.base.joinpath("jobs").rglob("*.json")]
@@ -196,7 +197,7 @@ def test_video_job_submit_poll_download(store, vendors, frame_key, chain, create
 
 
 def test_failed_video_job_reports_the_vendors_reason(store, vendors, frame_key):
-    vendors.job_script.append({"fail": "The output did not pass moderation"})
+    vendors.job_script.append({"fail": "The output did not pass moderation", "code": "SAFETY.OUTPUT.VIDEO"})
     with pytest.raises(ProviderError, match=r"runway job .* failed: The output did not pass moderation"):
         video("runway").generate(store, clip_request(store, frame_key))
     assert not any(store.base.joinpath("jobs").rglob("*.json"))
