@@ -39,3 +39,14 @@ def fresh_database(prefix: str) -> Iterator[str]:
     finally:
         subprocess.run(["psql", PG + "/postgres", "-c", f"drop database if exists {db} with (force)"],
                        capture_output=True)
+
+
+@contextmanager
+def held(control: Path):
+    """While inside, the controlled camera (tests/plugins.py) holds every shot, so a run can be
+    watched mid-way."""
+    (control / "hold").touch()
+    try:
+        yield
+    finally:
+        (control / "hold").unlink(missing_ok=True)

@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,7 @@ from videoagent_dagster.client import ClientError, VideoagentClient
 from videoagent_dagster.media.ffmpeg import probe
 from videoagent_dagster.partitions import TASK_KEY_PATTERN
 
-from .services import start_group, stop_groups
+from .services import held, start_group, stop_groups
 from .test_deployment import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,15 +85,6 @@ def videoagent(server, *args: str, check: bool = True) -> subprocess.CompletedPr
 def wait_status(server, task: str, wanted: set[str], timeout: float = 60):
     return wait_for(lambda: (st := server["client"].status(task)).status in wanted and st, timeout,
                     f"{task} to be one of {wanted}", interval=0.3)
-
-
-@contextmanager
-def held(control: Path):
-    (control / "hold").touch()
-    try:
-        yield
-    finally:
-        (control / "hold").unlink(missing_ok=True)
 
 
 def test_submit_status_list_and_download(webserver, tmp_path):

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import sys
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import boto3
@@ -24,7 +24,7 @@ from werkzeug import Response
 from videoagent_dagster.client import VideoagentClient
 from videoagent_dagster.resources.webhooks import SIGNATURE_HEADER, sign
 
-from .services import PG, fresh_database, start_group, stop_groups
+from .services import PG, fresh_database, held, start_group, stop_groups
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -145,16 +145,6 @@ def final_object(s3, task: str) -> dict | None:
 
 def wait_status(client, task, wanted: set[str], timeout=240):
     return wait_for(lambda: (st := client.status(task)).status in wanted and st, timeout, f"{task} to be {wanted}")
-
-
-@contextmanager
-def held(control: Path):
-    """While inside, the controlled camera holds every shot (so a run can be watched mid-way)."""
-    (control / "hold").touch()
-    try:
-        yield
-    finally:
-        (control / "hold").unlink(missing_ok=True)
 
 
 def hooks_for(hooks: list, task: str) -> list:

@@ -22,7 +22,7 @@ from videoagent_dagster.resources.providers import ProviderError
 from videoagent_dagster.resources.spending import Spending, spent
 from videoagent_dagster.resources.tts import SpeechRequest, TTSResource
 
-from .test_vendors import STYLE, clip_request, frame_key, video, write_script  # noqa: F401 - fixture
+from .test_vendors import STYLE, clip_request, video, write_script
 
 EN = validate_brief({"topic": "Lighthouses of the north", "options": {"duration": 10, "shots": 3}}, "t-en")
 ZH = validate_brief({"topic": "北方的灯塔", "options": {"duration": 10, "shots": 3}}, "t-zh")
@@ -97,28 +97,28 @@ def test_a_model_that_keeps_missing_fails_clearly_is_never_cached_and_its_answer
 
 # -- video jobs --------------------------------------------------------------------------------
 
-def test_a_runway_internal_failure_gets_a_new_job_by_itself(store, vendors, frame_key):  # noqa: F811
+def test_a_runway_internal_failure_gets_a_new_job_by_itself(store, vendors, frame_key):
     vendors.job_script += [{"fail": "An unexpected error occurred.", "code": "INTERNAL.BAD_OUTPUT.CODE01"}, {}]
     key, call = video("runway").generate(store, clip_request(store, frame_key))
     assert store.exists(key) and vendors.count("runway.create") == 2
     assert call.usage == {"video_seconds": 5.0, "failed_jobs": 1.0}
 
 
-def test_a_runway_safety_refusal_is_not_resubmitted_and_says_so(store, vendors, frame_key):  # noqa: F811
+def test_a_runway_safety_refusal_is_not_resubmitted_and_says_so(store, vendors, frame_key):
     vendors.job_script.append({"fail": "Prompt flagged by moderation", "code": "SAFETY.INPUT.TEXT"})
     with pytest.raises(ProviderError, match=r"SAFETY.INPUT.TEXT.*not retried: the vendor refused this request"):
         video("runway").generate(store, clip_request(store, frame_key))
     assert vendors.count("runway.create") == 1
 
 
-def test_new_jobs_for_internal_failures_are_bounded(store, vendors, frame_key):  # noqa: F811
+def test_new_jobs_for_internal_failures_are_bounded(store, vendors, frame_key):
     vendors.job_script += [{"fail": "internal", "code": "INTERNAL"}] * 3
     with pytest.raises(ProviderError, match=r"after 3 jobs"):
         video("runway").generate(store, clip_request(store, frame_key))
     assert vendors.count("runway.create") == 3
 
 
-def test_a_result_url_that_answers_404_is_asked_for_again(store, vendors, frame_key):  # noqa: F811
+def test_a_result_url_that_answers_404_is_asked_for_again(store, vendors, frame_key):
     vendors.job_script.append({"lost": 1})
     key, _ = video("runway").generate(store, clip_request(store, frame_key))
     assert store.read_bytes(key) == vendors.clip and vendors.count("runway.create") == 1
@@ -132,7 +132,7 @@ def test_a_result_url_that_answers_404_is_asked_for_again(store, vendors, frame_
     ("fal", "fal.create", {"fail": "Generation failed", "fal_type": "internal_server_error"}, True),
     ("fal", "fal.create", {"fail": "Content policy violation", "fal_type": "content_policy_violation"}, False),
 ])
-def test_veo_and_fal_failures(store, vendors, frame_key, chain, create, fault, recovers):  # noqa: F811
+def test_veo_and_fal_failures(store, vendors, frame_key, chain, create, fault, recovers):
     vendors.job_script += [fault, {}]
     if recovers:
         key, call = video(chain).generate(store, clip_request(store, frame_key))
@@ -145,7 +145,7 @@ def test_veo_and_fal_failures(store, vendors, frame_key, chain, create, fault, r
 
 @pytest.mark.parametrize("clip,why", [(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 50, "does not decode"),
                                       ("one-second", "lasts 1.00 s; at least 3.00 s was asked")])
-def test_a_bad_clip_is_rejected_and_never_cached(store, vendors, frame_key, clip, why):  # noqa: F811
+def test_a_bad_clip_is_rejected_and_never_cached(store, vendors, frame_key, clip, why):
     from ..fakes.vendors import _mp4
 
     vendors.job_script.append({"clip": _mp4(1) if clip == "one-second" else clip})

@@ -21,7 +21,6 @@ from videoagent_dagster.resources.video_gen import (
     JobBook,
     VideoGenResource,
 )
-from videoagent_dagster.styles import CATALOGUE
 
 
 def json_error(status, message, headers=None, code="x"):
@@ -165,16 +164,6 @@ def test_openai_speech(store, vendors):
 
 
 # -- video jobs ------------------------------------------------------------------------------
-
-@pytest.fixture
-def frame_key(store):
-    from videoagent_dagster.media.frames import render_frame
-    key = "tasks/t/frames/shot_001.png"
-    with store.writing(key) as tmp:
-        render_frame(tmp, 320, 180, style="nature", palette=list(CATALOGUE["nature"].palette), shot_type="wide",
-                     title="x", label="y", seed=1)
-    return key
-
 
 def clip_request(store, frame_key, frames=72):
     return ClipRequest(prompt="waves", frame_key=frame_key, frame_sha256=store.sha256(frame_key),
