@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .brief import Brief
-from .plan_rules import CHARS_PER_SECOND
-from .prompts.offline_writer import plan_shots
+from .plan_rules import CHARS_PER_SECOND, plan_shots
 from .resources.media_store import MediaStore
 from .resources.pricing import cost_of
 from .resources.providers import parse_chain

@@ -11,20 +11,37 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .brief import detect_language
+from .brief import Brief, detect_language, is_cjk_language
 from .models import Script, Shot, StoryboardDraft
 
-# How fast narration is spoken at a natural pace: characters a second (en ≈ 2.5 words a second;
-# zh and ja counted without punctuation and spaces). The estimate and the plan rules share it.
+# How fast narration is spoken at a natural pace; the offline writer plans its lines by it, the
+# rules below judge a model's lines by it, and the cost estimate prices speech by it. English: 2.5
+# words a second (about 14 characters). Chinese and Japanese are timed by characters, punctuation
+# and spaces not counted. Japanese runs at about 7-8 morae a second; in mixed kana-kanji text a kana
+# is one mora and a kanji usually two, about 1.35 morae a character, so 7.5 / 1.35 ≈ 5.5 characters
+# a second (a little under the ≈6 of brisk reading, as zh's 3.6 is a little under brisk Chinese).
+WORDS_PER_SECOND = {"en": 2.5}
 CHARS_PER_SECOND = {"en": 14.0, "zh": 3.6, "ja": 5.5}
+UNSPOKEN = re.compile(r"[\s，。、！？；：,.!?;:「」『』（）()【】・…〜～\-\"'“”‘’]")  # takes no time in a CJK line
 # A voice may speed up this much to fit a line into its shot (espeak-ng and OpenAI speech both can);
 # beyond it narration sounds hurried, so a longer line breaks the plan.
 MAX_SPEED_UP = 1.5
 # Durations off the request by at most this share are scaled to fit (a model's rounding); more
 # than that is a different plan, and the model is asked again.
 REPAIRABLE_SHARE = 0.25
-_UNSPOKEN = re.compile(r"[\s，。、！？；：,.!?;:「」『』（）()【】・…〜～\-\"'“”‘’]")
 LANGUAGE_NAMES = {"en": "English", "zh": "Chinese", "ja": "Japanese"}
+
+
+SECONDS_PER_SHOT = 6.5  # shots of a brief that does not say how many: about one per 6.5 s
+
+
+def plan_shots(duration: float, fps: int, shots: int | None) -> list[int]:
+    """Frames per shot: `shots` of them (default about one per 6.5 s) summing to duration x fps."""
+    total = max(1, round(duration * fps))
+    n = shots or max(1, min(120, round(duration / SECONDS_PER_SHOT)))
+    n = min(n, total)
+    base, extra = divmod(total, n)
+    return [base + (1 if i < extra else 0) for i in range(n)]
 
 
 @dataclass(frozen=True)
@@ -36,12 +53,18 @@ class PlanRequest:
     language: str
     shots: int | None = None  # the storyboard's shot count (None for a script)
 
+    @classmethod
+    def of(cls, brief: Brief, *, storyboard: bool) -> PlanRequest:
+        o = brief.options
+        return cls(duration=o.duration, fps=o.fps, language=brief.language,
+                   shots=len(plan_shots(o.duration, o.fps, o.shots)) if storyboard else None)
+
 
 def speaking_seconds(text: str, language: str) -> float:
     """About how long `text` takes to say at a natural pace."""
-    if language in ("zh", "ja"):
-        return len(_UNSPOKEN.sub("", text)) / CHARS_PER_SECOND[language]
-    return len(text.strip()) / CHARS_PER_SECOND.get(language, CHARS_PER_SECOND["en"])
+    if is_cjk_language(language):
+        return len(UNSPOKEN.sub("", text)) / CHARS_PER_SECOND[language]
+    return len(text.split()) / WORDS_PER_SECOND["en"]
 
 
 def whole_frames(durations: list[float], duration: float, fps: int) -> list[int]:
@@ -93,39 +116,39 @@ def _speakable(items: list[tuple[str, str, float]], ask: PlanRequest) -> list[st
 
 
 def review_script(script: Script, ask: PlanRequest) -> tuple[Script, list[str]]:
-    """The script mended where safe (durations scaled to the request), and what still breaks the plan."""
+    """The script mended where safe (durations scaled to the request), and what still breaks the plan.
+    While the timing is far off, lines are not judged against times that will change."""
+    durations, timing = _timing([s.duration for s in script.scenes], ask, f"{len(script.scenes)} scenes")
+    mended = script.model_copy(update={"scenes": [s.model_copy(update={"duration": d})
+                                                  for s, d in zip(script.scenes, durations)]})
     problems = [f"scene {i + 1}'s {field} is blank" for i, s in enumerate(script.scenes)
                 for field in ("title", "description", "narration") if not getattr(s, field).strip()]
     problems += [f"the script's {field} is blank" for field in ("title", "synopsis", "text")
                  if not getattr(script, field).strip()]
-    durations, timing = _timing([s.duration for s in script.scenes], ask, f"{len(script.scenes)} scenes")
-    problems += timing
-    problems += _language([s.narration for s in script.scenes], ask, "narration")
+    problems += timing + _language([s.narration for s in script.scenes], ask, "narration")
     if not timing:
-        problems += _speakable([(f"scene {i + 1}", s.narration, d)
-                                for i, (s, d) in enumerate(zip(script.scenes, durations))], ask)
-    mended = script.model_copy(update={"scenes": [s.model_copy(update={"duration": d})
-                                                  for s, d in zip(script.scenes, durations)]})
+        problems += _speakable([(f"scene {i + 1}", s.narration, s.duration) for i, s in enumerate(mended.scenes)],
+                               ask)
     return mended, problems
 
 
-def _count(shots: list[Shot], ask: PlanRequest) -> list[str]:
+def storyboard_problems(shots: list[Shot], ask: PlanRequest, timing: list[str] | None = None) -> list[str]:
+    """What breaks the rules every storyboard keeps: the shot count asked for, no blank fields, some
+    narration, in the brief's language, each line short enough for its shot. `timing`: what is wrong
+    with the shots' total (listed after the count); while there is any, lines are not judged against
+    times that will change."""
+    problems = []
     if ask.shots is not None and len(shots) != ask.shots:
-        return [f"the storyboard has {len(shots)} shots; the brief asks for {ask.shots}"]
-    return []
-
-
-def storyboard_problems(shots: list[Shot], ask: PlanRequest) -> list[str]:
-    """The rules every storyboard keeps whatever its timing: the shot count asked for, no blank
-    fields, some narration, in the brief's language, each line short enough for its shot."""
-    problems = _count(shots, ask)
+        problems.append(f"the storyboard has {len(shots)} shots; the brief asks for {ask.shots}")
+    problems += timing or []
     problems += [f"shot {i + 1}'s {field} is blank" for i, s in enumerate(shots)
                  for field in ("title", "description", "composition", "lighting")
                  if not getattr(s, field).strip()]
     if not any(s.narration.strip() for s in shots):
         problems.append("no shot has narration")
     problems += _language([s.narration for s in shots], ask, "narration")
-    problems += _speakable([(f"shot {i + 1}", s.narration, s.duration) for i, s in enumerate(shots)], ask)
+    if not timing:
+        problems += _speakable([(f"shot {i + 1}", s.narration, s.duration) for i, s in enumerate(shots)], ask)
     return problems
 
 
@@ -137,8 +160,4 @@ def review_storyboard(draft: StoryboardDraft, ask: PlanRequest) -> tuple[Storybo
     durations, timing = _timing([s.duration for s in shots], ask, f"storyboard's {len(shots)} shots")
     mended = draft.model_copy(update={"shots": [s.model_copy(update={"duration": d})
                                                 for s, d in zip(shots, durations)]})
-    if timing:  # narration is judged against the shots' time only once that time is sound
-        rest = [p for p in storyboard_problems(shots, ask) if "narration takes" not in p]
-        count = _count(shots, ask)
-        return mended, count + timing + [p for p in rest if p not in count]
-    return mended, storyboard_problems(mended.shots, ask)
+    return mended, storyboard_problems(mended.shots, ask, timing)

@@ -341,7 +341,7 @@ def test_valid_shots_fails_a_storyboard_of_the_wrong_length_or_with_unspeakable_
     long_line = _board(2, 5.0)
     long_line.shots[1] = long_line.shots[1].model_copy(update={"narration": "A very long sentence. " * 20})
     passed, problems = _valid_shots(long_line, brief)
-    assert not passed and "shot 2's narration takes about 31.4 s to say; it has 5.0 s" in problems
+    assert not passed and "shot 2's narration takes about 32.0 s to say; it has 5.0 s" in problems
     wrong_language = _board(2, 5.0)
     wrong_language.shots[0] = wrong_language.shots[0].model_copy(update={"narration": "灯塔在风暴中闪烁。"})
     wrong_language.shots[1] = wrong_language.shots[1].model_copy(update={"narration": "海浪拍打着岩石。"})

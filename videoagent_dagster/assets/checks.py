@@ -11,7 +11,6 @@ from ..media.compose import TARGET_LUFS
 from ..media.ffmpeg import SILENCE_DB, analyse
 from ..models import Narration, Storyboard
 from ..plan_rules import PlanRequest, storyboard_problems
-from ..prompts.offline_writer import plan_shots
 
 DURATION_TOLERANCE = 0.10
 BLACK_MIN_S = 1.0
@@ -61,11 +60,8 @@ def storyboard_checks(board: Storyboard, brief: Brief) -> list[dg.AssetCheckResu
     """What pydantic cannot see: the shots' own total, their count and the narration rules
     (plan_rules), on the storyboard as it will be made."""
     wanted = brief.options.duration
-    opts = brief.options
     total = round(sum(s.duration for s in board.shots), 6)
-    ask = PlanRequest(duration=wanted, fps=opts.fps, language=brief.language,
-                      shots=len(plan_shots(wanted, opts.fps, opts.shots)))
-    bad = storyboard_problems(board.shots, ask)
+    bad = storyboard_problems(board.shots, PlanRequest.of(brief, storyboard=True))
     return [
         dg.AssetCheckResult(
             check_name="duration_matches_brief", passed=_within(total, wanted),

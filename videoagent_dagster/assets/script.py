@@ -26,8 +26,7 @@ def writer_inputs(brief: Brief, style: StyleProfile) -> dict:
 def script(context: dg.AssetExecutionContext, video_brief: Brief, style_profile: StyleProfile,
            llm: LLMResource, media_store: MediaStore) -> WrittenScript:
     """The script, in the brief's language."""
-    ask = PlanRequest(duration=video_brief.options.duration, fps=video_brief.options.fps,
-                      language=video_brief.language)
+    ask = PlanRequest.of(video_brief, storyboard=False)
     result, call = llm.generate(media_store, "script", Script, script_prompt(video_brief, style_profile),
                                 writer_inputs(video_brief, style_profile), review=lambda s: review_script(s, ask),
                                 spend=Spending(media_store, context.partition_key))

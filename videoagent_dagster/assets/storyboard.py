@@ -8,9 +8,8 @@ import dagster as dg
 from ..brief import Brief
 from ..models import Storyboard, StoryboardDraft, StyleProfile, WrittenScript
 from ..partitions import video_tasks
-from ..plan_rules import PlanRequest, review_storyboard
 from ..prompts import storyboard_prompt
-from ..prompts.offline_writer import plan_shots
+from ..plan_rules import PlanRequest, review_storyboard
 from ..resources.llm import LLMResource
 from ..resources.media_store import MediaStore
 from ..resources.spending import Spending
@@ -25,12 +24,11 @@ def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_prof
                llm: LLMResource, media_store: MediaStore) -> Iterator:
     """Shots: description, narration, camera move, shot type, duration, composition, lighting, palette."""
     opts = video_brief.options
-    n = len(plan_shots(opts.duration, opts.fps, opts.shots))
-    ask = PlanRequest(duration=opts.duration, fps=opts.fps, language=video_brief.language, shots=n)
+    ask = PlanRequest.of(video_brief, storyboard=True)
     # Reviewed against the plan's rules before it is cached: the shot count asked for, durations
     # in whole frames adding up to the request, narration that fits its shot, in the brief's language.
     draft, call = llm.generate(media_store, "storyboard", StoryboardDraft,
-                               storyboard_prompt(video_brief, style_profile, script, n),
+                               storyboard_prompt(video_brief, style_profile, script, ask.shots),
                                {**writer_inputs(video_brief, style_profile),
                                 "script": script.model_dump(exclude={"call"})},
                                review=lambda d: review_storyboard(d, ask),

@@ -13,28 +13,8 @@ import re
 from typing import Any
 
 from ..brief import is_cjk_language
+from ..plan_rules import CHARS_PER_SECOND, WORDS_PER_SECOND, plan_shots, speaking_seconds
 from . import phrases
-
-# Speaking speed the writer plans for (the offline voice speeds up if a line runs long).
-WORDS_PER_SECOND = {"en": 2.5}
-# Chinese and Japanese are timed by characters (punctuation and spaces not counted). Japanese
-# narration runs at about 7-8 morae a second; in mixed kana-kanji text a kana is one mora and a
-# kanji usually two, about 1.35 morae a character on average, so 7.5 / 1.35 ≈ 5.5 characters a
-# second (a little under the ≈6 of brisk reading, as zh's 3.6 is a little under brisk Chinese).
-CHARS_PER_SECOND = {"zh": 3.6, "ja": 5.5}
-# Punctuation that takes no speaking time in a CJK line.
-_CJK_PUNCT = r"[\s，。、！？；：,.!?;:「」『』（）()【】・…〜～\-]"
-SECONDS_PER_SHOT = 6.5
-
-
-def plan_shots(duration: float, fps: int, shots: int | None) -> list[int]:
-    """Frames per shot: `shots` of them (default about one per 6.5 s) summing to duration x fps."""
-    total = max(1, round(duration * fps))
-    n = shots or max(1, min(120, round(duration / SECONDS_PER_SHOT)))
-    n = min(n, total)
-    base, extra = divmod(total, n)
-    return [base + (1 if i < extra else 0) for i in range(n)]
-
 
 def group_scenes(n_shots: int) -> list[list[int]]:
     """Consecutive shots per scene: at least three scenes where there are shots enough, at most two shots each."""
@@ -114,9 +94,7 @@ def _seed(*parts: Any) -> int:
 def _fit(options: list[str], budget: float, language: str) -> str:
     """The longest option that can be spoken within the budget (seconds), else the shortest."""
     def cost(s: str) -> float:
-        if is_cjk_language(language):
-            return len(re.sub(_CJK_PUNCT, "", s)) / CHARS_PER_SECOND[language]
-        return len(s.split()) / WORDS_PER_SECOND["en"]
+        return speaking_seconds(s, language)
     fitting = [o for o in options if cost(o) <= budget]
     if fitting:
         return max(fitting, key=cost)
