@@ -49,6 +49,8 @@ class SchemaError(RuntimeError):
     """The model's answer did not match the schema, even after one repair. `usage` is what the
     answers cost: they were paid for though they are not used."""
 
+    what = "does not match the schema"
+
     def __init__(self, message: str, usage: Usage | None = None):
         super().__init__(message)
         self.usage = usage or {}
@@ -246,6 +248,8 @@ class PlanError(SchemaError):
     """The model's answer matched the schema but broke the plan's rules (durations, shot count,
     narration), even after one repair."""
 
+    what = "breaks the plan"
+
 
 class LLMResource(StageResource):
     """Writes scripts and storyboards. `chain` is VIDEOAGENT_LLM, e.g. `openai:gpt-4.1,offline`."""
@@ -263,32 +267,31 @@ class LLMResource(StageResource):
         once, naming each problem, and only an answer that passes both is cached."""
         providers = parse_chain("llm", self.chain, {"max_retries": self.max_retries, "timeout_s": self.timeout_s})
 
-        def judge(text: str) -> tuple[T | None, str, str]:
-            """(result or None, what is wrong with it, and the details)."""
+        def judge(text: str) -> tuple[T | None, type[SchemaError], str]:
+            """(the result, or None and the kind of fault and its details)."""
             try:
                 result = parse_answer(schema, text)
             except (ValidationError, ValueError) as e:
-                return None, "does not match the schema", str(e)
+                return None, SchemaError, str(e)
             if review is None:
-                return result, "", ""
+                return result, SchemaError, ""
             mended, problems = review(result)
             if problems:
-                return None, "breaks the plan", "; ".join(problems)
-            return mended, "", ""
+                return None, PlanError, "; ".join(problems)
+            return mended, SchemaError, ""
 
         def produce(provider: LLMProvider, path, _key) -> Usage:
             text, usage = provider.complete(stage, schema, prompt, inputs, [])
-            result, wrong, details = judge(text)
+            result, fault, details = judge(text)
             if result is None:
                 # One re-ask naming the exact problems, then give up clearly.
-                correction = f"That answer {wrong}: {details}. Answer again with the corrected JSON object only."
+                correction = f"That answer {fault.what}: {details}. Answer again with the corrected JSON object only."
                 text2, usage2 = provider.complete(stage, schema, prompt, inputs, [(text, correction)])
                 usage = {k: usage.get(k, 0) + usage2.get(k, 0) for k in {*usage, *usage2}}
-                result, wrong, details = judge(text2)
+                result, fault, details = judge(text2)
                 if result is None:
-                    kind = PlanError if wrong == "breaks the plan" else SchemaError
-                    raise kind(f"{provider.name}:{provider.model} wrote a {stage} that {wrong}, even after one "
-                               f"repair: {details[:600]}", usage=usage)
+                    raise fault(f"{provider.name}:{provider.model} wrote a {stage} that {fault.what}, even after "
+                                f"one repair: {details[:600]}", usage=usage)
             # Checked before caching, so a bad answer is never served again from the cache.
             path.write_text(result.model_dump_json(indent=1), encoding="utf-8")
             return usage
