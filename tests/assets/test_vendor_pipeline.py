@@ -139,7 +139,7 @@ def test_a_plan_the_model_keeps_missing_fails_clearly_and_resume_asks_again(stor
 def test_vendor_speech_that_overruns_its_shot_is_asked_again_faster(store, instance, vendor_chains):
     """OpenAI's voice does not know its time: 4 s of speech for a 2.5 s shot is asked again with
     speed, and every line ends inside its shot (nothing cut mid-word)."""
-    from videoagent_dagster.media.verify import decoded_seconds
+    from ..measure import decoded_seconds
     from videoagent_dagster.models import Narration
 
     vendors = vendor_chains

@@ -12,7 +12,6 @@ from types import SimpleNamespace
 import pytest
 
 from videoagent_dagster.brief import validate_brief
-from videoagent_dagster.media.verify import decoded_seconds
 from videoagent_dagster.models import StoryboardDraft
 from videoagent_dagster.plan_rules import PlanRequest, review_storyboard
 from videoagent_dagster.prompts import storyboard_prompt
@@ -22,6 +21,7 @@ from videoagent_dagster.resources.providers import ProviderError
 from videoagent_dagster.resources.spending import Spending, spent
 from videoagent_dagster.resources.tts import SpeechRequest, TTSResource
 
+from ..measure import decoded_seconds
 from .test_vendors import STYLE, clip_request, video, write_script
 
 EN = validate_brief({"topic": "Lighthouses of the north", "options": {"duration": 10, "shots": 3}}, "t-en")

@@ -6,8 +6,7 @@ import dagster as dg
 
 from ..brief import Brief
 from ..media.compose import master_soundtrack, narration_track
-from ..media.ffmpeg import silences
-from ..media.verify import decoded_seconds
+from ..media.ffmpeg import media_duration, silences
 from ..media.subtitles import cues_for_lines, write_ass, write_srt
 from ..models import Narration, NarrationLine, Storyboard
 from ..partitions import video_tasks
@@ -49,14 +48,15 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
         request = SpeechRequest(text=text, language=video_brief.language, voice=video_brief.options.voice,
                                 max_seconds=shot.duration)
         cached, call = tts.generate(media_store, request, spend=spend)
-        # Measured from the decoded samples: a vendor's WAV header may say anything.
-        spoken = decoded_seconds(media_store.path(cached))
+        # The cached speech is a plain WAV whose header counts its samples (TTSResource), whatever
+        # the vendor's said.
+        spoken = media_duration(media_store.path(cached))
         if spoken > shot.duration + FIT_TOLERANCE_S:
             # The voice took longer than the shot (OpenAI's does not know the time it has): asked
             # again faster, never cut mid-word.
             faster = replace(request, speed=round(min(MAX_SPEED, spoken / shot.duration * 1.05), 3))
             cached, call = tts.generate(media_store, faster, spend=spend)
-            spoken = decoded_seconds(media_store.path(cached))
+            spoken = media_duration(media_store.path(cached))
             if spoken > shot.duration + FIT_TOLERANCE_S:
                 raise SpeechTooLong(f"the line takes {spoken:.2f} s to say even at {faster.speed:g}x; its shot "
                                     f"lasts {shot.duration:.2f} s — shorten the narration of shot {i + 1}")

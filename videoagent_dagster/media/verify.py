@@ -5,12 +5,11 @@ Each function raises ResultInvalid saying what is wrong."""
 
 from __future__ import annotations
 
+import struct
 import wave
 from pathlib import Path
 
 from .ffmpeg import MediaToolError, probe, run
-
-SPEECH_SAMPLE_RATE = 24000
 
 
 class ResultInvalid(ValueError):
@@ -43,32 +42,56 @@ def verify_clip(path: Path, min_seconds: float) -> None:
         raise ResultInvalid(f"the clip lasts {seconds:.2f} s; at least {min_seconds:.2f} s was asked")
 
 
-def decoded_seconds(path: Path) -> float:
-    """Seconds of audio counted from the decoded samples. Headers lie: OpenAI's streamed WAV sets
-    both size fields to 0xFFFFFFFF (which reads as about 89,478 s)."""
-    try:
-        proc = run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", str(path), "-map", "0:a:0",
-                    "-ac", "1", "-ar", str(SPEECH_SAMPLE_RATE), "-f", "s16le", "-"], "decoding audio", timeout=120)
-    except MediaToolError as e:
-        raise ResultInvalid(f"the audio does not decode ({str(e)[-200:]})") from e
-    return len(proc.stdout) / 2 / SPEECH_SAMPLE_RATE
-
-
-def as_wav(src: Path, out: Path) -> float:
-    """Rewrite any audio ffmpeg reads as a plain 16-bit WAV with true size fields; its seconds."""
-    try:
-        run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(src), "-map", "0:a:0",
-             "-c:a", "pcm_s16le", "-f", "wav", str(out)], "rewriting audio as WAV", timeout=120)
-    except MediaToolError as e:
-        raise ResultInvalid(f"the audio does not decode ({str(e)[-200:]})") from e
+def plain_wav(src: Path, out: Path) -> float:
+    """`src` (speech as a provider wrote it) as a plain 16-bit WAV whose header tells the truth;
+    its length in seconds, counted from the samples. Headers lie: OpenAI streams WAV with both size
+    fields 0xFFFFFFFF (about 89,478 s if believed). PCM WAV is rewritten here, anything else
+    (compressed, or WAV that does not parse) decoded by ffmpeg."""
+    pcm = _pcm_wav(src)
+    if pcm is not None:
+        channels, rate, width, frames = pcm
+        with wave.open(str(out), "wb") as w:
+            w.setnchannels(channels)
+            w.setsampwidth(width)
+            w.setframerate(rate)
+            w.writeframes(frames)
+    else:
+        try:
+            run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(src), "-map", "0:a:0",
+                 "-c:a", "pcm_s16le", "-f", "wav", str(out)], "rewriting audio as WAV", timeout=120)
+        except MediaToolError as e:
+            raise ResultInvalid(f"the audio does not decode ({str(e)[-200:]})") from e
     with wave.open(str(out)) as w:
         return w.getnframes() / w.getframerate()
 
 
-def verify_speech(path: Path, text: str, max_seconds: float) -> None:
-    """Speech that decodes, is not empty, and is of a sane length for its line (not minutes for a
-    sentence)."""
-    seconds = decoded_seconds(path)
+def _pcm_wav(path: Path) -> tuple[int, int, int, bytes] | None:
+    """(channels, rate, sample width, the whole samples) of an integer-PCM WAV file, reading its data
+    chunk to the end of the file when its size field is unknown or too large; None if it is not one."""
+    data = path.read_bytes()
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    at, fmt = 12, None
+    while at + 8 <= len(data):
+        kind, size = data[at:at + 4], struct.unpack_from("<I", data, at + 4)[0]
+        body = at + 8
+        if kind == b"fmt " and size >= 16:
+            fmt = struct.unpack_from("<HHIIHH", data, body)
+        elif kind == b"data":
+            if fmt is None:
+                return None
+            code, channels, rate, _, align, bits = fmt
+            if code not in (1, 0xFFFE) or bits not in (8, 16, 24, 32) or not channels or not rate or not align:
+                return None
+            samples = data[body:body + size] if size != 0xFFFFFFFF else data[body:]
+            return channels, rate, bits // 8, samples[:len(samples) // align * align]
+        at = body + size + (size & 1)
+    return None
+
+
+def verify_speech(seconds: float, text: str, max_seconds: float) -> None:
+    """Speech (`seconds` long, counted from its samples) that is not empty and is of a sane length for
+    its line (not minutes for a sentence)."""
     if seconds < 0.1:
         raise ResultInvalid(f"the speech lasts {seconds:.2f} s: no audio")
     sane = max(10.0, 4 * max_seconds, len(text) / 3)

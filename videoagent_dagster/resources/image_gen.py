@@ -18,6 +18,7 @@ from .providers import (
     register,
     require_env,
     serve_request,
+    verified,
 )
 from .retry import call_safely
 from .vendor_sdk import env_base_url, http_client, openai_client, orientation
@@ -128,6 +129,6 @@ class ImageGenResource(StageResource):
                  spend: Spending | None = None) -> tuple[str, ProviderCall]:
         return serve_request(store, "image", self.chain, request, prompt_field="prompt", ext="png",
                              settings={"max_retries": self.max_retries, "timeout_s": self.timeout_s},
-                             produce=lambda p, out, _key: p.render(request, out),
-                             verify=lambda out: verify_image(out, request.width, request.height),
+                             produce=lambda p, out, _key: verified(
+                                 p.render(request, out), lambda: verify_image(out, request.width, request.height)),
                              what=f"painting '{request.label}'", spend=spend)

@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 import dagster as dg
 
+from ..media.verify import ResultInvalid
 from ..models import ProviderCall
 from .cache import cache_key, cache_media_key, cached
 from .limits import provider_slot
@@ -116,7 +117,15 @@ class ResultRejected(RuntimeError):
         self.usage = usage or {}
 
 
-Verify = Callable[[Path], None]
+def verified(usage: Usage, check: Callable[[], object]) -> Usage:
+    """`usage` of a result just produced, once `check()` accepts the result. A result it finds is
+    not what was asked (media.verify.ResultInvalid) makes the call a ResultRejected: a failed
+    attempt, never cached, that still carries what the call cost."""
+    try:
+        check()
+    except ResultInvalid as bad:
+        raise ResultRejected(f"its result was rejected: {bad}", usage) from bad
+    return usage
 
 
 def is_transient(e: BaseException) -> bool:
@@ -165,13 +174,12 @@ def run_chain(
     ext: str,
     produce: Callable[[Provider, Path, str], Usage],
     what: str,
-    verify: Verify | None = None,
     spend: Spending | None = None,
 ) -> tuple[str, ProviderCall]:
     """Serve one call: providers in order, each from its cache when it has the result, else by
     calling it; the first that succeeds serves. `produce(provider, path, cache_key)` writes the result to `path` and
-    returns its usage, priced from the price table. `verify(path)` raises when the result is not
-    what was asked (it then is a failed attempt and never enters the cache). Every paid call is
+    returns its usage, priced from the price table; it checks the result before returning (see
+    `verified`), so a result that is not what was asked never enters the cache. Every paid call is
     recorded in `spend` as it returns, used or not. Returns (cache media key, who served it).
     """
     keys = [cache_key(stage, p.name, p.model, prompt, params, input_hashes) for p in providers]
@@ -189,14 +197,8 @@ def run_chain(
         media_key = cache_media_key(key, ext)
         started = time.perf_counter()
         try:
-            with store.writing(media_key) as tmp:
-                with provider_slot(p.name, stage):
-                    usage = produce(p, tmp, key) or {}
-                if verify is not None:
-                    try:
-                        verify(tmp)
-                    except Exception as bad:  # noqa: BLE001 - any verification failure rejects the result
-                        raise ResultRejected(f"its result was rejected: {bad}", usage) from bad
+            with store.writing(media_key) as tmp, provider_slot(p.name, stage):
+                usage = produce(p, tmp, key) or {}
         except Exception as e:  # noqa: BLE001 - any provider failure hands over to the next
             paid = getattr(e, "usage", None)
             if spend is not None and paid:
@@ -227,7 +229,7 @@ def _made_key(key: str) -> str:
 def serve_request(store: MediaStore, stage: str, chain: str, request: Any, *, prompt_field: str, ext: str,
                   produce: Callable[[Provider, Path, str], Usage], what: str, private: tuple[str, ...] = (),
                   input_hashes: list[str] | None = None, settings: dict[str, Any] | None = None,
-                  verify: Verify | None = None, spend: Spending | None = None) -> tuple[str, ProviderCall]:
+                  spend: Spending | None = None) -> tuple[str, ProviderCall]:
     """run_chain for a media request dataclass: its `prompt_field` is the prompt, every other field
     (but the `private` ones, which don't change the result) a cache-key parameter."""
     params = asdict(request)
@@ -236,8 +238,7 @@ def serve_request(store: MediaStore, stage: str, chain: str, request: Any, *, pr
         params.pop(name)
     return run_chain(store=store, stage=stage, providers=parse_chain(stage, chain, settings), prompt=prompt,
                      params=params,
-                     input_hashes=input_hashes or [], ext=ext, produce=produce, what=what, verify=verify,
-                     spend=spend)
+                     input_hashes=input_hashes or [], ext=ext, produce=produce, what=what, spend=spend)
 
 
 def warm_up(stage: str, chain: str) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..media.speech import speak_within
-from ..media.verify import ResultInvalid, as_wav, verify_speech
+from ..media.verify import plain_wav, verify_speech
 from ..models import ProviderCall
 from .media_store import MediaStore
 from .providers import (
@@ -17,6 +17,7 @@ from .providers import (
     register,
     require_env,
     serve_request,
+    verified,
 )
 from .vendor_sdk import (
     env_base_url,
@@ -60,23 +61,16 @@ class OpenAIVoice(SpeechProvider):
     def speak(self, request, out):
         client = openai_client(require_env("OPENAI_API_KEY", self.name), env_base_url("OPENAI_BASE_URL"),
                                self.retries(), self.timeout())
-        streamed = out.with_name(out.name + ".stream.wav")
         try:
             with client.audio.speech.with_streaming_response.create(
                 model=self.model, voice=request.voice or "alloy", input=request.text, response_format="wav",
                 **({"speed": round(min(4.0, max(0.25, request.speed)), 3)} if request.speed != 1.0 else {}),
             ) as resp:
-                resp.stream_to_file(streamed)
-            if streamed.stat().st_size < 64:
-                raise RuntimeError(f"{self.name} returned no audio")
-            # Streamed WAV carries 0xFFFFFFFF in both size fields: rewritten with its true sizes.
-            as_wav(streamed, out)
-        except (RuntimeError, ResultInvalid):
-            raise
+                resp.stream_to_file(out)  # sizes unknown (0xFFFFFFFF): the stage rewrites it (plain_wav)
         except Exception as e:  # noqa: BLE001
             raise self.explain(e, "OPENAI_API_KEY") from e
-        finally:
-            streamed.unlink(missing_ok=True)
+        if out.stat().st_size < 64:
+            raise RuntimeError(f"{self.name} returned no audio")
         return {"characters": len(request.text)}
 
 
@@ -93,6 +87,16 @@ class TTSResource(StageResource):
                  spend: Spending | None = None) -> tuple[str, ProviderCall]:
         return serve_request(store, "tts", self.chain, request, prompt_field="text", ext="wav",
                              settings={"max_retries": self.max_retries, "timeout_s": self.timeout_s},
-                             produce=lambda p, out, _key: p.speak(request, out),
-                             verify=lambda out: verify_speech(out, request.text, request.max_seconds),
+                             produce=lambda p, out, _key: self._speak_checked(p, request, out),
                              what="speaking a line", spend=spend)
+
+    @staticmethod
+    def _speak_checked(provider: SpeechProvider, request: SpeechRequest, out: Path) -> Usage:
+        """The provider's speech as a plain WAV whose header tells its true length (so every reader
+        after the cache can trust it), checked for a sane length before it may be cached."""
+        spoken = out.with_name(out.name + ".voice")
+        try:
+            usage = provider.speak(request, spoken)
+            return verified(usage, lambda: verify_speech(plain_wav(spoken, out), request.text, request.max_seconds))
+        finally:
+            spoken.unlink(missing_ok=True)

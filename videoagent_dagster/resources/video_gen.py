@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ..media.motion import animate
-from ..media.verify import ResultInvalid, verify_clip
+from ..media.verify import verify_clip
 from ..models import ProviderCall
 from .media_store import MediaStore
 from .providers import (
@@ -33,6 +33,7 @@ from .providers import (
     register,
     require_env,
     serve_request,
+    verified,
 )
 from .retry import call_safely
 from .vendor_sdk import env_base_url, http_client, orientation, runway_client
@@ -126,13 +127,12 @@ class JobState:
 
 
 class VendorJobFailed(RuntimeError):
-    """The vendor ran the job and it failed (its terminal state). `retryable` when the vendor says
-    the fault was its own; a refusal is not."""
+    """The vendor ran the job and it failed (its terminal state). `transient` when the vendor says
+    the fault was its own (a new job may succeed); a refusal is not."""
 
-    def __init__(self, message: str, retryable: bool = False):
+    def __init__(self, message: str, transient: bool = False):
         super().__init__(message)
-        self.retryable = retryable
-        self.transient = retryable
+        self.transient = transient
 
 
 DEFAULT_JOB_ATTEMPTS = 3  # jobs submitted for one clip when the vendor's own faults end them
@@ -189,10 +189,10 @@ class RemoteVideoProvider(VideoProvider):
                 # The vendor's own fault (e.g. Runway's INTERNAL.BAD_OUTPUT): a new job may well
                 # succeed. A refusal would be refused again: it stops here and says so.
                 failed.append(f"{job['id']}: {e}")
-                if not e.retryable or len(failed) >= attempts:
+                if not e.transient or len(failed) >= attempts:
                     if len(failed) > 1:
                         raise VendorJobFailed(f"{e} (after {len(failed)} jobs: {'; '.join(failed[:-1])})",
-                                              retryable=e.retryable) from e
+                                              transient=e.transient) from e
                     raise
                 job = None
         # The handle stays, marked done: a run that was waiting on this job (or finds it later) takes
@@ -249,7 +249,7 @@ class RemoteVideoProvider(VideoProvider):
                 book.clear()  # the vendor's job is over; a retry should submit a new one
                 why = "" if state.retryable else "; not retried: the vendor refused this request, and would refuse it again"
                 raise VendorJobFailed(f"{self.name} job {job_id} failed: {state.error or 'no reason given'}{why}",
-                                      retryable=state.retryable)
+                                      transient=state.retryable)
             if time.monotonic() + interval > deadline:
                 raise TimeoutError(
                     f"{self.name} job {job_id} did not finish within {self.setting('deadline_s', DEFAULT_DEADLINE_S):g}"
@@ -491,8 +491,7 @@ class VideoGenResource(StageResource):
         fetching the same bad result again."""
         usage = provider.animate(request, frame, out, book)
         try:
-            verify_clip(out, request.frames / request.fps)
-        except ResultInvalid as bad:
+            return verified(usage, lambda: verify_clip(out, request.frames / request.fps))
+        except ResultRejected:
             book.clear()
-            raise ResultRejected(f"its result was rejected: {bad}", usage) from bad
-        return usage
+            raise
