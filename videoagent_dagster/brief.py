@@ -102,6 +102,11 @@ _KANA = r"[\u3041-\u309f\u30a0-\u30fa\u30fc-\u30ff\u31f0-\u31ff\uff66-\uff9f]"
 _HAN = r"[\u3400-\u4dbf\u4e00-\u9fff]"
 
 
+def is_cjk(text: str) -> bool:
+    """Whether `text` has any kana or Chinese characters."""
+    return bool(re.search(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]", text))
+
+
 def detect_language(text: str) -> str:
     """'ja' or 'zh' when CJK characters make up a fair share of the letters, else 'en'.
 

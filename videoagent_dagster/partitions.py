@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
+from .brief import detect_language, is_cjk
+
 video_tasks = dg.DynamicPartitionsDefinition(name="video_tasks")
 
 TASK_KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
@@ -18,16 +20,13 @@ _STOP = {"a", "an", "the", "of", "in", "on", "about", "and", "for", "to", "with"
 
 
 # Japanese particles, left out of a romanised slug as English stop words are.
-_PARTICLES = {"no", "wa", "ga", "wo", "o", "ni", "de", "to", "e", "mo", "ya", "ka", "na", "yo", "ne", "de", "su"}
-_HAN_OR_KANA = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+_PARTICLES = {"no", "wa", "ga", "wo", "o", "ni", "de", "to", "e", "mo", "ya", "ka", "na", "yo", "ne", "su"}
 SUFFIX_CHARS = 10  # base32: 50 random bits, so keys of one topic on one day do not collide
 
 
 def _romanised(topic: str) -> str:
     """Chinese as pinyin (two syllables a word, as most Chinese words are), Japanese as Hepburn
     romaji: a readable slug for topics an ASCII filter would empty."""
-    from .brief import detect_language
-
     if detect_language(topic) == "ja":
         import pykakasi
 
@@ -35,7 +34,7 @@ def _romanised(topic: str) -> str:
         return " ".join(w for w in words if w.lower() not in _PARTICLES)
     from pypinyin import lazy_pinyin
 
-    syllables = [s for s in lazy_pinyin("".join(_HAN_OR_KANA.findall(topic))) if s != "de"]
+    syllables = [s for s in lazy_pinyin("".join(c for c in topic if is_cjk(c))) if s != "de"]
     return " ".join("".join(syllables[i:i + 2]) for i in range(0, len(syllables), 2))
 
 
@@ -46,7 +45,7 @@ def new_task_key(topic: str, now: datetime | None = None) -> str:
     Only ASCII letters and digits survive, so no user input reaches a path or a partition key
     unsanitised; 50 random bits keep keys unique for repeated topics.
     """
-    text = _romanised(topic) if _HAN_OR_KANA.search(topic) else topic
+    text = _romanised(topic) if is_cjk(topic) else topic
     words = [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP]
     slug = "-".join(words[:3])[:40].strip("-") or "video"
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%d")

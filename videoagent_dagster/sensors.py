@@ -9,8 +9,7 @@ from datetime import datetime, timezone
 
 import dagster as dg
 
-from .assets.brief import brief_key
-from .brief import Brief, BriefError, validate_brief
+from .brief import Brief, BriefError
 from .budget import BudgetError
 from .jobs import make_video
 from .partitions import new_task_key, video_tasks
@@ -46,10 +45,8 @@ def submit_once(store: MediaStore, identity: str, raw: dict, source: str) -> tup
         topic = raw.get("topic") if isinstance(raw.get("topic"), str) else ""
         task = new_task_key(topic)
         store.write_bytes(index_key, json.dumps({"task": task, "source": source}).encode())
-    else:
+    else:  # taken before: prepare_task finds its brief stored (its budget counted then) or stores it now
         task = json.loads(store.read_bytes(index_key))["task"]
-        if store.exists(brief_key(task)):  # taken before: its budget was counted then
-            return validate_brief(raw, task), False
     return prepare_task(raw, store, task), new
 
 

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..brief import is_cjk
+
 SUBTITLE_FONT = "Noto Sans CJK SC"  # fontconfig family; has Latin and CJK glyphs
 
 
@@ -15,10 +17,6 @@ class Cue:
     start: float
     end: float
     text: str
-
-
-def is_cjk(text: str) -> bool:
-    return bool(re.search(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]", text))
 
 
 def split_text(text: str, max_chars: int) -> list[str]:
