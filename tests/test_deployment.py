@@ -54,11 +54,21 @@ def postgres_ready() -> bool:
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory):
+    # One run at a time, so the priority test can watch the queue.
+    yield from _deployment(tmp_path_factory.mktemp("deployment"), max_concurrent_runs=1)
+
+
+@pytest.fixture(scope="module")
+def deployment_as_shipped(tmp_path_factory):
+    """deploy/dagster.yaml's run limits unchanged: 10 runs at once, 5 per user, pools of 4."""
+    yield from _deployment(tmp_path_factory.mktemp("deployment-as-shipped"), max_concurrent_runs=None)
+
+
+def _deployment(work: Path, max_concurrent_runs: int | None):
     if not shutil.which("psql") or not postgres_ready():
         pytest.fail("PostgreSQL is not answering on 127.0.0.1:5432 (.ci/run starts it)")
     from moto.server import ThreadedMotoServer
 
-    work = tmp_path_factory.mktemp("deployment")
     cleanup = ExitStack()
     db = cleanup.enter_context(fresh_database("videoagent_it"))
     s3_server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
@@ -75,8 +85,8 @@ def deployment(tmp_path_factory):
     home = work / "dagster_home"
     home.mkdir()
     config = (ROOT / "deploy" / "dagster.yaml").read_text()
-    # One run at a time, so the priority test can watch the queue; dequeue often.
-    config = config.replace("max_concurrent_runs: 10", "max_concurrent_runs: 1")
+    if max_concurrent_runs is not None:
+        config = config.replace("max_concurrent_runs: 10", f"max_concurrent_runs: {max_concurrent_runs}")
     (home / "dagster.yaml").write_text(config)
     control = work / "control"
     control.mkdir()
@@ -116,6 +126,7 @@ def deployment(tmp_path_factory):
     def ready():
         try:
             client.runs(limit=1)
+            client._repository()  # noqa: SLF001 - the code location is loaded, not just the webserver up
             return True
         except Exception as e:  # noqa: BLE001 - not up yet
             last_error[0] = e
@@ -230,3 +241,30 @@ def test_urgent_work_overtakes_queued_normal_work(deployment):
         return client.runs(task, limit=1)[0]["startTime"]
 
     assert started(urgent) < min(started(t) for t in normal)
+
+
+def test_a_user_has_at_most_five_videos_in_progress_and_a_pool_bounds_its_stage(deployment_as_shipped):
+    """deploy/dagster.yaml as shipped, under real concurrency: ana's sixth video waits in the queue
+    while five of hers run (ben's starts beside them: the limit is per user), and of the six runs
+    held in shot_clips at most 4 run that step at once (the `video` pool)."""
+    client, control = deployment_as_shipped["client"], deployment_as_shipped["control"]
+    with held(control):
+        ana = [client.submit({"topic": f"Ana's harbour film {i}", "options": TINY, "user": "ana"})[0]
+               for i in range(6)]
+        ben = client.submit({"topic": "Ben's harbour film", "options": TINY, "user": "ben"})[0]
+
+        def run_states():
+            return {t: client.runs(t, limit=1)[0]["status"] for t in [*ana, ben]}
+
+        def filming():
+            return [t for t in [*ana, ben] if "shot clips" in client.status(t).step]
+
+        wait_for(lambda: sum(run_states()[t] == "STARTED" for t in ana) == 5 and run_states()[ben] == "STARTED",
+                 300, "five of ana's runs and ben's to start")
+        wait_for(lambda: len(filming()) == 4, 240, "four runs to reach shot_clips")
+        time.sleep(5)  # the queue and the pool each had time to let one more through, if they would
+        states = run_states()
+        assert sorted(states[t] for t in ana) == ["QUEUED"] + ["STARTED"] * 5, states
+        assert len(filming()) == 4  # the other two started runs wait for a `video` pool slot
+    for task in [*ana, ben]:
+        assert wait_status(client, task, {"completed", "failed"}, timeout=400).status == "completed"
