@@ -117,7 +117,14 @@ def compose_ours(spec: dict) -> str:
 
 
 def compose_moviepy(spec: dict) -> str:
-    from moviepy import AudioFileClip, CompositeVideoClip, TextClip, VideoFileClip, concatenate_videoclips, vfx
+    from moviepy import (
+        AudioFileClip,
+        CompositeVideoClip,
+        TextClip,
+        VideoFileClip,
+        concatenate_videoclips,
+        vfx,
+    )
 
     from videoagent_dagster.media.frames import font_path
     from videoagent_dagster.media.subtitles import layout_for

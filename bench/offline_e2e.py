@@ -19,7 +19,7 @@ from pathlib import Path
 
 
 def run_once(task: str, instance) -> tuple[float, dict[str, float], bool]:
-    from videoagent_dagster.tasks import run_in_process, step_seconds
+    from videoagent_dagster.tasks.local_run import run_in_process, step_seconds
 
     started = time.perf_counter()
     result = run_in_process(instance, task)
@@ -45,8 +45,8 @@ def main() -> int:
     import dagster as dg
 
     from videoagent_dagster.media.ffmpeg import probe
-    from videoagent_dagster.resources.media_store import media_store_from_env
-    from videoagent_dagster.tasks import create_task
+    from videoagent_dagster.storage.media_store import media_store_from_env
+    from videoagent_dagster.tasks.operations import create_task
 
     store = media_store_from_env()
     with dg.DagsterInstance.get() as instance:

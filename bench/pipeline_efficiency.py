@@ -37,9 +37,9 @@ def noop_twins_job():
     """make_video's graph (same asset names, dependencies and partitions) with steps that do nothing."""
     import dagster as dg
 
-    from videoagent_dagster.assets import ALL_ASSETS
-    from videoagent_dagster.executor import threaded_executor
-    from videoagent_dagster.partitions import video_tasks
+    from videoagent_dagster.defs.video import ALL_ASSETS
+    from videoagent_dagster.defs.video.executor import threaded_executor
+    from videoagent_dagster.defs.video.partitions import video_tasks
 
     def twin(name: str, deps: list[str]):
         def nothing(**inputs):
@@ -57,7 +57,7 @@ def orchestration_seconds(instance) -> float:
     run is)."""
     import dagster as dg
 
-    from videoagent_dagster.partitions import video_tasks
+    from videoagent_dagster.defs.video.partitions import video_tasks
 
     instance.add_dynamic_partitions(video_tasks.name, ["noop"])
     started = time.perf_counter()
@@ -148,8 +148,9 @@ def run_once(shots: int, kind: str) -> tuple[float, dict[str, float], bool]:
     import dagster as dg
 
     import videoagent_dagster.definitions  # noqa: F401 - the code location, loaded before the clock starts as a run worker has it
-    from videoagent_dagster.resources.media_store import media_store_from_env
-    from videoagent_dagster.tasks import create_task, run_in_process, step_seconds
+    from videoagent_dagster.storage.media_store import media_store_from_env
+    from videoagent_dagster.tasks.local_run import run_in_process, step_seconds
+    from videoagent_dagster.tasks.operations import create_task
 
     with dg.DagsterInstance.get() as instance:
         if kind == "floor":

@@ -10,9 +10,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from videoagent_dagster.resources.media_store import MediaStore
-from videoagent_dagster.resources.providers import register
-from videoagent_dagster.resources.video_gen import OfflineCamera, VideoProvider
+from videoagent_dagster.providers.chain import register
+from videoagent_dagster.providers.video import OfflineCamera, VideoProvider
+from videoagent_dagster.storage.media_store import MediaStore
 
 TINY = {"duration": 6, "resolution": "180p", "shots": 3}
 
@@ -99,7 +99,7 @@ def s3(monkeypatch, tmp_path):
     for k, v in {"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
                  "AWS_DEFAULT_REGION": "us-east-1"}.items():
         monkeypatch.setenv(k, v)
-    from videoagent_dagster.resources.media_store import _s3_client
+    from videoagent_dagster.storage.media_store import _s3_client
     _s3_client.cache_clear()
     client = boto3.client("s3", endpoint_url=endpoint)
     client.create_bucket(Bucket="videos")

@@ -9,8 +9,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from videoagent_dagster.resources.providers import register
-from videoagent_dagster.resources.video_gen import OfflineCamera, VideoProvider
+from videoagent_dagster.providers.chain import register
+from videoagent_dagster.providers.video import OfflineCamera, VideoProvider
 
 
 @register("video", "controlled", "offline-camera")

@@ -1,12 +1,12 @@
 import pytest
 
-from videoagent_dagster.brief import (
+from videoagent_dagster.domain.brief import (
     BriefError,
     clean_topic,
     detect_language,
     validate_brief,
 )
-from videoagent_dagster.tasks import create_task
+from videoagent_dagster.tasks.operations import create_task
 
 
 def test_defaults_and_language_detection():

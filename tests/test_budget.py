@@ -2,16 +2,16 @@
 
 import pytest
 
-from videoagent_dagster.brief import validate_brief
-from videoagent_dagster.budget import (
+from videoagent_dagster.cli import main
+from videoagent_dagster.domain.brief import validate_brief
+from videoagent_dagster.providers.spending import Spending
+from videoagent_dagster.tasks.budget import (
     BudgetError,
     committed_today,
     estimate,
     reserve,
 )
-from videoagent_dagster.cli import main
-from videoagent_dagster.resources.spending import Spending
-from videoagent_dagster.tasks import create_task
+from videoagent_dagster.tasks.operations import create_task
 
 VENDORS = {"llm": "openai:gpt-4.1", "image": "openai:gpt-image-1", "video": "runway:gen4_turbo",
            "tts": "openai:gpt-4o-mini-tts"}

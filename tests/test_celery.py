@@ -50,8 +50,8 @@ def run_with_workers(tmp_path: Path, db: str) -> None:
     script = textwrap.dedent(f"""
         import dagster as dg
         from dagster._core.definitions.reconstruct import ReconstructableRepository
-        from videoagent_dagster.resources.media_store import media_store_from_env
-        from videoagent_dagster.tasks import create_task
+        from videoagent_dagster.storage.media_store import media_store_from_env
+        from videoagent_dagster.tasks.operations import create_task
         with dg.DagsterInstance.get() as instance:
             brief = create_task({{"topic": "Celery fields", "options": {{"duration": 5, "resolution": "180p", "shots": 2}}}},
                                 media_store_from_env(), instance)

@@ -10,7 +10,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_definitions_load_without_warnings():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        code = ("import dagster as dg; from videoagent_dagster.definitions import defs; "
+        code = ("import dagster as dg; from videoagent_dagster.definitions import build_defs; defs = build_defs(); "
                 "dg.Definitions.validate_loadable(defs); "
                 "job = defs.resolve_job_def('make_video'); print(sorted(n.name for n in job.graph.node_defs))")
         out = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True, text=True, cwd=ROOT)
@@ -21,7 +21,9 @@ def test_definitions_load_without_warnings():
 
 
 def test_every_asset_is_partitioned_by_video_tasks_and_checks_exist():
-    from videoagent_dagster.definitions import defs
+    from videoagent_dagster.definitions import build_defs
+
+    defs = build_defs()
 
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
@@ -44,7 +46,9 @@ def test_dg_check_defs():
 def test_what_the_ui_materialises_runs_on_the_same_executor_as_make_video():
     """Assets launched from the asset graph (a partition, one failed asset) run in the implicit asset
     job: it must not fall back to Dagster's default of a process per step."""
-    from videoagent_dagster.definitions import defs
+    from videoagent_dagster.definitions import build_defs
+
+    defs = build_defs()
 
     assert defs.resolve_job_def("make_video").executor_def.name == "threaded"
     assert defs.resolve_implicit_global_asset_job_def().executor_def.name == "threaded"

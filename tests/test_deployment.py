@@ -22,7 +22,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
 from videoagent_dagster.client import VideoagentClient
-from videoagent_dagster.resources.webhooks import SIGNATURE_HEADER, sign
+from videoagent_dagster.defs.notify.delivery import SIGNATURE_HEADER, sign
 
 from .services import PG, fresh_database, held, start_group, stop_groups
 

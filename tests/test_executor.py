@@ -7,7 +7,7 @@ import threading
 
 import dagster as dg
 
-from videoagent_dagster.executor import threaded_executor
+from videoagent_dagster.defs.video.executor import threaded_executor
 
 # Two steps that can only both finish if they run at the same time: each waits for the other.
 MEET = threading.Barrier(2)
@@ -108,9 +108,10 @@ def test_max_concurrent_caps_the_steps_in_flight(instance, monkeypatch):
 
 
 def test_make_video_uses_it_unless_told_otherwise(monkeypatch):
-    from videoagent_dagster.jobs import executor_from_env
+    from videoagent_dagster.defs.video.jobs import executor_for
+    from videoagent_dagster.settings import current
 
     monkeypatch.delenv("VIDEOAGENT_EXECUTOR", raising=False)
-    assert executor_from_env().name == "threaded"
+    assert executor_for(current()).name == "threaded"
     monkeypatch.setenv("VIDEOAGENT_EXECUTOR", "in_process")
-    assert executor_from_env().name == "in_process"
+    assert executor_for(current()).name == "in_process"

@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from videoagent_dagster.partitions import check_task_key, new_task_key
+from videoagent_dagster.domain.task_keys import check_task_key, new_task_key
 
 
 def test_task_keys_are_readable_unique_and_safe():

@@ -2,12 +2,13 @@
 
 import dagster as dg
 
-from videoagent_dagster.schedules import batch_schedule
+from videoagent_dagster.defs.batch.schedule import batch_schedule_for
+from videoagent_dagster.settings import current
 
 
 def tick(instance, store):
     with dg.build_schedule_context(instance=instance, resources={"media_store": store}) as context:
-        return batch_schedule(context)
+        return batch_schedule_for(current())(context)
 
 
 def apply(instance, requests):

@@ -5,12 +5,14 @@ import json
 import dagster as dg
 import pytest
 
-from videoagent_dagster.resources.media_store import MediaStore
-from videoagent_dagster.sensors import intake_sensor
+from videoagent_dagster.defs.intake.sensor import intake_sensor
+from videoagent_dagster.defs.resources import build_resources
+from videoagent_dagster.storage.media_store import MediaStore
 
 
 def tick(instance, store):
-    with dg.build_sensor_context(instance=instance, resources={"media_store": store}) as context:
+    intake = build_resources()["intake_store"]  # where VIDEOAGENT_INTAKE points, as the code location reads it
+    with dg.build_sensor_context(instance=instance, resources={"media_store": store, "intake_store": intake}) as context:
         return intake_sensor(context)
 
 
@@ -111,9 +113,12 @@ def test_webhooks_on_completion_and_failure(store, instance, monkeypatch, flaky_
     from pytest_httpserver import HTTPServer
     from werkzeug import Response
 
-    from videoagent_dagster.resources.webhooks import SIGNATURE_HEADER, sign
-    from videoagent_dagster.sensors import webhook_on_failure, webhook_on_success
-    from videoagent_dagster.tasks import create_task
+    from videoagent_dagster.defs.notify.delivery import SIGNATURE_HEADER, sign
+    from videoagent_dagster.defs.notify.sensors import (
+        webhook_on_failure,
+        webhook_on_success,
+    )
+    from videoagent_dagster.tasks.operations import create_task
 
     from .assets.helpers import materialize
 
@@ -155,7 +160,7 @@ def test_webhooks_on_completion_and_failure(store, instance, monkeypatch, flaky_
 
 
 def test_one_objects_storage_error_does_not_sink_the_tick(store, instance, inbox, monkeypatch):
-    import videoagent_dagster.sensors as sensors
+    import videoagent_dagster.defs.intake.sensor as sensors
 
     inbox.write_bytes("good.json", json.dumps({"topic": "Good one"}).encode())
     inbox.write_bytes("flaky.json", json.dumps({"topic": "Flaky one"}).encode())
@@ -187,8 +192,11 @@ def test_webhooks_for_runs_launched_from_the_asset_graph(store, instance, monkey
     from werkzeug import Response
 
     from videoagent_dagster.definitions import build_defs
-    from videoagent_dagster.sensors import webhook_on_failure, webhook_on_success
-    from videoagent_dagster.tasks import create_task
+    from videoagent_dagster.defs.notify.sensors import (
+        webhook_on_failure,
+        webhook_on_success,
+    )
+    from videoagent_dagster.tasks.operations import create_task
 
     from .conftest import TINY
 

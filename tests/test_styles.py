@@ -1,6 +1,6 @@
 import pytest
 
-from videoagent_dagster.styles import CATALOGUE, closest_style, detect_style
+from videoagent_dagster.domain.styles import CATALOGUE, closest_style, detect_style
 
 
 @pytest.mark.parametrize("topic,expected", [

@@ -11,6 +11,8 @@ import threading
 import time
 from pathlib import Path
 
+from videoagent_dagster.settings import current
+
 LOCAL_INSTANCE_YAML = """\
 # The local Dagster instance used by `videoagent make` and `videoagent ui`: run history, event
 # logs and schedules in SQLite under this folder. Deployments use PostgreSQL instead.
@@ -69,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     ui = sub.add_parser("ui", help="open the Dagster UI (dagster dev) on the same local instance")
     ui.add_argument("--port", type=int, default=3000)
 
-    url = os.environ.get("VIDEOAGENT_URL", "http://127.0.0.1:3000")
+    url = current().url
     remote = {}
     for name, help_text in (("submit", "submit a brief to a running webserver (GraphQL)"),
                             ("status", "a task's stage, progress and current step"),
@@ -108,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
 def _remote(args: argparse.Namespace) -> int:
     import json
 
-    from .brief import BriefError
-    from .client import ClientError, VideoagentClient
+    from videoagent_dagster.client import ClientError, VideoagentClient
+    from videoagent_dagster.domain.brief import BriefError
 
     client = VideoagentClient(args.url)
     try:
@@ -144,10 +146,10 @@ def _remote(args: argparse.Namespace) -> int:
 
 
 def _download(task: str, out: Path) -> Path:
-    from .client import ClientError
-    from .models import FinalVideo
-    from .resources.io_manager import manifest_key
-    from .resources.media_store import media_store_from_env
+    from videoagent_dagster.client import ClientError
+    from videoagent_dagster.domain.keys import manifest_key
+    from videoagent_dagster.domain.manifests import FinalVideo
+    from videoagent_dagster.storage.media_store import media_store_from_env
 
     store = media_store_from_env()
     if not store.exists(manifest_key(task, "final_video")):
@@ -187,10 +189,10 @@ def _raw_brief(args: argparse.Namespace) -> dict:
 def _make(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from .brief import BriefError, validate_brief
-    from .budget import BudgetError, daily_budget, estimate
-    from .resources.media_store import media_store_from_env
-    from .tasks import create_task
+    from videoagent_dagster.domain.brief import BriefError, validate_brief
+    from videoagent_dagster.storage.media_store import media_store_from_env
+    from videoagent_dagster.tasks.budget import BudgetError, daily_budget, estimate
+    from videoagent_dagster.tasks.operations import create_task
 
     store = media_store_from_env()
     try:
@@ -223,7 +225,7 @@ def _make(args: argparse.Namespace) -> int:
 
 def _add_to_music_library(track: Path, store) -> None:
     """Copy a local audio file into the media store's music library (music/<name>), once."""
-    from .assets.brief import music_key
+    from videoagent_dagster.domain.keys import music_key
 
     key = music_key(track.name)
     data = track.read_bytes()
@@ -239,8 +241,8 @@ def _add_to_music_library(track: Path, store) -> None:
 def _resume(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from .resources.media_store import media_store_from_env
-    from .tasks import task_exists
+    from videoagent_dagster.storage.media_store import media_store_from_env
+    from videoagent_dagster.tasks.operations import task_exists
 
     store = media_store_from_env()
     instance = dg.DagsterInstance.get()
@@ -256,9 +258,9 @@ def _run(task: str, instance, store, out: Path | None, quiet: bool) -> int:
 
     import dagster as dg
 
-    from .models import FinalVideo
-    from .resources.io_manager import manifest_key
-    from .tasks import run_in_process
+    from videoagent_dagster.domain.keys import manifest_key
+    from videoagent_dagster.domain.manifests import FinalVideo
+    from videoagent_dagster.tasks.local_run import run_in_process
 
     token = uuid.uuid4().hex  # finds the run (its id is made inside execute_job) to follow its progress
     started = time.perf_counter()

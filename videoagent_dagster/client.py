@@ -9,9 +9,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from .brief import validate_brief
-from .partitions import check_task_key, new_task_key, video_tasks
-from .tasks import run_tags
+from videoagent_dagster.domain.brief import validate_brief
+from videoagent_dagster.domain.keys import TASK_PARTITIONS
+from videoagent_dagster.domain.task_keys import check_task_key, new_task_key
+from videoagent_dagster.tasks.operations import run_tags
 
 JOB = "make_video"
 # The design's stage words, by the step that is running.
@@ -191,7 +192,7 @@ class VideoagentClient:
         repo = self._repository()
         for _ in range(5):
             key = task or new_task_key(topic if isinstance(topic, str) else "")
-            added = self._execute(ADD_PARTITION, {"repositorySelector": repo, "partitionsDefName": video_tasks.name,
+            added = self._execute(ADD_PARTITION, {"repositorySelector": repo, "partitionsDefName": TASK_PARTITIONS,
                                                   "partitionKey": key})["addDynamicPartition"]
             if added["__typename"] == "AddDynamicPartitionSuccess":
                 break
@@ -216,8 +217,8 @@ class VideoagentClient:
     def _run_with_brief(self, task: str, brief) -> str | None:
         """The latest run of a task if the task was submitted with this brief (the same validated
         brief, whatever its spelling), else None."""
-        from .assets.brief import VideoBriefConfig
-        from .brief import BriefError
+        from videoagent_dagster.defs.video.brief import VideoBriefConfig
+        from videoagent_dagster.domain.brief import BriefError
 
         data = self._execute(TASK_RUNS_QUERY, {"filter": {"tags": [{"key": "dagster/partition", "value": task}]}})
         result = data["runsOrError"]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from videoagent_dagster.assets import ALL_ASSETS
-from videoagent_dagster.definitions import build_resources
-from videoagent_dagster.tasks import create_task
+from videoagent_dagster.defs.resources import build_resources
+from videoagent_dagster.defs.video import ALL_ASSETS
+from videoagent_dagster.tasks.operations import create_task
 
 
 def submit(store, instance, topic: str, **options) -> str:

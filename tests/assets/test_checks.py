@@ -9,13 +9,23 @@ import subprocess
 
 import pytest
 
-from videoagent_dagster.assets.checks import (FINAL_VIDEO_CHECKS, final_video_checks, look_at, media_checks,
-                                              storyboard_checks)
-from videoagent_dagster.brief import validate_brief
+from videoagent_dagster.defs.video.checks import (
+    FINAL_VIDEO_CHECKS,
+    final_video_checks,
+    look_at,
+    media_checks,
+    storyboard_checks,
+)
+from videoagent_dagster.domain.brief import validate_brief
+from videoagent_dagster.domain.manifests import (
+    Narration,
+    NarrationLine,
+    Shot,
+    Storyboard,
+)
 from videoagent_dagster.media.compose import compose, narration_track
 from videoagent_dagster.media.ffmpeg import probe
 from videoagent_dagster.media.speech import speak
-from videoagent_dagster.models import Narration, NarrationLine, Shot, Storyboard
 
 
 def _shot(seconds: float, move: str = "static") -> Shot:

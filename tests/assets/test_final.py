@@ -7,9 +7,9 @@ import subprocess
 import numpy as np
 import pytest
 
+from videoagent_dagster.domain.keys import manifest_key
+from videoagent_dagster.domain.manifests import FinalVideo, ShotClips, Storyboard
 from videoagent_dagster.media.ffmpeg import probe
-from videoagent_dagster.models import FinalVideo, ShotClips, Storyboard
-from videoagent_dagster.resources.io_manager import manifest_key
 
 from .helpers import check_results, materialize, submit
 

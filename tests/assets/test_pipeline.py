@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from videoagent_dagster.domain.keys import manifest_key
+from videoagent_dagster.domain.manifests import FinalVideo, Narration, Storyboard
 from videoagent_dagster.media.ffmpeg import probe
-from videoagent_dagster.models import FinalVideo, Narration, Storyboard
-from videoagent_dagster.resources.io_manager import manifest_key
 
 from ..conftest import TINY
 from .helpers import check_results, materialize, submit
@@ -190,7 +190,7 @@ def test_a_task_without_a_brief_says_how_to_give_one(store, instance):
 
 
 def test_whole_graph_on_s3(s3, workdir, instance, monkeypatch):
-    from videoagent_dagster.resources.media_store import MediaStore
+    from videoagent_dagster.storage.media_store import MediaStore
 
     monkeypatch.setenv("VIDEOAGENT_STORAGE", "s3://videos/videoagent")
     store = MediaStore(root="s3://videos/videoagent", cache_dir=str(workdir / "reader"))
@@ -208,7 +208,7 @@ def test_whole_graph_on_s3(s3, workdir, instance, monkeypatch):
 def test_editor_export_parses_back_with_the_same_cut(store, instance):
     import opentimelineio as otio
 
-    from videoagent_dagster.models import EditorExport
+    from videoagent_dagster.domain.manifests import EditorExport
 
     task = submit(store, instance, "Windmills of the lowlands", **TINY)
     assert materialize(instance, task).success
@@ -229,7 +229,7 @@ def test_editor_export_parses_back_with_the_same_cut(store, instance):
 
 
 def test_a_black_clip_is_caught_and_made_again(store, instance, monkeypatch):
-    from videoagent_dagster.models import ShotClips
+    from videoagent_dagster.domain.manifests import ShotClips
 
     monkeypatch.setenv("VIDEOAGENT_VIDEO", "black-first")
     task = submit(store, instance, "Lanterns over the river", duration=5, resolution="180p", shots=2)

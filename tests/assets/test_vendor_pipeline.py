@@ -7,9 +7,9 @@ import json
 import dagster as dg
 import pytest
 
+from videoagent_dagster.domain.keys import manifest_key
+from videoagent_dagster.domain.manifests import FinalVideo, Storyboard
 from videoagent_dagster.media.ffmpeg import probe
-from videoagent_dagster.models import FinalVideo, Storyboard
-from videoagent_dagster.resources.io_manager import manifest_key
 
 from .helpers import check_results, materialize, submit
 
@@ -50,7 +50,7 @@ def test_vendor_pipeline_then_one_clip_fails_and_only_it_is_redone(store, instan
 
 
 def test_a_step_with_only_transient_failures_is_retried(store, instance, vendor_chains, monkeypatch):
-    import videoagent_dagster.assets.common as common
+    import videoagent_dagster.defs.video.common as common
 
     monkeypatch.setattr(common, "STEP_RETRY_BASE_S", 0.1)
     vendors = vendor_chains
@@ -69,7 +69,7 @@ def test_a_step_with_only_transient_failures_is_retried(store, instance, vendor_
 def test_the_job_speaks_the_narration_while_the_frames_are_painted(store, instance, vendor_chains):
     """make_video as a run worker runs it (the job's threaded executor): narration does not wait for
     first_frames, and the soundtrack and checks come out as with steps in order."""
-    from videoagent_dagster.tasks import run_in_process
+    from videoagent_dagster.tasks.local_run import run_in_process
 
     vendors = vendor_chains
     vendors.latency.update({"openai.images": 1.5, "openai.speech": 0.2})
@@ -92,7 +92,7 @@ def test_the_job_speaks_the_narration_while_the_frames_are_painted(store, instan
 def test_the_pipeline_recovers_by_itself_from_a_miscounted_plan_and_a_vendor_fault(store, instance, vendor_chains):
     """The model first plans 3 shots for a 2-shot brief (as models miscount), and one Runway job
     ends FAILED with an internal code: both are asked again by the pipeline itself."""
-    from videoagent_dagster.resources.spending import spent
+    from videoagent_dagster.providers.spending import spent
 
     vendors = vendor_chains
     task = submit(store, instance, "Harbour cranes at work", duration=5, resolution="180p", shots=2)
@@ -112,7 +112,7 @@ def test_the_pipeline_recovers_by_itself_from_a_miscounted_plan_and_a_vendor_fau
 
 
 def test_a_failed_run_still_counts_what_it_paid(store, instance, vendor_chains):
-    from videoagent_dagster.resources.spending import spent
+    from videoagent_dagster.providers.spending import spent
 
     vendors = vendor_chains
     task = submit(store, instance, "Harbour cranes at work", duration=5, resolution="180p", shots=2)
@@ -139,8 +139,9 @@ def test_a_plan_the_model_keeps_missing_fails_clearly_and_resume_asks_again(stor
 def test_vendor_speech_that_overruns_its_shot_is_asked_again_faster(store, instance, vendor_chains):
     """OpenAI's voice does not know its time: 4 s of speech for a 2.5 s shot is asked again with
     speed, and every line ends inside its shot (nothing cut mid-word)."""
+    from videoagent_dagster.domain.manifests import Narration
+
     from ..measure import decoded_seconds
-    from videoagent_dagster.models import Narration
 
     vendors = vendor_chains
     vendors.speech_seconds = 4.0

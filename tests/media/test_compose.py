@@ -4,13 +4,13 @@ import wave
 import numpy as np
 import pytest
 
+from videoagent_dagster.domain.styles import CATALOGUE
 from videoagent_dagster.media.compose import compose, narration_track, thumbnail
 from videoagent_dagster.media.ffmpeg import analyse, probe
 from videoagent_dagster.media.frames import render_frame
 from videoagent_dagster.media.motion import animate
 from videoagent_dagster.media.speech import speak
 from videoagent_dagster.media.subtitles import Cue, write_ass, write_srt
-from videoagent_dagster.styles import CATALOGUE
 
 
 def test_narration_track_places_each_line_at_its_shot(tmp_path):
@@ -195,7 +195,12 @@ def test_music_bed_ducks_under_speech_and_the_mix_is_normalised(tmp_path):
 
 
 def test_encoder_choice_falls_back_to_libx264(monkeypatch):
-    from videoagent_dagster.media.encoders import HARDWARE, encoder_failure, listed_encoders, pick_h264_encoder
+    from videoagent_dagster.media.encoders import (
+        HARDWARE,
+        encoder_failure,
+        listed_encoders,
+        pick_h264_encoder,
+    )
     from videoagent_dagster.media.ffmpeg import MediaToolError
 
     monkeypatch.delenv("VIDEOAGENT_H264_ENCODER", raising=False)

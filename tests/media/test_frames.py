@@ -1,8 +1,8 @@
 import numpy as np
 from PIL import Image, ImageDraw
 
+from videoagent_dagster.domain.styles import CATALOGUE
 from videoagent_dagster.media.frames import contact_sheet, load_font, render_frame
-from videoagent_dagster.styles import CATALOGUE
 
 
 def test_frames_at_target_size_differ_by_style_and_shot_type(tmp_path):

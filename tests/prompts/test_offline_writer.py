@@ -3,8 +3,8 @@ from dataclasses import asdict
 
 import pytest
 
-from videoagent_dagster.models import Script, StoryboardDraft
-from videoagent_dagster.prompts.offline_writer import (
+from videoagent_dagster.domain.manifests import Script, StoryboardDraft
+from videoagent_dagster.domain.prompts.offline_writer import (
     CHARS_PER_SECOND,
     group_scenes,
     keywords_of,
@@ -13,7 +13,7 @@ from videoagent_dagster.prompts.offline_writer import (
     write_script,
     write_storyboard,
 )
-from videoagent_dagster.styles import CATALOGUE
+from videoagent_dagster.domain.styles import CATALOGUE
 
 
 def inputs(topic, language="en", style="documentary", duration=30.0, fps=24, shots=None):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from videoagent_dagster.styles import CATALOGUE
+from videoagent_dagster.domain.styles import CATALOGUE
 
 
 @pytest.fixture

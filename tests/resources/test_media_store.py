@@ -1,6 +1,6 @@
 import pytest
 
-from videoagent_dagster.resources.media_store import MediaStore
+from videoagent_dagster.storage.media_store import MediaStore
 
 
 def test_atomic_writes_and_keys(tmp_path):

@@ -2,15 +2,15 @@ from dataclasses import dataclass
 
 import pytest
 
-from videoagent_dagster.resources.cache import cache_key
-from videoagent_dagster.resources.media_store import MediaStore
-from videoagent_dagster.resources.providers import (
+from videoagent_dagster.providers.cache import cache_key
+from videoagent_dagster.providers.chain import (
     ProviderError,
     parse_chain,
     register,
     run_chain,
 )
-from videoagent_dagster.resources.tts import SpeechProvider
+from videoagent_dagster.providers.speech import SpeechProvider
+from videoagent_dagster.storage.media_store import MediaStore
 
 
 @register("tts", "broken-test-voice", "v0")
@@ -73,7 +73,7 @@ def test_a_vendors_slots_go_to_the_picture_before_the_narration(monkeypatch):
     import threading
     import time
 
-    from videoagent_dagster.resources.limits import provider_slot
+    from videoagent_dagster.providers.limits import provider_slot
 
     monkeypatch.setenv("VIDEOAGENT_PROVIDER_LIMITS", "slotted=2/0")
     order: list[str] = []

@@ -10,16 +10,16 @@ import wave
 from types import SimpleNamespace
 
 import pytest
+from videoagent_dagster.providers import retry
 
-from videoagent_dagster.brief import validate_brief
-from videoagent_dagster.models import StoryboardDraft
-from videoagent_dagster.plan_rules import PlanRequest, review_storyboard
-from videoagent_dagster.prompts import storyboard_prompt
-from videoagent_dagster.resources import retry
-from videoagent_dagster.resources.llm import LLMResource
-from videoagent_dagster.resources.providers import ProviderError
-from videoagent_dagster.resources.spending import Spending, spent
-from videoagent_dagster.resources.tts import SpeechRequest, TTSResource
+from videoagent_dagster.domain.brief import validate_brief
+from videoagent_dagster.domain.manifests import StoryboardDraft
+from videoagent_dagster.domain.plan_rules import PlanRequest, review_storyboard
+from videoagent_dagster.domain.prompts import storyboard_prompt
+from videoagent_dagster.providers.chain import ProviderError
+from videoagent_dagster.providers.llm import LLMResource
+from videoagent_dagster.providers.speech import SpeechRequest, TTSResource
+from videoagent_dagster.providers.spending import Spending, spent
 
 from ..measure import decoded_seconds
 from .test_vendors import STYLE, clip_request, video, write_script

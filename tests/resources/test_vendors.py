@@ -8,15 +8,15 @@ import time
 import pytest
 from werkzeug import Response
 
-from videoagent_dagster.brief import validate_brief
+from videoagent_dagster.domain.brief import validate_brief
+from videoagent_dagster.domain.manifests import Script, StoryboardDraft, StyleProfile
+from videoagent_dagster.domain.prompts import script_prompt, storyboard_prompt
 from videoagent_dagster.media.ffmpeg import probe
-from videoagent_dagster.models import Script, StoryboardDraft, StyleProfile
-from videoagent_dagster.prompts import script_prompt, storyboard_prompt
-from videoagent_dagster.resources.image_gen import FrameRequest, ImageGenResource
-from videoagent_dagster.resources.llm import LLMResource
-from videoagent_dagster.resources.providers import ProviderError
-from videoagent_dagster.resources.tts import SpeechRequest, TTSResource
-from videoagent_dagster.resources.video_gen import (
+from videoagent_dagster.providers.chain import ProviderError
+from videoagent_dagster.providers.images import FrameRequest, ImageGenResource
+from videoagent_dagster.providers.llm import LLMResource
+from videoagent_dagster.providers.speech import SpeechRequest, TTSResource
+from videoagent_dagster.providers.video import (
     ClipRequest,
     JobBook,
     VideoGenResource,
@@ -241,7 +241,7 @@ def test_two_runs_of_one_shot_submit_one_job(store, vendors, frame_key):
 
 
 def test_claims_are_exclusive_on_s3(s3, tmp_path):
-    from videoagent_dagster.resources.media_store import MediaStore
+    from videoagent_dagster.storage.media_store import MediaStore
 
     store = MediaStore(root="s3://videos/x", cache_dir=str(tmp_path))
     assert store.create_exclusive("jobs/a.claim", b"1") and not store.create_exclusive("jobs/a.claim", b"2")

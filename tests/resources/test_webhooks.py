@@ -8,7 +8,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
-from videoagent_dagster.resources.webhooks import (
+from videoagent_dagster.defs.notify.delivery import (
     SIGNATURE_HEADER,
     WebhookRefused,
     check_target,
@@ -64,7 +64,7 @@ def test_private_targets_are_refused_by_default(url, monkeypatch):
 
 
 def test_requests_go_to_the_checked_address():
-    from videoagent_dagster.resources.webhooks import _pinned
+    from videoagent_dagster.defs.notify.delivery import _pinned
 
     url, headers, ext = _pinned("https://hooks.example.com:8443/x?y=1", "93.184.216.34")
     assert url == "https://93.184.216.34:8443/x?y=1" and headers == {"host": "hooks.example.com:8443"}
@@ -259,9 +259,9 @@ def test_the_sensor_is_not_held_by_receivers_that_hang(netns, check_on, monkeypa
     from dagster._core.events import DagsterEvent, DagsterEventType
     from dagster._core.test_utils import create_run_for_test
 
-    from videoagent_dagster.resources.io_manager import manifest_key
-    from videoagent_dagster.resources.media_store import MediaStore
-    from videoagent_dagster.sensors import webhook_on_success
+    from videoagent_dagster.defs.notify.sensors import webhook_on_success
+    from videoagent_dagster.domain.keys import manifest_key
+    from videoagent_dagster.storage.media_store import MediaStore
 
     monkeypatch.setenv("VIDEOAGENT_WEBHOOK_TIMEOUT_S", "1")
     store = MediaStore(root=str(tmp_path / "storage"))

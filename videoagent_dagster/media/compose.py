@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from .encoders import encoder_args, pick_h264_encoder
-from .ffmpeg import ffmpeg, loudness, probe, video_signature
+from videoagent_dagster.media.encoders import encoder_args, pick_h264_encoder
+from videoagent_dagster.media.ffmpeg import ffmpeg, loudness, probe, video_signature
 
 SAMPLE_RATE = 48000
 TARGET_LUFS = -14.0
@@ -321,7 +321,7 @@ def loudnorm_filter(audio: Path) -> str:
     import json
     import re
 
-    from .ffmpeg import run
+    from videoagent_dagster.media.ffmpeg import run
 
     target = f"I={TARGET_LUFS}:TP={TRUE_PEAK_DBTP}:LRA=11"
     log = run(["ffmpeg", "-hide_banner", "-nostats", "-nostdin", "-i", str(audio), "-af",

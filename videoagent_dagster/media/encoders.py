@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 
-from .ffmpeg import MediaToolError, require_tool
+from videoagent_dagster.media.ffmpeg import MediaToolError, require_tool
 
 SOFTWARE = "libx264"
 # Hardware encoders that take ordinary (software) frames, most common first. VAAPI is left out:
@@ -58,10 +58,8 @@ def device_missing(name: str) -> str:
 
 
 def pick_h264_encoder(preference: str = "auto") -> str:
-    """The encoder to use. `auto` takes $VIDEOAGENT_H264_ENCODER when set, else the first hardware
+    """The encoder to use. `auto` takes the first hardware
     encoder whose device is present and that passes a test encode, else libx264. A named encoder that cannot run is an error."""
-    if preference == "auto":
-        preference = os.environ.get(PREFERENCE_ENV, "").strip() or "auto"
     if preference == "auto":
         return next((h for h in HARDWARE if h in listed_encoders() and not device_missing(h)
                      and not encoder_failure(h)), SOFTWARE)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .ffmpeg import ffmpeg
+from videoagent_dagster.media.ffmpeg import ffmpeg
 
 # zoompan expressions per move. Moves stay small enough (at most ~11% of a side cropped) that
 # the frame's caption, drawn inside its safe area, stays in view. {p} runs 0→1 across the shot; zoom is the crop's magnification,

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .ffmpeg import MediaToolError, analyse, picture_detectors, run_detecting
-from .motion import conform_filter, conform_output
+from videoagent_dagster.media.ffmpeg import (
+    MediaToolError,
+    analyse,
+    picture_detectors,
+    run_detecting,
+)
+from videoagent_dagster.media.motion import conform_filter, conform_output
 
 BLACK_MIN_S = 0.5
 FROZEN_SHARE = 0.5  # a moving shot frozen for half its length (or a second, if shorter) is bad

@@ -7,7 +7,7 @@ import subprocess
 import wave
 from pathlib import Path
 
-from .ffmpeg import MediaToolError, require_tool
+from videoagent_dagster.media.ffmpeg import MediaToolError, require_tool
 
 # espeak-ng voice per brief language, and its speaking rate in words per minute.
 # ja: 175 reads kana at about 7.5 morae a second, a usual narration pace. espeak-ng has no kanji

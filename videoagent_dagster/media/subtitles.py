@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..brief import is_cjk
+from videoagent_dagster.domain.brief import is_cjk
 
 SUBTITLE_FONT = "Noto Sans CJK SC"  # fontconfig family; has Latin and CJK glyphs
 
@@ -139,7 +139,7 @@ def layout_for(width: int, height: int) -> Layout:
 
 
 def _measure(layout: Layout):
-    from .frames import load_font
+    from videoagent_dagster.media.frames import load_font
 
     font = load_font(layout.em, bold=True)
     return font.getlength

@@ -9,7 +9,7 @@ import struct
 import wave
 from pathlib import Path
 
-from .ffmpeg import MediaToolError, probe, run
+from videoagent_dagster.media.ffmpeg import MediaToolError, probe, run
 
 
 class ResultInvalid(ValueError):

@@ -1,0 +1,79 @@
+"""Every resource of the code location, built from the settings when the definitions load."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+
+import dagster as dg
+
+from videoagent_dagster.providers.chain import warm_up
+from videoagent_dagster.providers.images import ImageGenResource
+from videoagent_dagster.providers.llm import LLMResource
+from videoagent_dagster.providers.speech import TTSResource
+from videoagent_dagster.providers.video import VideoGenResource
+from videoagent_dagster.settings import Settings, current
+from videoagent_dagster.storage.io_manager import manifest_io_manager
+from videoagent_dagster.storage.media_store import MediaStore
+
+
+def _from_env(settings: Settings, field: str):
+    """A setting through dg.EnvVar when it is set in the environment (so the UI shows where it came
+    from), else its value. The settings object has validated it either way."""
+    if not settings.set_in_environment(field):
+        return getattr(settings, field)
+    value = getattr(settings, field)
+    return dg.EnvVar.int(settings.variable(field)) if isinstance(value, int) else dg.EnvVar(settings.variable(field))
+
+
+def build_resources(settings: Settings | None = None) -> dict:
+    s = settings or current()
+    vendor = {"max_retries": _from_env(s, "max_retries"), "timeout_s": _from_env(s, "timeout_s")}
+    media_store = MediaStore(root=_from_env(s, "storage"), endpoint_url=s.s3_endpoint_url())
+    return {
+        "media_store": media_store,
+        "intake_store": MediaStore(root=_from_env(s, "intake"), endpoint_url=s.s3_endpoint_url()),
+        "io_manager": manifest_io_manager,
+        "llm": LLMResource(chain=_from_env(s, "llm"), **vendor),
+        "image_gen": ImageGenResource(chain=_from_env(s, "image"), max_concurrency=s.shot_workers("image", 4),
+                                      **vendor),
+        # ffmpeg encodes are CPU-bound: one per core by default.
+        "video_gen": VideoGenResource(chain=_from_env(s, "video"),
+                                      max_concurrency=s.shot_workers("video", os.cpu_count() or 2),
+                                      deadline_s=_from_env(s, "video_deadline_s"), poll_s=s.video_poll_s, **vendor),
+        "tts": TTSResource(chain=_from_env(s, "tts"), max_concurrency=s.shot_workers("tts", 4), **vendor),
+    }
+
+
+def load_plugins(settings: Settings) -> None:
+    """VIDEOAGENT_PLUGINS: modules imported at load, e.g. to register providers of your own with
+    `providers.chain.register`."""
+    for module in settings.plugin_modules():
+        importlib.import_module(module)
+
+
+def warm_up_process(settings: Settings) -> None:
+    """Start, in the background, what a run in this process needs once: the configured vendors'
+    SDK imports (a third of a second each) and the H.264 encoder choice (an ffmpeg probe). A run
+    worker loads the definitions before its run starts, so the run's first steps find them done."""
+    from videoagent_dagster.media.encoders import pick_h264_encoder
+
+    for stage, chain in settings.chains().items():
+        warm_up(stage, chain)
+
+    def choose_encoder() -> None:
+        try:
+            pick_h264_encoder(settings.h264_encoder)  # remembered for the process
+        except Exception:  # noqa: BLE001 - the run that composes reports it
+            pass
+
+    threading.Thread(target=choose_encoder, daemon=True, name="warm-up-encoder").start()
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    settings = current()
+    load_plugins(settings)
+    warm_up_process(settings)
+    return dg.Definitions(resources=build_resources(settings))

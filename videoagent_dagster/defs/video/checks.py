@@ -1,0 +1,163 @@
+"""Quality checks. They run in the same step as their asset (so they see its partition) and the
+blocking ones stop a bad storyboard or video from flowing on."""
+
+
+from pathlib import Path
+
+import dagster as dg
+
+from videoagent_dagster.domain.brief import Brief
+from videoagent_dagster.domain.manifests import Narration, Storyboard
+from videoagent_dagster.domain.plan_rules import PlanRequest, storyboard_problems
+from videoagent_dagster.media.compose import TARGET_LUFS
+from videoagent_dagster.media.ffmpeg import SILENCE_DB, analyse
+
+DURATION_TOLERANCE = 0.10
+BLACK_MIN_S = 1.0
+FROZEN_MIN_S = 1.0
+LOUDNESS_TOLERANCE_LU = 1.5
+MAX_DRIFT_S = 0.1  # AAC's priming and padding alone account for a few hundredths
+
+STORYBOARD_CHECKS = [
+    dg.AssetCheckSpec("duration_matches_brief", asset="storyboard", blocking=True,
+                      description="The shots add up to the requested duration, within ±10%."),
+    dg.AssetCheckSpec("valid_shots", asset="storyboard", blocking=True,
+                      description="As many shots as the brief asks for, none with a blank title, description, "
+                                  "composition or lighting, narration in the brief's language and short enough "
+                                  "to be spoken in its shot."),
+]
+
+FINAL_VIDEO_CHECKS = [
+    dg.AssetCheckSpec("format_as_requested", asset="final_video", blocking=True,
+                      description="Resolution, frame rate and codec (H.264) are as requested."),
+    dg.AssetCheckSpec("duration_matches_brief", asset="final_video", blocking=True,
+                      description="The video lasts the requested duration, within ±10%."),
+    dg.AssetCheckSpec("audio_present", asset="final_video", blocking=True,
+                      description="There is an audio track when the brief asks for audio, none otherwise."),
+    dg.AssetCheckSpec("decodes_cleanly", asset="final_video", blocking=True,
+                      description="Every frame decodes from start to end without an error."),
+    dg.AssetCheckSpec("loudness_in_range", asset="final_video",
+                      description="Integrated loudness -14 LUFS ±1.5 LU and true peak at most -1 dBTP (when "
+                                  "there is audio)."),
+    dg.AssetCheckSpec("no_black_stretches", asset="final_video",
+                      description=f"No black stretch of {BLACK_MIN_S:g} s or more."),
+    dg.AssetCheckSpec("moving_shots_move", asset="final_video",
+                      description="No frozen stretch (1 s or more) inside a shot whose camera should move."),
+    dg.AssetCheckSpec("narration_audible", asset="final_video",
+                      description="No line of narration falls silent: sound where each spoken line should be "
+                                  f"(at least half of its speech above {SILENCE_DB} dBFS), in the final sound "
+                                  "and in the voice alone (which music under it cannot fill)."),
+    dg.AssetCheckSpec("audio_in_sync", asset="final_video", blocking=True,
+                      description=f"Audio and picture end together (within {MAX_DRIFT_S:g} s), so nothing drifts."),
+]
+
+
+def _within(actual: float, wanted: float) -> bool:
+    return abs(actual - wanted) <= DURATION_TOLERANCE * wanted
+
+
+def storyboard_checks(board: Storyboard, brief: Brief) -> list[dg.AssetCheckResult]:
+    """What pydantic cannot see: the shots' own total, their count and the narration rules
+    (plan_rules), on the storyboard as it will be made."""
+    wanted = brief.options.duration
+    total = round(sum(s.duration for s in board.shots), 6)
+    bad = storyboard_problems(board.shots, PlanRequest.of(brief, storyboard=True))
+    return [
+        dg.AssetCheckResult(
+            check_name="duration_matches_brief", passed=_within(total, wanted),
+            metadata={"total_s": total, "requested_s": wanted,
+                      "off_by_pct": round(100 * (total - wanted) / wanted, 2)},
+        ),
+        dg.AssetCheckResult(check_name="valid_shots", passed=not bad,
+                            metadata={"shots": len(board.shots), "problems": "; ".join(bad) or "none"}),
+    ]
+
+
+def look_at(video: Path, facts: dict) -> dict:
+    """One decoding pass over the final video for every check below (ffmpeg.analyse)."""
+    return analyse(video, black_min_s=BLACK_MIN_S, frozen_min_s=FROZEN_MIN_S, audio=facts["audio"] is not None)
+
+
+def media_checks(found: dict, facts: dict, board: Storyboard, narration: Narration) -> list[dg.AssetCheckResult]:
+    """Checks that look at the pictures and the sound (`found` by look_at), not just the metadata."""
+    results = []
+    results += _sound_checks(facts, found, narration)
+    if facts["audio"] is not None:
+        level = found["loudness"]
+        ok = abs(level["integrated_lufs"] - TARGET_LUFS) <= LOUDNESS_TOLERANCE_LU and level["true_peak_dbtp"] <= -1.0
+        results.append(dg.AssetCheckResult(check_name="loudness_in_range", passed=ok, metadata={
+            "integrated_lufs": level["integrated_lufs"], "true_peak_dbtp": level["true_peak_dbtp"],
+            "target_lufs": TARGET_LUFS}))
+    else:
+        results.append(dg.AssetCheckResult(check_name="loudness_in_range", passed=True,
+                                           metadata={"audio": "none requested"}))
+    black = found["black"]
+    results.append(dg.AssetCheckResult(check_name="no_black_stretches", passed=not black,
+                                       metadata={"black_stretches": str(black or "none")}))
+    frozen, start, bad = found["frozen"], 0.0, []
+    for i, shot in enumerate(board.shots):
+        end = start + shot.duration
+        if shot.camera_movement != "static":
+            for a, b in frozen:
+                overlap = min(b, end) - max(a, start)
+                if overlap >= FROZEN_MIN_S:
+                    bad.append(f"shot {i + 1} ({shot.camera_movement}) frozen {max(a, start):.1f}-{min(b, end):.1f} s")
+        start = end
+    results.append(dg.AssetCheckResult(check_name="moving_shots_move", passed=not bad,
+                                       metadata={"problems": "; ".join(bad) or "none"}))
+    return results
+
+
+def _sound_checks(facts: dict, found: dict, narration: Narration) -> list[dg.AssetCheckResult]:
+    if facts["audio"] is None:
+        return [dg.AssetCheckResult(check_name=name, passed=True, metadata={"audio": "none requested"})
+                for name in ("narration_audible", "audio_in_sync")]
+    # Silence in the final sound, and in the voice alone (music under a missing line would fill
+    # the final sound, not the voice).
+    heard = {"final sound": found["silent"]}
+    if narration.voice_silences is not None:
+        heard["voice"] = narration.voice_silences
+    mute = []
+    for ln in narration.lines:
+        if ln.audio_key and ln.speech_duration > 0:
+            a, b = ln.start, ln.start + ln.speech_duration
+            for where, silent in heard.items():
+                quiet = sum(max(0.0, min(b, q1) - max(a, q0)) for q0, q1 in silent)
+                if quiet > 0.5 * (b - a):
+                    mute.append(f"shot {ln.shot}: {quiet:.1f} of {b - a:.1f} s silent in the {where}")
+                    break
+    drift = facts["audio"]["duration"] - facts["video"]["duration"]
+    return [
+        dg.AssetCheckResult(check_name="narration_audible", passed=not mute,
+                            metadata={"problems": "; ".join(mute) or "none",
+                                      "listened_to": " and ".join(heard),
+                                      "silent_stretches": str(found["silent"] or "none")}),
+        dg.AssetCheckResult(check_name="audio_in_sync", passed=abs(drift) <= MAX_DRIFT_S,
+                            metadata={"audio_minus_video_s": round(drift, 3),
+                                      "audio_s": facts["audio"]["duration"], "video_s": facts["video"]["duration"]}),
+    ]
+
+
+def final_video_checks(found: dict, facts: dict, brief: Brief) -> list[dg.AssetCheckResult]:
+    width, height = brief.options.size()
+    v, a = facts["video"] or {}, facts["audio"]
+    fmt_ok = (v.get("width"), v.get("height")) == (width, height) and v.get("codec") == "h264" and \
+        abs(v.get("fps", 0) - brief.options.fps) < 0.01
+    errors = found["errors"]
+    return [
+        dg.AssetCheckResult(
+            check_name="format_as_requested", passed=fmt_ok,
+            metadata={"size": f"{v.get('width')}x{v.get('height')}", "requested_size": f"{width}x{height}",
+                      "fps": v.get("fps"), "requested_fps": brief.options.fps, "codec": str(v.get("codec"))},
+        ),
+        dg.AssetCheckResult(
+            check_name="duration_matches_brief", passed=_within(facts["duration"], brief.options.duration),
+            metadata={"duration_s": facts["duration"], "requested_s": brief.options.duration},
+        ),
+        dg.AssetCheckResult(
+            check_name="audio_present", passed=(a is not None) == brief.options.include_audio,
+            metadata={"audio_codec": str(a and a["codec"]), "audio_requested": brief.options.include_audio},
+        ),
+        dg.AssetCheckResult(check_name="decodes_cleanly", passed=not errors,
+                            metadata={"decoder_errors": errors[:2000] or "none"}),
+    ]

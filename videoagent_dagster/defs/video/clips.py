@@ -1,0 +1,118 @@
+"""shot_clips: each first frame brought to life with its storyboard camera move."""
+
+import shutil
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+import dagster as dg
+
+from videoagent_dagster.defs.video.common import (
+    calls_summary,
+    calls_table,
+    for_each_shot,
+)
+from videoagent_dagster.defs.video.partitions import video_tasks
+from videoagent_dagster.domain.keys import shot_name, task_media_key
+from videoagent_dagster.domain.manifests import (
+    ClipItem,
+    FirstFrames,
+    ShotClips,
+    Storyboard,
+)
+from videoagent_dagster.media.ffmpeg import MediaToolError
+from videoagent_dagster.media.quality import conform_and_inspect, inspect_clip
+from videoagent_dagster.providers.cache import evict
+from videoagent_dagster.providers.chain import ProviderError
+from videoagent_dagster.providers.spending import Spending
+from videoagent_dagster.providers.video import ClipRequest, VideoGenResource
+from videoagent_dagster.storage.media_store import MediaStore
+
+
+class ClipQualityError(RuntimeError):
+    """A shot's clip failed its checks on every attempt."""
+
+
+@dg.asset(partitions_def=video_tasks, group_name="video", pool="video", kinds={"mp4"})
+def shot_clips(context: dg.AssetExecutionContext, storyboard: Storyboard, first_frames: FirstFrames,
+               video_gen: VideoGenResource, media_store: MediaStore) -> ShotClips:
+    """One clip per shot, exactly as long as its storyboard shot (in whole frames) plus the overlap
+    of the transition into the next shot; checked (black, frozen) and made again when it fails."""
+    task = context.partition_key
+    fps = storyboard.fps
+    spend = Spending(media_store, task)
+
+    def film(i: int, shot) -> ClipItem:
+        frame = first_frames.frames[i]
+        attempts: list[dict] = []
+        frames = storyboard.clip_frames(i)
+        key = task_media_key(task, "clips", f"{shot_name(i)}.mp4")
+        with tempfile.TemporaryDirectory(prefix="videoagent-shot-") as work:
+            for attempt in range(max(1, video_gen.qc_attempts)):
+                request = ClipRequest(
+                    prompt=f"{shot.description} Camera: {shot.camera_movement.replace('_', ' ')}.",
+                    frame_key=frame.key, frame_sha256=frame.sha256, camera_movement=shot.camera_movement,
+                    frames=frames, fps=fps, width=storyboard.width,
+                    height=storyboard.height, attempt=attempt,
+                )
+                try:
+                    cached, call = video_gen.generate(media_store, request, spend=spend)
+                except ProviderError as e:
+                    if not e.rejected:
+                        raise
+                    # Every provider's clip failed verification (undecodable, too short): nothing was
+                    # cached; a new attempt asks again.
+                    attempts.append({"attempt": attempt + 1, "provider": "-", "cached": False,
+                                     "verdict": f"rejected: {str(e)[-300:]}"})
+                    context.log.warning(f"shot clips: shot {i + 1} attempt {attempt + 1}: {e}")
+                    continue
+                made = None
+                try:
+                    if video_gen.exact_clips(call.provider):
+                        problems, seen = inspect_clip(media_store.path(cached), shot.camera_movement, frames / fps)
+                    else:  # as the vendor made it: conformed to the shot and checked in one pass
+                        made = Path(work) / f"attempt-{attempt + 1}.mp4"
+                        problems, seen = conform_and_inspect(media_store.path(cached), made, shot.camera_movement,
+                                                             frames=frames, fps=fps, width=storyboard.width,
+                                                             height=storyboard.height)
+                except MediaToolError as e:
+                    # It probed well but does not decode to the end: out of the cache, a failed attempt.
+                    evict(media_store, call.cache_key, "mp4")
+                    problems, seen = [f"does not decode: {str(e)[-200:]}"], {}
+                attempts.append({"attempt": attempt + 1, "provider": f"{call.provider}:{call.model}",
+                                 "cached": call.cached, "verdict": "; ".join(problems) or "ok",
+                                 **({"failed_vendor_jobs": int(call.usage["failed_jobs"])}
+                                    if call.usage.get("failed_jobs") else {})})
+                if not problems:
+                    break
+                context.log.warning(f"shot clips: shot {i + 1} attempt {attempt + 1} failed its checks: "
+                                    f"{'; '.join(problems)}")
+            else:
+                raise ClipQualityError(f"every attempt failed its checks: {attempts[-1]['verdict']} "
+                                       f"({len(attempts)} attempts)")
+            if made is None:
+                media_store.copy(cached, key)
+            else:
+                with media_store.writing(key) as tmp:
+                    shutil.copyfile(made, tmp)
+        # What the composer needs to place transitions, as the check's decoding pass saw it; it
+        # probes the codec parameters itself only when a stream copy is possible.
+        rate = Fraction(seen["fps"]).limit_denominator(1001)
+        facts = {"nb_frames": str(seen["frames"]), "r_frame_rate": f"{rate.numerator}/{rate.denominator}"}
+        return ClipItem(shot=i + 1, key=key, uri=media_store.uri(key), duration=seen["frames"] / fps,
+                        fps=fps, width=seen["width"], height=seen["height"], call=call, attempts=attempts,
+                        signature=facts)
+
+    clips = for_each_shot(context, storyboard.shots, film, max_workers=video_gen.max_concurrency,
+                          stage="shot clips")
+    calls = [c.call for c in clips]
+    context.add_output_metadata({
+        "clips": calls_table(calls, [{"camera": s.camera_movement, "duration_s": round(c.duration, 3),
+                                      "attempts": len(c.attempts),
+                                      "verdicts": " | ".join(a["verdict"] for a in c.attempts)}
+                                     for s, c in zip(storyboard.shots, clips)]),
+        "regenerated_shots": sum(1 for c in clips if len(c.attempts) > 1),
+        "total_duration_s": round(sum(c.duration for c in clips), 3),
+        **calls_summary(calls),
+    })
+    return ShotClips(clips=clips)

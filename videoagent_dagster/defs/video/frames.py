@@ -1,0 +1,67 @@
+"""first_frames: one still per shot, and a contact sheet of them all."""
+
+
+import hashlib
+
+import dagster as dg
+
+from videoagent_dagster.defs.video.common import (
+    calls_summary,
+    calls_table,
+    for_each_shot,
+    image_markdown,
+)
+from videoagent_dagster.defs.video.partitions import video_tasks
+from videoagent_dagster.domain.keys import shot_name, task_media_key
+from videoagent_dagster.domain.manifests import (
+    FirstFrames,
+    FrameItem,
+    Shot,
+    Storyboard,
+    StyleProfile,
+)
+from videoagent_dagster.media.frames import contact_sheet
+from videoagent_dagster.providers.images import FrameRequest, ImageGenResource
+from videoagent_dagster.providers.spending import Spending
+from videoagent_dagster.storage.media_store import MediaStore
+
+
+def frame_prompt(shot: Shot, style: StyleProfile) -> str:
+    return f"{shot.description} Composition: {shot.composition}. Lighting: {shot.lighting}. " \
+           f"Style: {style.visual_style}."
+
+
+@dg.asset(partitions_def=video_tasks, group_name="video", pool="image", kinds={"png"})
+def first_frames(context: dg.AssetExecutionContext, storyboard: Storyboard, style_profile: StyleProfile,
+                 image_gen: ImageGenResource, media_store: MediaStore) -> FirstFrames:
+    """The first frame of every shot, painted by the image_gen providers."""
+    task = context.partition_key
+    n = len(storyboard.shots)
+    spend = Spending(media_store, task)
+
+    def paint(i: int, shot: Shot) -> FrameItem:
+        prompt = frame_prompt(shot, style_profile)
+        request = FrameRequest(
+            prompt=prompt, width=storyboard.width, height=storyboard.height, style=style_profile.name,
+            palette=tuple(shot.palette), shot_type=shot.shot_type, title=shot.title,
+            label=f"SHOT {i + 1:02d} / {n:02d} · {shot.shot_type.replace('_', ' ')}",
+            seed=int(hashlib.sha256(f"{i}|{prompt}".encode()).hexdigest()[:8], 16),
+        )
+        cached, call = image_gen.generate(media_store, request, spend=spend)
+        key = media_store.copy(cached, task_media_key(task, "frames", f"{shot_name(i)}.png"))
+        return FrameItem(shot=i + 1, key=key, uri=media_store.uri(key), sha256=media_store.sha256(key),
+                         width=storyboard.width, height=storyboard.height, prompt=prompt, call=call)
+
+    frames = for_each_shot(context, storyboard.shots, paint, max_workers=image_gen.max_concurrency,
+                           stage="first frames")
+    sheet_key = task_media_key(task, "frames", "contact_sheet.png")
+    with media_store.writing(sheet_key) as tmp:
+        contact_sheet([media_store.path(f.key) for f in frames], tmp)
+    calls = [f.call for f in frames]
+    context.add_output_metadata({
+        "contact_sheet": image_markdown(media_store.path(sheet_key), "contact sheet", width=800),
+        "contact_sheet_file": dg.MetadataValue.path(media_store.uri(sheet_key)),
+        "frames": calls_table(calls, [{"file": media_store.uri(f.key)} for f in frames]),
+        **calls_summary(calls),
+    })
+    return FirstFrames(frames=frames, contact_sheet=media_store.uri(sheet_key))

@@ -1,0 +1,111 @@
+"""narration: each shot's line spoken, laid on one shot-aligned track, with subtitles."""
+
+from dataclasses import replace
+
+import dagster as dg
+
+from videoagent_dagster.defs.video.brief import music_for
+from videoagent_dagster.defs.video.common import (
+    calls_summary,
+    calls_table,
+    for_each_shot,
+)
+from videoagent_dagster.defs.video.partitions import video_tasks
+from videoagent_dagster.domain.brief import Brief
+from videoagent_dagster.domain.keys import shot_name, task_media_key
+from videoagent_dagster.domain.manifests import Narration, NarrationLine, Storyboard
+from videoagent_dagster.media.compose import master_soundtrack, narration_track
+from videoagent_dagster.media.ffmpeg import media_duration, silences
+from videoagent_dagster.media.subtitles import cues_for_lines, write_ass, write_srt
+from videoagent_dagster.providers.speech import SpeechRequest, TTSResource
+from videoagent_dagster.providers.spending import Spending
+from videoagent_dagster.storage.media_store import MediaStore
+
+# How long a subtitle stays up when there is no voice to time it by: a share of its shot.
+SILENT_READING_SHARE = 0.9
+FIT_TOLERANCE_S = 0.05  # trailing silence of a voice's last sample that may run past its shot
+MAX_SPEED = 2.0  # the fastest a line is asked for; faster is hard to follow
+
+
+class SpeechTooLong(RuntimeError):
+    """A line cannot be spoken within its shot, even asked faster."""
+
+
+@dg.asset(partitions_def=video_tasks, group_name="video", pool="tts", kinds={"wav"})
+def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard: Storyboard, tts: TTSResource,
+              media_store: MediaStore) -> Narration:
+    """Per shot: audio, spoken text, start and end. Each line starts where its shot starts. And the
+    finished soundtrack: the lines over the brief's music bed, ducked, loudness-normalised."""
+    task = context.partition_key
+    starts, t = [], 0.0
+    for s in storyboard.shots:
+        starts.append(t)
+        t += s.duration
+    audio_on = video_brief.options.include_audio
+    spend = Spending(media_store, task)
+
+    def voice(i: int, shot) -> NarrationLine:
+        start, end = starts[i], starts[i] + shot.duration
+        text = shot.narration.strip()
+        if not audio_on or not text:
+            return NarrationLine(shot=i + 1, text=text, start=start, end=end,
+                                 speech_duration=shot.duration * SILENT_READING_SHARE if text else 0.0)
+        request = SpeechRequest(text=text, language=video_brief.language, voice=video_brief.options.voice,
+                                max_seconds=shot.duration)
+        cached, call = tts.generate(media_store, request, spend=spend)
+        # The cached speech is a plain WAV whose header counts its samples (TTSResource), whatever
+        # the vendor's said.
+        spoken = media_duration(media_store.path(cached))
+        if spoken > shot.duration + FIT_TOLERANCE_S:
+            # The voice took longer than the shot (OpenAI's does not know the time it has): asked
+            # again faster, never cut mid-word.
+            faster = replace(request, speed=round(min(MAX_SPEED, spoken / shot.duration * 1.05), 3))
+            cached, call = tts.generate(media_store, faster, spend=spend)
+            spoken = media_duration(media_store.path(cached))
+            if spoken > shot.duration + FIT_TOLERANCE_S:
+                raise SpeechTooLong(f"the line takes {spoken:.2f} s to say even at {faster.speed:g}x; its shot "
+                                    f"lasts {shot.duration:.2f} s — shorten the narration of shot {i + 1}")
+        key = media_store.copy(cached, task_media_key(task, "audio", f"{shot_name(i)}.wav"))
+        spoken = min(spoken, shot.duration)
+        return NarrationLine(shot=i + 1, text=text, start=start, end=end, audio_key=key, speech_duration=spoken,
+                             call=call)
+
+    lines = for_each_shot(context, storyboard.shots, voice, max_workers=tts.max_concurrency, stage="narration")
+
+    track_key = soundtrack_key = music = voice_silences = None
+    if audio_on:
+        track_key = task_media_key(task, "audio", "narration.wav")
+        with media_store.writing(track_key) as tmp:
+            narration_track([(media_store.path(ln.audio_key) if ln.audio_key else None, s.duration)
+                             for ln, s in zip(lines, storyboard.shots)], tmp)
+        voice_silences = silences(media_store.path(track_key))
+        music = music_for(video_brief, media_store)
+        soundtrack_key = task_media_key(task, "audio", "soundtrack.wav")
+        with media_store.writing(soundtrack_key) as tmp:
+            master_soundtrack(media_store.path(track_key), tmp, music=media_store.path(music) if music else None)
+
+    width, height = storyboard.width, storyboard.height
+    cues = cues_for_lines([(ln.text, ln.start, ln.speech_duration) for ln in lines], width, height)
+    srt_key, ass_key = task_media_key(task, "audio", "subtitles.srt"), task_media_key(task, "audio", "subtitles.ass")
+    with media_store.writing(srt_key) as tmp:
+        write_srt(cues, tmp)
+    with media_store.writing(ass_key) as tmp:
+        write_ass(cues, tmp, width, height)
+
+    calls = [ln.call for ln in lines if ln.call]
+    context.add_output_metadata({
+        "lines": dg.MetadataValue.table(
+            [dg.TableRecord({"shot": ln.shot, "start_s": round(ln.start, 3), "speech_s": round(ln.speech_duration, 3),
+                             "shot_s": round(ln.end - ln.start, 3), "text": ln.text}) for ln in lines],
+            schema=dg.TableSchema(columns=[dg.TableColumn("shot", "int"), dg.TableColumn("start_s", "float"),
+                                           dg.TableColumn("speech_s", "float"), dg.TableColumn("shot_s", "float"),
+                                           dg.TableColumn("text")])),
+        "audio": audio_on,
+        "music": music or "none",
+        "subtitles": dg.MetadataValue.path(media_store.uri(srt_key)),
+        **({"voices": calls_table(calls)} if calls else {}),
+        **calls_summary(calls),
+    })
+    return Narration(lines=lines, track_key=track_key, soundtrack_key=soundtrack_key, music=music,
+                     voice_silences=voice_silences,
+                     subtitles_srt=srt_key, subtitles_ass=ass_key)

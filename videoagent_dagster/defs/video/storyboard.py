@@ -1,0 +1,67 @@
+"""storyboard: the ordered shots, with their timing quantised to whole frames."""
+
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from videoagent_dagster.defs.video.checks import STORYBOARD_CHECKS, storyboard_checks
+from videoagent_dagster.defs.video.partitions import video_tasks
+from videoagent_dagster.defs.video.script import writer_inputs
+from videoagent_dagster.domain.brief import Brief
+from videoagent_dagster.domain.manifests import (
+    Storyboard,
+    StoryboardDraft,
+    StyleProfile,
+    WrittenScript,
+)
+from videoagent_dagster.domain.plan_rules import PlanRequest, review_storyboard
+from videoagent_dagster.domain.prompts import storyboard_prompt
+from videoagent_dagster.providers.llm import LLMResource
+from videoagent_dagster.providers.spending import Spending
+from videoagent_dagster.storage.media_store import MediaStore
+
+TRANSITION_SECONDS = 0.5  # how long two shots overlap at a transition other than a cut
+
+
+@dg.asset(partitions_def=video_tasks, group_name="video", pool="llm", kinds={"json"}, check_specs=STORYBOARD_CHECKS)
+def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_profile: StyleProfile, script: WrittenScript,
+               llm: LLMResource, media_store: MediaStore) -> Iterator:
+    """Shots: description, narration, camera move, shot type, duration, composition, lighting, palette."""
+    opts = video_brief.options
+    ask = PlanRequest.of(video_brief, storyboard=True)
+    # Reviewed against the plan's rules before it is cached: the shot count asked for, durations
+    # in whole frames adding up to the request, narration that fits its shot, in the brief's language.
+    draft, call = llm.generate(media_store, "storyboard", StoryboardDraft,
+                               storyboard_prompt(video_brief, style_profile, script, ask.shots),
+                               {**writer_inputs(video_brief, style_profile),
+                                "script": script.model_dump(exclude={"call"})},
+                               review=lambda d: review_storyboard(d, ask),
+                               spend=Spending(media_store, context.partition_key))
+    # Whole frames per shot, so clip lengths, narration offsets and subtitles agree exactly.
+    frames = [max(1, round(s.duration * opts.fps)) for s in draft.shots]
+    # The brief's transition wins, then the shot's own choice, then the style's; the last shot has none.
+    transitions = [opts.transition or s.transition or style_profile.transition for s in draft.shots[:-1]] + ["cut"]
+    shots = [s.model_copy(update={"duration": f / opts.fps, "transition": t})
+             for s, f, t in zip(draft.shots, frames, transitions)]
+    # A transition overlaps two shots; the outgoing clip runs that much longer so the cut lands on time.
+    overlaps = [0 if t == "cut" else min(round(TRANSITION_SECONDS * opts.fps), frames[i] // 2, frames[i + 1] // 2)
+                for i, t in enumerate(transitions[:-1])]
+    width, height = opts.size()
+    board = Storyboard(shots=shots, total_duration=round(sum(s.duration for s in shots), 6), width=width,
+                       height=height, fps=opts.fps, style=style_profile.name,
+                       calls=[c for c in (script.call, call) if c is not None], overlaps=overlaps)
+    rows = [dg.TableRecord({"shot": i + 1, "type": s.shot_type, "camera": s.camera_movement,
+                            "duration_s": round(s.duration, 3), "transition": s.transition, "title": s.title,
+                            "narration": s.narration})
+            for i, s in enumerate(shots)]
+    yield dg.Output(board, metadata={
+        "shots": len(shots), "total_duration_s": board.total_duration, "size": f"{width}x{height}",
+        "fps": opts.fps,
+        "storyboard": dg.MetadataValue.table(rows, schema=dg.TableSchema(columns=[
+            dg.TableColumn("shot", "int"), dg.TableColumn("type"), dg.TableColumn("camera"),
+            dg.TableColumn("duration_s", "float"), dg.TableColumn("transition"), dg.TableColumn("title"),
+            dg.TableColumn("narration")])),
+        "provider": f"{call.provider}:{call.model}", "cached": call.cached, "cost_usd": call.cost_usd,
+    })
+    yield from storyboard_checks(board, video_brief)

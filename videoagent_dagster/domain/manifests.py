@@ -1,0 +1,214 @@
+"""Manifests: what each asset returns. The same models validate what an LLM writes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from videoagent_dagster.domain.brief import Brief
+from videoagent_dagster.domain.styles import Transition
+
+CameraMovement = Literal["static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out",
+                         "dolly", "tracking"]
+CAMERA_MOVEMENTS: tuple[str, ...] = CameraMovement.__args__  # type: ignore[attr-defined]
+ShotType = Literal["establishing", "wide", "medium", "close_up", "extreme_close_up", "aerial", "over_the_shoulder"]
+SHOT_TYPES: tuple[str, ...] = ShotType.__args__  # type: ignore[attr-defined]
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class StyleProfile(Manifest):
+    name: str
+    tags: list[str]
+    visual_style: str
+    mood: str
+    palette: list[str]
+    lighting: str
+    transition: Transition = "cut"
+    source: Literal["user", "detected", "fallback"]
+    reasoning: str
+
+
+class Scene(Manifest):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(min_length=1)
+    narration: str = Field(min_length=1)
+    duration: float = Field(gt=0)
+    visual_notes: str = ""
+    audio_notes: str = ""
+
+
+class Script(Manifest):
+    """Also the schema an LLM fills in for the script stage."""
+
+    title: str = Field(min_length=1, max_length=200)
+    synopsis: str = Field(min_length=1)
+    text: str = Field(min_length=1, description="the full narration, scene by scene")
+    scenes: list[Scene] = Field(min_length=1)
+
+
+class Shot(Manifest):
+    """One storyboard shot; also the schema an LLM fills in for each shot."""
+
+    scene: int = Field(ge=0, description="index of the script scene this shot belongs to")
+    title: str = Field(min_length=1, max_length=120, description="short caption for the frame")
+    description: str = Field(min_length=1)
+    narration: str = Field(description="what is spoken over this shot; may be empty")
+    camera_movement: CameraMovement
+    shot_type: ShotType
+    duration: float = Field(gt=0, le=60)
+    composition: str
+    lighting: str
+    palette: list[str] = Field(min_length=2, max_length=8)
+    transition: Transition | None = Field(
+        None, description="how this shot gives way to the next (cut, crossfade, fade_black, slide, wipe); "
+                          "null for the style's usual transition")
+
+
+class StoryboardDraft(Manifest):
+    shots: list[Shot] = Field(min_length=1)
+
+
+class ProviderCall(Manifest):
+    """Who served one provider call and what it cost."""
+
+    provider: str
+    model: str
+    cached: bool
+    latency_s: float
+    cost_usd: float = 0.0  # paid by this call: 0 when served from the cache
+    made_cost_usd: float = 0.0  # what the result cost when it was made (equal to cost_usd on a miss)
+    usage: dict[str, float] = Field(default_factory=dict)
+    cache_key: str
+
+
+class Storyboard(Manifest):
+    shots: list[Shot] = Field(min_length=1)
+    total_duration: float
+    width: int
+    height: int
+    fps: int
+    style: str
+    calls: list[ProviderCall] = Field(default_factory=list)  # who wrote the script and the storyboard
+    # Frames two shots overlap at each join (0 for a cut; none after the last shot). Shot i's clip runs
+    # its duration plus overlap[i], so the joined video still lasts total_duration.
+    overlaps: list[int] = Field(default_factory=list)
+
+    def overlap(self, i: int) -> int:
+        return self.overlaps[i] if i < len(self.overlaps) else 0
+
+    def joins(self) -> list[tuple[str, int]]:
+        """How each shot gives way to the next: (transition, frames they overlap)."""
+        return [(s.transition or "cut", self.overlap(i)) for i, s in enumerate(self.shots[:-1])]
+
+    def clip_frames(self, i: int) -> int:
+        """Frames of shot i's clip: its own time on screen plus what the next shot's transition overlaps."""
+        return max(1, round(self.shots[i].duration * self.fps)) + self.overlap(i)
+
+
+class WrittenScript(Script):
+    """The script asset's manifest: the script, and who wrote it."""
+
+    call: ProviderCall | None = None
+
+
+class FrameItem(Manifest):
+    shot: int
+    key: str
+    uri: str
+    sha256: str
+    width: int
+    height: int
+    prompt: str
+    call: ProviderCall
+
+
+class FirstFrames(Manifest):
+    frames: list[FrameItem]
+    contact_sheet: str
+
+
+class ClipItem(Manifest):
+    shot: int
+    key: str
+    uri: str
+    duration: float
+    fps: int
+    width: int
+    height: int
+    call: ProviderCall
+    attempts: list[dict] = Field(default_factory=list)  # each try and its quality verdict
+    # What the composer needs to know of the clip: frames and rate (media.compose `signatures`)
+    signature: dict = Field(default_factory=dict)
+
+
+class ShotClips(Manifest):
+    clips: list[ClipItem]
+
+
+class NarrationLine(Manifest):
+    shot: int
+    text: str
+    start: float
+    end: float
+    audio_key: str | None = None
+    speech_duration: float = 0.0
+    call: ProviderCall | None = None
+
+
+class Narration(Manifest):
+    lines: list[NarrationLine]
+    track_key: str | None  # the whole narration, shot-aligned; None when audio is off
+    # The finished sound: the narration over the music bed, loudness-normalised (None: audio off,
+    # or a manifest from before the soundtrack was mastered here, which final_video then masters).
+    soundtrack_key: str | None = None
+    music: str | None = None  # the music bed's key in the media store, if any
+    # Silent stretches of the voice alone (track_key), for checking the lines are heard when music
+    # plays under them; None for a manifest from before they were recorded.
+    voice_silences: list[tuple[float, float]] | None = None
+    subtitles_srt: str
+    subtitles_ass: str
+
+
+class FinalVideo(Manifest):
+    key: str
+    uri: str
+    duration: float
+    width: int
+    height: int
+    fps: float
+    codec: str
+    audio_codec: str | None
+    bitrate: int
+    size_bytes: int
+    thumbnail: str
+    subtitles: str
+    shots: int
+    style: str
+    total_cost_usd: float  # what every result in the video cost when it was made, cache hits included
+
+
+class EditorExport(Manifest):
+    otio: str
+    fcp_xml: str
+    edl: str
+    otio_key: str
+    fcp_xml_key: str
+    edl_key: str
+
+
+# Which model each asset's manifest is, for the IO manager.
+MANIFEST_MODELS: dict[str, type[BaseModel]] = {
+    "video_brief": Brief,
+    "style_profile": StyleProfile,
+    "script": WrittenScript,
+    "storyboard": Storyboard,
+    "first_frames": FirstFrames,
+    "shot_clips": ShotClips,
+    "narration": Narration,
+    "final_video": FinalVideo,
+    "editor_export": EditorExport,
+}

@@ -1,0 +1,163 @@
+"""The rules a written plan (script, storyboard) must keep beyond its schema: durations that add
+up to the request, the number of shots asked for, narration that can be spoken in its time and
+in the brief's language, no blank fields. Models break these often (they miscount durations and
+shots, answer in English for a Chinese brief); what is safe to mend is mended here, the rest is
+named exactly so the model can be asked again.
+
+Pure functions over the manifests; no Dagster."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from videoagent_dagster.domain.brief import Brief, detect_language, is_cjk_language
+from videoagent_dagster.domain.manifests import Script, Shot, StoryboardDraft
+
+# How fast narration is spoken at a natural pace; the offline writer plans its lines by it, the
+# rules below judge a model's lines by it, and the cost estimate prices speech by it. English: 2.5
+# words a second (about 14 characters). Chinese and Japanese are timed by characters, punctuation
+# and spaces not counted. Japanese runs at about 7-8 morae a second; in mixed kana-kanji text a kana
+# is one mora and a kanji usually two, about 1.35 morae a character, so 7.5 / 1.35 ≈ 5.5 characters
+# a second (a little under the ≈6 of brisk reading, as zh's 3.6 is a little under brisk Chinese).
+WORDS_PER_SECOND = {"en": 2.5}
+CHARS_PER_SECOND = {"en": 14.0, "zh": 3.6, "ja": 5.5}
+UNSPOKEN = re.compile(r"[\s，。、！？；：,.!?;:「」『』（）()【】・…〜～\-\"'“”‘’]")  # takes no time in a CJK line
+# A voice may speed up this much to fit a line into its shot (espeak-ng and OpenAI speech both can);
+# beyond it narration sounds hurried, so a longer line breaks the plan.
+MAX_SPEED_UP = 1.5
+# Durations off the request by at most this share are scaled to fit (a model's rounding); more
+# than that is a different plan, and the model is asked again.
+REPAIRABLE_SHARE = 0.25
+LANGUAGE_NAMES = {"en": "English", "zh": "Chinese", "ja": "Japanese"}
+
+
+SECONDS_PER_SHOT = 6.5  # shots of a brief that does not say how many: about one per 6.5 s
+
+
+def plan_shots(duration: float, fps: int, shots: int | None) -> list[int]:
+    """Frames per shot: `shots` of them (default about one per 6.5 s) summing to duration x fps."""
+    total = max(1, round(duration * fps))
+    n = shots or max(1, min(120, round(duration / SECONDS_PER_SHOT)))
+    n = min(n, total)
+    base, extra = divmod(total, n)
+    return [base + (1 if i < extra else 0) for i in range(n)]
+
+
+@dataclass(frozen=True)
+class PlanRequest:
+    """What the brief asks of a plan."""
+
+    duration: float
+    fps: int
+    language: str
+    shots: int | None = None  # the storyboard's shot count (None for a script)
+
+    @classmethod
+    def of(cls, brief: Brief, *, storyboard: bool) -> PlanRequest:
+        o = brief.options
+        return cls(duration=o.duration, fps=o.fps, language=brief.language,
+                   shots=len(plan_shots(o.duration, o.fps, o.shots)) if storyboard else None)
+
+
+def speaking_seconds(text: str, language: str) -> float:
+    """About how long `text` takes to say at a natural pace."""
+    if is_cjk_language(language):
+        return len(UNSPOKEN.sub("", text)) / CHARS_PER_SECOND[language]
+    return len(text.split()) / WORDS_PER_SECOND["en"]
+
+
+def whole_frames(durations: list[float], duration: float, fps: int) -> list[int]:
+    """Durations scaled to add up to exactly `duration` in whole frames (at least one each), each
+    rounded by largest remainder so no shot moves by more than a frame."""
+    total = max(len(durations), round(duration * fps))
+    scale = total / sum(durations)
+    exact = [d * scale for d in durations]
+    frames = [max(1, int(x)) for x in exact]
+    by_remainder = sorted(range(len(exact)), key=lambda i: exact[i] - int(exact[i]), reverse=True)
+    i = 0
+    while sum(frames) < total:
+        frames[by_remainder[i % len(frames)]] += 1
+        i += 1
+    while sum(frames) > total:  # only when max(1, ·) lifted a tiny shot
+        j = max(range(len(frames)), key=lambda k: frames[k])
+        frames[j] -= 1
+    return frames
+
+
+def _timing(durations: list[float], ask: PlanRequest, what: str) -> tuple[list[float], list[str]]:
+    total = sum(durations)
+    if abs(total - ask.duration) <= REPAIRABLE_SHARE * ask.duration:
+        return [f / ask.fps for f in whole_frames(durations, ask.duration, ask.fps)], []
+    return durations, [f"the {what} add up to {total:g} s; the brief asks for {ask.duration:g} s"]
+
+
+def _language(texts: list[str], ask: PlanRequest, what: str) -> list[str]:
+    spoken = " ".join(t for t in texts if t.strip())
+    if not spoken:
+        return []
+    found = detect_language(spoken)
+    # Japanese lines of kanji alone read as Chinese; the whole text has kana if it is Japanese.
+    if found != ask.language:
+        return [f"the {what} is in {LANGUAGE_NAMES.get(found, found)}; the brief asks for "
+                f"{LANGUAGE_NAMES.get(ask.language, ask.language)}"]
+    return []
+
+
+def _speakable(items: list[tuple[str, str, float]], ask: PlanRequest) -> list[str]:
+    """(name, narration, seconds) → a problem for each line too long to say in its time."""
+    out = []
+    for name, text, seconds in items:
+        need = speaking_seconds(text, ask.language)
+        if need > seconds * MAX_SPEED_UP:
+            out.append(f"{name}'s narration takes about {need:.1f} s to say; it has {seconds:.1f} s "
+                       "(shorten it)")
+    return out
+
+
+def review_script(script: Script, ask: PlanRequest) -> tuple[Script, list[str]]:
+    """The script mended where safe (durations scaled to the request), and what still breaks the plan.
+    While the timing is far off, lines are not judged against times that will change."""
+    durations, timing = _timing([s.duration for s in script.scenes], ask, f"{len(script.scenes)} scenes")
+    mended = script.model_copy(update={"scenes": [s.model_copy(update={"duration": d})
+                                                  for s, d in zip(script.scenes, durations)]})
+    problems = [f"scene {i + 1}'s {field} is blank" for i, s in enumerate(script.scenes)
+                for field in ("title", "description", "narration") if not getattr(s, field).strip()]
+    problems += [f"the script's {field} is blank" for field in ("title", "synopsis", "text")
+                 if not getattr(script, field).strip()]
+    problems += timing + _language([s.narration for s in script.scenes], ask, "narration")
+    if not timing:
+        problems += _speakable([(f"scene {i + 1}", s.narration, s.duration) for i, s in enumerate(mended.scenes)],
+                               ask)
+    return mended, problems
+
+
+def storyboard_problems(shots: list[Shot], ask: PlanRequest, timing: list[str] | None = None) -> list[str]:
+    """What breaks the rules every storyboard keeps: the shot count asked for, no blank fields, some
+    narration, in the brief's language, each line short enough for its shot. `timing`: what is wrong
+    with the shots' total (listed after the count); while there is any, lines are not judged against
+    times that will change."""
+    problems = []
+    if ask.shots is not None and len(shots) != ask.shots:
+        problems.append(f"the storyboard has {len(shots)} shots; the brief asks for {ask.shots}")
+    problems += timing or []
+    problems += [f"shot {i + 1}'s {field} is blank" for i, s in enumerate(shots)
+                 for field in ("title", "description", "composition", "lighting")
+                 if not getattr(s, field).strip()]
+    if not any(s.narration.strip() for s in shots):
+        problems.append("no shot has narration")
+    problems += _language([s.narration for s in shots], ask, "narration")
+    if not timing:
+        problems += _speakable([(f"shot {i + 1}", s.narration, s.duration) for i, s in enumerate(shots)], ask)
+    return problems
+
+
+def review_storyboard(draft: StoryboardDraft, ask: PlanRequest) -> tuple[StoryboardDraft, list[str]]:
+    """The storyboard mended where safe (durations scaled to whole frames adding up to the request),
+    and what still breaks the plan: wrong shot count, timing far off, narration too long or in
+    another language, blank fields."""
+    shots = draft.shots
+    durations, timing = _timing([s.duration for s in shots], ask, f"storyboard's {len(shots)} shots")
+    mended = draft.model_copy(update={"shots": [s.model_copy(update={"duration": d})
+                                                for s, d in zip(shots, durations)]})
+    return mended, storyboard_problems(mended.shots, ask, timing)

@@ -1,0 +1,117 @@
+"""What a video will cost before any paid call, and the per-user daily budget.
+
+Each task leaves a ledger entry, `ledger/{YYYYMMDD}/{user}/{task}.json`, holding its estimate;
+what it has actually spent is recorded call by call as each paid call returns
+(`spend/{task}/…`, resources/spending.py). A user's day counts the larger of the two per task. A brief whose
+estimate would take its user past the budget is refused before anything is generated."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+from videoagent_dagster.domain.brief import Brief
+from videoagent_dagster.domain.keys import ledger_key, ledger_prefix
+from videoagent_dagster.domain.plan_rules import CHARS_PER_SECOND, plan_shots
+from videoagent_dagster.providers.chain import parse_chain
+from videoagent_dagster.providers.pricing import cost_of
+from videoagent_dagster.providers.spending import spent
+from videoagent_dagster.settings import SettingsError, current
+from videoagent_dagster.storage.media_store import MediaStore
+
+DEFAULT_DAILY_BUDGET_USD = 50.0
+LEDGER_WAIT_S = 30.0  # how long a submission waits for another one of the same user's to be counted
+# Rough sizes for the estimate: tokens a script and a storyboard take, characters spoken a second.
+TOKENS = {"script_in": 900, "script_out_per_scene": 220, "board_in": 1500, "board_out_per_shot": 260}
+
+
+class BudgetError(ValueError):
+    """A brief's estimated cost would exceed its user's daily budget."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    by_stage: dict[str, float]
+    providers: dict[str, str]
+
+    @property
+    def total(self) -> float:
+        return round(sum(self.by_stage.values()), 4)
+
+
+def estimate(brief: Brief, chains: dict[str, str] | None = None) -> Estimate:
+    """The expected cost of a brief with the first provider of each stage's chain."""
+    chains = chains or current().chains()
+    first = {stage: parse_chain(stage, chain)[0] for stage, chain in chains.items()}
+    o = brief.options
+    frames = plan_shots(o.duration, o.fps, o.shots)
+    shots, scenes = len(frames), max(1, math.ceil(len(frames) / 2))
+    llm = first["llm"]
+    llm_usage = {"input_tokens": TOKENS["script_in"] + TOKENS["board_in"] + TOKENS["script_out_per_scene"] * scenes,
+                 "output_tokens": TOKENS["script_out_per_scene"] * scenes + TOKENS["board_out_per_shot"] * shots}
+    video = first["video"]
+    durations = getattr(video, "durations", None)
+    billed = [min((d for d in durations if d >= f / o.fps - 1e-6), default=max(durations)) if durations
+              else f / o.fps for f in frames]
+    by_stage = {
+        "llm": cost_of(llm.name, llm.model, llm_usage),
+        "image": cost_of(first["image"].name, first["image"].model, {"images": shots}),
+        "video": cost_of(video.name, video.model, {"video_seconds": sum(billed)}),
+        "tts": cost_of(first["tts"].name, first["tts"].model,
+                       {"characters": o.duration * CHARS_PER_SECOND[brief.language]}) if o.include_audio else 0.0,
+    }
+    return Estimate({k: round(v, 4) for k, v in by_stage.items()},
+                    {k: f"{p.name}:{p.model}" for k, p in first.items()})
+
+
+def daily_budget() -> float:
+    try:
+        return current().daily_budget_usd
+    except SettingsError as e:
+        raise BudgetError(str(e)) from None
+
+
+def _day(task: str) -> str:
+    return task.split("-", 1)[0]
+
+
+def _entry_key(brief: Brief) -> str:
+    return ledger_key(_day(brief.task), brief.user, brief.task)
+
+
+def committed_today(store: MediaStore, user: str, day: str, exclude: str | None = None) -> float:
+    total = 0.0
+    for key in store.list(ledger_prefix(day, user)):
+        if key.endswith(".json") and Path(key).stem != exclude:
+            entry = json.loads(store.read_bytes(key))
+            total += max(entry.get("estimate_usd", 0.0), entry.get("spent_usd", 0.0), spent(store, Path(key).stem))
+    return round(total, 4)
+
+
+def reserve(brief: Brief, store: MediaStore, chains: dict[str, str] | None = None) -> Estimate:
+    """Check the brief against its user's budget for the day and record its estimate; raise
+    BudgetError (writing nothing) when it does not fit. The user's ledger is held while it is read
+    and written, so briefs submitted at the same moment (intake, GraphQL, CLI) cannot both slip
+    under the budget."""
+    est = estimate(brief, chains)
+    budget = daily_budget()
+    day = _day(brief.task)
+    try:
+        with store.holding(f"ledger/{day}/{brief.user}/.lock", wait_s=LEDGER_WAIT_S, stale_after_s=60):
+            if est.total > 0:
+                spent = committed_today(store, brief.user, day, exclude=brief.task)
+                if spent + est.total > budget:
+                    raise BudgetError(
+                        f"this video is estimated at ${est.total:.2f} ({', '.join(f'{k} ${v:.2f}' for k, v in est.by_stage.items() if v)}); "
+                        f"user {brief.user!r} has ${spent:.2f} committed today of a ${budget:.2f} daily budget. Raise "
+                        "VIDEOAGENT_DAILY_BUDGET_USD, shorten the video or choose cheaper providers."
+                    )
+            key = _entry_key(brief)
+            entry = json.loads(store.read_bytes(key)) if store.exists(key) else {"spent_usd": 0.0}
+            entry.update({"task": brief.task, "estimate_usd": est.total, "providers": est.providers})
+            store.write_bytes(key, json.dumps(entry).encode())
+    except TimeoutError as e:
+        raise BudgetError(f"user {brief.user!r}'s budget ledger is busy ({e}); submit again") from None
+    return est

@@ -1,0 +1,80 @@
+"""Operations on video tasks, shared by every front end (CLI now; GraphQL client, sensors and a
+REST gateway later): create a task from a brief, find its files."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import dagster as dg
+
+from videoagent_dagster.domain.brief import PRIORITY_TAG, Brief, validate_brief
+from videoagent_dagster.domain.keys import TASK_PARTITIONS, brief_key, intake_index_key
+from videoagent_dagster.domain.task_keys import new_task_key
+from videoagent_dagster.storage.media_store import MediaStore
+from videoagent_dagster.tasks.budget import reserve
+
+
+class TaskExists(ValueError):
+    """A task key that is taken by a task with another brief."""
+
+
+def _stored_brief(store: MediaStore, task: str) -> dict[str, Any] | None:
+    return json.loads(store.read_bytes(brief_key(task))) if store.exists(brief_key(task)) else None
+
+
+def prepare_task(raw_brief: dict[str, Any], store: MediaStore, task: str | None = None) -> Brief:
+    """Validate a brief, check it against the budget and store it under briefs/{task}.json.
+
+    Nothing is written when the brief is invalid (BriefError names each problem) or its estimated
+    cost would exceed the user's daily budget (BudgetError). A task's brief is created exclusively:
+    a key taken by another brief is refused (TaskExists); the same brief again is the same task.
+    """
+    topic = raw_brief.get("topic") if isinstance(raw_brief, dict) else None
+    key = task or new_task_key(topic if isinstance(topic, str) else "")
+    brief = validate_brief(raw_brief, key)
+    existing = _stored_brief(store, key)
+    if existing is not None:
+        if existing != raw_brief:
+            raise TaskExists(f"task {key} already exists with another brief ({store.uri(brief_key(key))}); "
+                             "submit without a task key to make a new task")
+        return brief  # the same task, submitted again: counted against the budget the first time
+    reserve(brief, store)  # refuses (writing nothing) when the estimate breaks the user's daily budget
+    body = json.dumps(raw_brief, ensure_ascii=False, indent=1).encode("utf-8")
+    if not store.create_exclusive(brief_key(key), body) and _stored_brief(store, key) != raw_brief:
+        raise TaskExists(f"task {key} was just created with another brief; submit again for a new task")
+    return brief
+
+
+def create_task(raw_brief: dict[str, Any], store: MediaStore, instance: dg.DagsterInstance,
+                task: str | None = None) -> Brief:
+    """prepare_task, then add the task's partition."""
+    brief = prepare_task(raw_brief, store, task)
+    instance.add_dynamic_partitions(TASK_PARTITIONS, [brief.task])
+    return brief
+
+
+def run_tags(brief: Brief) -> dict[str, str]:
+    """Tags for a task's runs: priority (urgent work overtakes queued normal work) and user (for
+    the per-user concurrency limit in dagster.yaml)."""
+    return {"dagster/priority": PRIORITY_TAG[brief.priority], "videoagent/user": brief.user,
+            "videoagent/priority": brief.priority}
+
+
+def task_exists(task: str, store: MediaStore, instance: dg.DagsterInstance) -> bool:
+    return instance.has_dynamic_partition(TASK_PARTITIONS, task) and store.exists(brief_key(task))
+
+
+def submit_once(store: MediaStore, identity: str, raw: dict, source: str) -> tuple[Brief, bool]:
+    """prepare_task for a brief that may be seen more than once (a re-listed object, a re-read
+    manifest row): the same identity always gets the same task key, recorded in `intake-index/`
+    before the brief is stored. Returns (brief, whether this identity is new)."""
+    index_key = intake_index_key(identity)
+    new = not store.exists(index_key)
+    if new:
+        topic = raw.get("topic") if isinstance(raw.get("topic"), str) else ""
+        task = new_task_key(topic)
+        store.write_bytes(index_key, json.dumps({"task": task, "source": source}).encode())
+    else:  # taken before: prepare_task finds its brief stored (its budget counted then) or stores it now
+        task = json.loads(store.read_bytes(index_key))["task"]
+    return prepare_task(raw, store, task), new
