@@ -41,23 +41,7 @@ def _parser() -> argparse.ArgumentParser:
 
     make = sub.add_parser("make", help="make a video from a topic (offline by default)")
     make.add_argument("topic", help="what the video is about, e.g. 'A documentary about wildlife in Africa'")
-    make.add_argument("--style", help="cinematic, documentary, animated, minimalist, vintage, futuristic, nature, "
-                                      "urban, commercial, artistic, scifi, fantasy (default: detected)")
-    make.add_argument("--duration", type=float, help="seconds, 5-600 (default 30)")
-    make.add_argument("--aspect", help="16:9, 9:16 or 1:1 (default 16:9)")
-    make.add_argument("--resolution", help="180p, 360p (previews), 480p, 720p, 1080p (default 1080p)")
-    make.add_argument("--fps", type=int, help="24, 25 or 30 (default 24)")
-    make.add_argument("--language", help="en, zh or ja (default: detected from the topic)")
-    make.add_argument("--voice", help="a voice name for the narration provider")
-    make.add_argument("--shots", type=int, help="number of shots (default about one per 6 s)")
-    make.add_argument("--no-audio", action="store_true", help="no narration track (subtitles stay)")
-    make.add_argument("--transition", help="between shots: cut, crossfade, fade_black, slide, wipe "
-                                           "(default: the style's)")
-    make.add_argument("--subtitles", help="burn (drawn in, the default), soft (a track players can switch: "
-                                          "no re-encode needed) or off")
-    make.add_argument("--music", help="a music bed: an audio file (copied into the music library), a track "
-                                      "name in the library, or 'auto' to pick one")
-    make.add_argument("--user", help="whose daily budget this counts against (default: local)")
+    add_brief_options(make, local=True)
     make.add_argument("--estimate", action="store_true",
                       help="print the expected cost with the configured providers, and stop (nothing is made)")
     make.add_argument("--out", type=Path, help="also copy the finished video here")
@@ -82,12 +66,7 @@ def _parser() -> argparse.ArgumentParser:
         remote[name].add_argument("--url", default=url, help=f"the Dagster webserver (default {url}, $VIDEOAGENT_URL)")
         remote[name].add_argument("--json", action="store_true", help="print JSON")
     remote["submit"].add_argument("topic")
-    for opt in ("style", "aspect", "resolution", "language", "voice", "user", "priority", "webhook-url", "transition",
-                "subtitles", "music"):
-        remote["submit"].add_argument(f"--{opt}")
-    for opt, kind in (("duration", float), ("fps", int), ("shots", int)):
-        remote["submit"].add_argument(f"--{opt}", type=kind)
-    remote["submit"].add_argument("--no-audio", action="store_true")
+    add_brief_options(remote["submit"], local=False)
     remote["submit"].add_argument("--task", help="a task key of your own (lowercase letters, digits, '-'); "
                                                  "submitting the same brief under it again gives back the same "
                                                  "task and run, a different brief under it is refused")
@@ -117,7 +96,6 @@ def _remote(args: argparse.Namespace) -> int:
     try:
         if args.command == "submit":
             raw = _raw_brief(args)
-            raw.update({k: v for k, v in (("priority", args.priority), ("webhook_url", args.webhook_url)) if v})
             submitted = client.submit(raw, task=args.task)
             out = {"task": submitted.task, "run_id": submitted.run_id}
             if submitted.existing:
@@ -172,18 +150,42 @@ def _ui(port: int) -> int:
     return 0  # not reached
 
 
+# The CLI spelling of a few brief fields; every other field is --its-name.
+_FLAGS = {"include_audio": "--no-audio"}
+_HELP = {"include_audio": "no narration track (subtitles stay)"}
+_LOCAL_HELP = {"music": "a music bed: an audio file (copied into the music library), a track name in the "
+                        "library, or 'auto' to pick one"}
+
+
+def add_brief_options(parser: argparse.ArgumentParser, *, local: bool) -> None:
+    """The brief's fields as options, from the brief schema (domain/brief.py): make takes style,
+    user and the options; submit also priority and webhook_url."""
+    from videoagent_dagster.domain.brief import BriefOptions, BriefRequest, field_type
+
+    fields = [(n, f) for n, f in BriefRequest.model_fields.items() if n not in ("topic", "options")
+              and not (local and n in ("priority", "webhook_url"))] + list(BriefOptions.model_fields.items())
+    for name, field in fields:
+        default = "" if field.default in (None, True) or field.is_required() else f" (default {field.default:g})" \
+            if isinstance(field.default, float) else f" (default {field.default})"
+        help_text = ((_LOCAL_HELP.get(name) if local else None) or _HELP.get(name)
+                     or f"{field.description}{default}; allowed: {field.json_schema_extra['allowed']}")
+        kind = field_type(field.annotation)
+        if kind is bool:
+            parser.add_argument(_FLAGS.get(name, f"--no-{name.replace('_', '-')}"), dest=name, action="store_false",
+                                default=None, help=help_text)
+        else:
+            parser.add_argument(_FLAGS.get(name, f"--{name.replace('_', '-')}"), dest=name,
+                                type=kind if kind in (int, float) else None, help=help_text.replace("%", "%%"))
+
+
 def _raw_brief(args: argparse.Namespace) -> dict:
-    options = {k: v for k, v in {
-        "duration": args.duration, "aspect": args.aspect, "resolution": args.resolution, "fps": args.fps,
-        "language": args.language, "voice": args.voice, "shots": args.shots, "transition": args.transition,
-        "subtitles": args.subtitles, "music": Path(args.music).name if args.music else None,
-    }.items() if v is not None}
-    if args.no_audio:
-        options["include_audio"] = False
-    raw = {"topic": args.topic, "style": args.style, "options": options}
-    if args.user:
-        raw["user"] = args.user
-    return raw
+    from videoagent_dagster.domain.brief import OPTION_FIELDS, TOP_FIELDS
+
+    options = {k: getattr(args, k) for k in OPTION_FIELDS if getattr(args, k, None) is not None}
+    if options.get("music"):
+        options["music"] = Path(options["music"]).name  # a file is copied into the library under its name
+    raw = {k: getattr(args, k) for k in TOP_FIELDS if k != "options" and getattr(args, k, None) is not None}
+    return {**raw, "options": options}
 
 
 def _make(args: argparse.Namespace) -> int:

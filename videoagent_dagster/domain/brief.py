@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -16,11 +16,22 @@ from videoagent_dagster.domain.styles import (
     closest_style,
 )
 
-ASPECTS = ("16:9", "9:16", "1:1")
+# The brief's fields are declared once, here: BriefRequest (what a user submits) and BriefOptions.
+# From them come the error lines (each field's `allowed`), the launchpad config, the CLI options,
+# the CSV columns of a batch manifest and the JSON schema the REST API publishes.
+
+Aspect = Literal["16:9", "9:16", "1:1"]
 # 180p and 360p are preview sizes: quick drafts and tests. The rest are delivery sizes.
-RESOLUTIONS = ("180p", "360p", "480p", "720p", "1080p")
-FPS_CHOICES = (24, 25, 30)
-LANGUAGES = ("en", "zh", "ja")
+Resolution = Literal["180p", "360p", "480p", "720p", "1080p"]
+Fps = Literal[24, 25, 30]
+Language = Literal["en", "zh", "ja"]
+Subtitles = Literal["burn", "soft", "off"]
+Priority = Literal["low", "normal", "high", "urgent"]
+ASPECTS: tuple[str, ...] = get_args(Aspect)
+RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
+FPS_CHOICES: tuple[int, ...] = get_args(Fps)
+LANGUAGES: tuple[str, ...] = get_args(Language)
+PRIORITIES: tuple[str, ...] = get_args(Priority)
 # Languages written without spaces between words, timed by characters rather than words.
 CJK_LANGUAGES = ("zh", "ja")
 MIN_DURATION, MAX_DURATION = 5.0, 600.0
@@ -28,10 +39,15 @@ MAX_TOPIC = 2000
 DEFAULT_USER = "local"
 # A file name in the music library: no folders, a known audio extension.
 MUSIC_NAME = r"^(auto|[A-Za-z0-9][A-Za-z0-9 _.+\-]*\.(mp3|m4a|aac|wav|flac|ogg|opus))$"
-TOP_FIELDS = ("topic", "style", "options", "user", "priority", "webhook_url")
-PRIORITIES = ("low", "normal", "high", "urgent")
+USER_NAME = r"(?!\.+$)[A-Za-z0-9_.@+-]{1,64}"
 # Dagster runs higher `dagster/priority` first.
 PRIORITY_TAG = {"low": "-1", "normal": "0", "high": "1", "urgent": "2"}
+
+
+def _field(default: Any, allowed: str, description: str, **constraints: Any) -> Any:
+    """A brief field: its description (help text, launchpad, API docs) and what is allowed (the
+    wording of its error line)."""
+    return Field(default, description=description, json_schema_extra={"allowed": allowed}, **constraints)
 
 
 class BriefError(ValueError):
@@ -45,25 +61,67 @@ class BriefError(ValueError):
 class BriefOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    duration: float = Field(30.0, ge=MIN_DURATION, le=MAX_DURATION, description="seconds")
-    aspect: Literal["16:9", "9:16", "1:1"] = "16:9"
-    resolution: Literal["180p", "360p", "480p", "720p", "1080p"] = "1080p"
-    fps: Literal[24, 25, 30] = 24
-    language: Literal["en", "zh", "ja"] | None = None
-    include_audio: bool = True
-    voice: str | None = Field(None, max_length=64, pattern=r"^[A-Za-z0-9_+\-]+$")
-    shots: int | None = Field(None, ge=1, le=120, description="number of shots; default about one per 6 s")
-    transition: Transition | None = Field(None, description="between every two shots; default: the style's")
-    subtitles: Literal["burn", "soft", "off"] = Field(
-        "burn", description="burn: drawn into the picture; soft: a subtitle track players can switch; off")
-    music: str | None = Field(None, max_length=128, pattern=MUSIC_NAME,
-                              description="a track in the music library (media store music/), or 'auto'")
+    duration: float = _field(30.0, f"a number of seconds from {MIN_DURATION:g} to {MAX_DURATION:g}",
+                             "seconds of video", ge=MIN_DURATION, le=MAX_DURATION)
+    aspect: Aspect = _field("16:9", ", ".join(ASPECTS), "picture shape")
+    resolution: Resolution = _field("1080p", ", ".join(RESOLUTIONS),
+                                    "the short side in pixels; 180p and 360p are previews")
+    fps: Fps = _field(24, ", ".join(map(str, FPS_CHOICES)), "frames a second")
+    language: Language | None = _field(None, ", ".join(LANGUAGES) + " (or leave it out to detect it from the topic)",
+                                       "narration and subtitle language (default: detected from the topic)")
+    include_audio: bool = _field(True, "true or false", "a narration track (subtitles stay without it)")
+    voice: str | None = _field(None, "a voice name of letters, digits, '_', '+', '-' (up to 64)",
+                               "a voice of the narration provider", max_length=64, pattern=r"^[A-Za-z0-9_+\-]+$")
+    shots: int | None = _field(None, "a whole number from 1 to 120",
+                               "number of shots (default about one per 6.5 s)", ge=1, le=120)
+    transition: Transition | None = _field(None, ", ".join(TRANSITIONS) + " (or leave it out for the style's)",
+                                           "between every two shots (default: the style's)")
+    subtitles: Subtitles = _field("burn", "burn, soft, off",
+                                  "burn: drawn into the picture; soft: a track players can switch; off")
+    music: str | None = _field(None, "'auto' or a file name in the music library "
+                                     "(music/…, .mp3 .m4a .aac .wav .flac .ogg .opus)",
+                               "a track in the music library (media store music/), or 'auto'",
+                               max_length=128, pattern=MUSIC_NAME)
 
     def size(self) -> tuple[int, int]:
         """Output width and height: the short side is the resolution's number, both sides even."""
         short = int(self.resolution[:-1])
         long = round(short * 16 / 9 / 2) * 2
         return {"16:9": (long, short), "9:16": (short, long), "1:1": (short, short)}[self.aspect]
+
+
+class BriefRequest(BaseModel):
+    """A brief as submitted (CLI, intake object, CSV row, GraphQL, REST): the JSON schema of
+    `briefs/{task}.json`. validate_brief checks a raw dict against it, field by field."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"title": "videoagent brief"})
+
+    topic: str = _field(..., f"a topic of 1-{MAX_TOPIC} characters",
+                        "what the video is about, e.g. 'A documentary about wildlife in Africa'",
+                        min_length=1, max_length=MAX_TOPIC)
+    style: str | None = _field(None, ", ".join(STYLE_NAMES),
+                               "visual style (a near miss maps to the closest; default: detected from the topic)")
+    options: BriefOptions = Field(default_factory=BriefOptions, description="how the video is made")
+    user: str = _field(DEFAULT_USER, "1-64 letters, digits and _ . @ + -", "whose daily budget this counts against",
+                       pattern=r"^[A-Za-z0-9_.@+-]{1,64}$")  # (and not dots only: validate_brief)
+    priority: Priority = _field("normal", ", ".join(PRIORITIES), "urgent work overtakes queued normal work")
+    webhook_url: str | None = _field(None, "an http(s) URL",
+                                     "told (signed POST) when the video is made or has failed", max_length=2000)
+
+
+TOP_FIELDS: tuple[str, ...] = tuple(BriefRequest.model_fields)
+OPTION_FIELDS: tuple[str, ...] = tuple(BriefOptions.model_fields)
+
+
+def allowed(field: str) -> str:
+    """What a field allows, in the words of its error line (`options.duration` or `topic`)."""
+    model, name = (BriefOptions, field.split(".", 1)[1]) if field.startswith("options.") else (BriefRequest, field)
+    return model.model_fields[name].json_schema_extra["allowed"]  # type: ignore[index]
+
+
+def brief_json_schema() -> dict[str, Any]:
+    """The JSON schema of a submitted brief (what the REST API publishes)."""
+    return BriefRequest.model_json_schema()
 
 
 class Brief(BaseModel):
@@ -76,9 +134,9 @@ class Brief(BaseModel):
     style: str | None = None
     style_warning: str | None = None
     user: str = "local"
-    priority: Literal["low", "normal", "high", "urgent"] = "normal"
+    priority: Priority = "normal"
     webhook_url: str | None = None
-    language: Literal["en", "zh", "ja"]
+    language: Language
     options: BriefOptions
     created_at: str
 
@@ -137,23 +195,23 @@ def validate_brief(raw: dict[str, Any], task: str, now: datetime | None = None) 
         problems.append(f"{', '.join(sorted(unknown))}: unknown field(s); allowed: {', '.join(TOP_FIELDS)}")
     priority = raw.get("priority") or "normal"
     if priority not in PRIORITIES:
-        problems.append(f"priority: {priority!r} is not allowed; allowed: {', '.join(PRIORITIES)}")
+        problems.append(f"priority: {priority!r} is not allowed; allowed: {allowed('priority')}")
     webhook_url = raw.get("webhook_url") or None
     if webhook_url is not None and not (isinstance(webhook_url, str) and len(webhook_url) <= 2000
                                         and re.fullmatch(r"https?://[^\s/$.?#][^\s]*", webhook_url)):
-        problems.append(f"webhook_url: {str(webhook_url)[:200]!r} is not allowed; allowed: an http(s) URL")
+        problems.append(f"webhook_url: {str(webhook_url)[:200]!r} is not allowed; allowed: {allowed('webhook_url')}")
     user = raw.get("user") or DEFAULT_USER
-    if not (isinstance(user, str) and re.fullmatch(r"(?!\.+$)[A-Za-z0-9_.@+-]{1,64}", user)):
-        problems.append(f"user: {user!r} is not allowed; allowed: 1-64 letters, digits and _ . @ + -")
+    if not (isinstance(user, str) and re.fullmatch(USER_NAME, user)):
+        problems.append(f"user: {user!r} is not allowed; allowed: {allowed('user')}")
 
     topic_raw = raw.get("topic")
     topic = ""
     if not isinstance(topic_raw, str):
-        problems.append(f"topic: {topic_raw!r} is not text; a topic of 1-{MAX_TOPIC} characters is required")
+        problems.append(f"topic: {topic_raw!r} is not text; {allowed('topic')} is required")
     else:
         topic = clean_topic(topic_raw)
         if not topic:
-            problems.append("topic: is blank; a topic of 1-2000 characters is required")
+            problems.append(f"topic: is blank; {allowed('topic')} is required")
         elif len(topic) > MAX_TOPIC:
             problems.append(f"topic: {len(topic)} characters is too long; allowed: 1-{MAX_TOPIC} characters")
 
@@ -161,11 +219,11 @@ def validate_brief(raw: dict[str, Any], task: str, now: datetime | None = None) 
     style_raw = raw.get("style")
     if style_raw is not None and not (isinstance(style_raw, str) and not style_raw.strip()):
         if not isinstance(style_raw, str):
-            problems.append(f"style: {style_raw!r} is not text; allowed: {', '.join(STYLE_NAMES)}")
+            problems.append(f"style: {style_raw!r} is not text; allowed: {allowed('style')}")
         else:
             style = closest_style(style_raw)
             if style is None:
-                problems.append(f"style: {style_raw!r} is not a known style; allowed: {', '.join(STYLE_NAMES)}")
+                problems.append(f"style: {style_raw!r} is not a known style; allowed: {allowed('style')}")
             elif style != style_raw.strip().lower():
                 style_warning = f"style {style_raw!r} is not in the catalogue; using the closest, {style!r}"
 
@@ -202,24 +260,44 @@ def validate_brief(raw: dict[str, Any], task: str, now: datetime | None = None) 
     )
 
 
-_ALLOWED = {
-    "duration": f"a number of seconds from {MIN_DURATION:g} to {MAX_DURATION:g}",
-    "aspect": ", ".join(ASPECTS),
-    "resolution": ", ".join(RESOLUTIONS),
-    "fps": ", ".join(map(str, FPS_CHOICES)),
-    "language": ", ".join(LANGUAGES) + " (or leave it out to detect it from the topic)",
-    "include_audio": "true or false",
-    "voice": "a voice name of letters, digits, '_', '+', '-' (up to 64)",
-    "shots": "a whole number from 1 to 120",
-    "transition": ", ".join(TRANSITIONS) + " (or leave it out for the style's)",
-    "subtitles": "burn, soft, off",
-    "music": "'auto' or a file name in the music library (music/…, .mp3 .m4a .aac .wav .flac .ogg .opus)",
-}
-
-
 def _describe(err: dict[str, Any], raw: dict[str, Any]) -> str:
     field = str(err["loc"][0]) if err["loc"] else "options"
     if err["type"] == "extra_forbidden":
-        return f"options.{field}: unknown option; allowed: {', '.join(_ALLOWED)}"
+        return f"options.{field}: unknown option; allowed: {', '.join(OPTION_FIELDS)}"
     value = raw.get(field, err.get("input"))
-    return f"options.{field}: {value!r} is not allowed; allowed: {_ALLOWED.get(field, err['msg'])}"
+    known = field in BriefOptions.model_fields
+    return f"options.{field}: {value!r} is not allowed; allowed: {allowed('options.' + field) if known else err['msg']}"
+
+
+def field_type(annotation: Any) -> type:
+    """The plain type a brief field takes from text: Literal choices as their base type (str, int),
+    `X | None` as X."""
+    args = [a for a in get_args(annotation) if a is not type(None)]
+    if get_origin(annotation) is Literal:
+        return type(args[0])
+    if args:
+        return field_type(args[0])
+    return annotation
+
+
+_TRUE, _FALSE = {"true", "yes", "1", "on"}, {"false", "no", "0", "off"}
+
+
+def from_text(model: type[BaseModel], name: str, text: str) -> Any:
+    """A field's value from text (a CSV cell, a CLI argument): a number or a truth value where the
+    field takes one; text that does not convert is passed on, for validation to name it."""
+    kind = field_type(model.model_fields[name].annotation)
+    try:
+        if kind is bool:
+            low = text.strip().lower()
+            return True if low in _TRUE else False if low in _FALSE else text
+        return kind(text) if kind in (int, float) else text
+    except ValueError:
+        return text
+
+
+def raw_brief_from_text(cells: dict[str, str]) -> dict[str, Any]:
+    """A raw brief from flat text cells (a CSV row): top fields as they are, options by name."""
+    raw: dict[str, Any] = {k: v for k, v in cells.items() if k not in OPTION_FIELDS}
+    raw["options"] = {k: from_text(BriefOptions, k, v) for k, v in cells.items() if k in OPTION_FIELDS}
+    return raw

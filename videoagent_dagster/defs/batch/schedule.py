@@ -1,8 +1,9 @@
 """The batch schedule: a CSV manifest of briefs, turned into tasks on a timetable.
 
 VIDEOAGENT_BATCH_MANIFEST names the CSV (a path, or s3://bucket/key); VIDEOAGENT_BATCH_CRON the
-timetable (default hourly). Columns: topic (required), style, duration, aspect, language,
-priority, user — blank cells take the defaults. Each tick submits the rows not yet submitted:
+timetable (default hourly). Columns: the brief's fields — topic (required), style, user, priority,
+webhook_url and each option by its name (duration, aspect, resolution, …) — blank cells take the
+defaults. Each tick submits the rows not yet submitted:
 a row's identity is the manifest's location and the row's content, so editing a row makes a new
 task and re-reading an unchanged manifest makes none. A row already taken whose task has no run
 yet (a tick whose run requests never became runs) is asked for again under the same run key."""
@@ -17,15 +18,20 @@ import dagster as dg
 
 from videoagent_dagster.defs.video.jobs import MAKE_VIDEO
 from videoagent_dagster.defs.video.partitions import video_tasks
-from videoagent_dagster.domain.brief import BriefError
+from videoagent_dagster.domain.brief import (
+    OPTION_FIELDS,
+    TOP_FIELDS,
+    BriefError,
+    raw_brief_from_text,
+)
 from videoagent_dagster.settings import Settings, current
 from videoagent_dagster.storage.media_store import MediaStore
 from videoagent_dagster.tasks.budget import BudgetError
 from videoagent_dagster.tasks.operations import run_tags, submit_once
 
 PARTITION_TAG = "dagster/partition"  # the tag Dagster gives a partition's runs
-COLUMNS = ("topic", "style", "duration", "aspect", "language", "priority", "user")
-OPTION_COLUMNS = ("duration", "aspect", "language")
+# Every field of the brief is a column (options by their own name); only topic is required.
+COLUMNS = tuple(f for f in TOP_FIELDS if f != "options") + OPTION_FIELDS
 
 
 def read_manifest(location: str) -> tuple[str, bytes]:
@@ -51,13 +57,7 @@ def rows_to_briefs(data: bytes) -> list[tuple[int, dict]]:
     briefs = []
     for i, row in enumerate(frame.to_dict("records"), start=2):
         cells = {k: v.strip() for k, v in row.items() if isinstance(v, str) and v.strip()}
-        options = {k: cells.pop(k) for k in OPTION_COLUMNS if k in cells}
-        if "duration" in options:
-            try:
-                options["duration"] = float(options["duration"])
-            except ValueError:
-                pass  # validation names the bad value
-        briefs.append((i, {**cells, "options": options}))
+        briefs.append((i, raw_brief_from_text(cells)))
     return briefs
 
 

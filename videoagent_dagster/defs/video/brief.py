@@ -4,20 +4,28 @@
 import hashlib
 import json
 import re
+from typing import Any
 
 import dagster as dg
+from pydantic import Field, create_model
+from pydantic.fields import FieldInfo
 
 from videoagent_dagster.defs.video.partitions import video_tasks
 from videoagent_dagster.domain.brief import (
     MUSIC_NAME,
+    OPTION_FIELDS,
     Brief,
     BriefError,
+    BriefOptions,
+    BriefRequest,
+    field_type,
     validate_brief,
 )
 from videoagent_dagster.domain.keys import brief_key, music_key
 from videoagent_dagster.domain.task_keys import check_task_key
 from videoagent_dagster.storage.media_store import MediaStore
-from videoagent_dagster.tasks.budget import BudgetError, reserve
+from videoagent_dagster.tasks.budget import BudgetError
+from videoagent_dagster.tasks.operations import TaskExists, prepare_task
 
 
 def music_library(media_store: MediaStore) -> list[str]:
@@ -39,37 +47,36 @@ def music_for(brief: Brief, media_store: MediaStore) -> str | None:
     return music_key(tracks[int(hashlib.sha256(brief.task.encode()).hexdigest(), 16) % len(tracks)])
 
 
-class VideoBriefConfig(dg.Config):
-    """Leave everything empty to use the brief stored for this task (`briefs/{task}.json`);
-    fill in a topic to (re)define the task's brief from the launchpad."""
-
-    topic: str | None = None
-    style: str | None = None
-    user: str | None = None
-    priority: str | None = None
-    webhook_url: str | None = None
-    duration: float | None = None
-    aspect: str | None = None
-    resolution: str | None = None
-    fps: int | None = None
-    language: str | None = None
-    include_audio: bool | None = None
-    voice: str | None = None
-    shots: int | None = None
-    transition: str | None = None
-    subtitles: str | None = None
-    music: str | None = None
-
+class _BriefConfig(dg.Config):
     def as_raw_brief(self) -> dict | None:
         if self.topic is None:
             return None
-        top = ("topic", "style", "user", "priority", "webhook_url")
-        options = {k: v for k, v in self.model_dump().items() if k not in top and v is not None}
-        return {**{k: getattr(self, k) for k in top if getattr(self, k) is not None}, "options": options}
+        given = {k: v for k, v in self.model_dump().items() if v is not None}
+        options = {k: given.pop(k) for k in list(given) if k in OPTION_FIELDS}
+        return {**given, "options": options}
+
+
+def _config_field(name: str, field: FieldInfo) -> tuple[Any, Any]:
+    note = ("REQUIRED for a new task (the partition has no stored brief yet); leave empty to use the "
+            "stored brief. " if name == "topic" else "")
+    return (field_type(field.annotation) | None,
+            Field(None, description=f"{note}{field.description}. Allowed: {field.json_schema_extra['allowed']}"))
+
+
+# The launchpad config of video_brief: every field of the brief (BriefRequest and its options, flat),
+# all optional, so that a run without config (CLI, sensors, schedule) uses the stored brief.
+VideoBriefConfig = create_model(
+    "VideoBriefConfig", __base__=_BriefConfig,
+    __doc__="Leave everything empty to use the brief stored for this task (`briefs/{task}.json`); "
+            "fill in a topic (required then) to define the task's brief from the launchpad.",
+    **{name: _config_field(name, f) for name, f in BriefRequest.model_fields.items() if name != "options"},
+    **{name: _config_field(name, f) for name, f in BriefOptions.model_fields.items()},
+)
 
 
 @dg.asset(partitions_def=video_tasks, group_name="video", kinds={"json"})
-def video_brief(context: dg.AssetExecutionContext, config: VideoBriefConfig, media_store: MediaStore) -> Brief:
+def video_brief(context: dg.AssetExecutionContext, config: VideoBriefConfig,  # type: ignore[valid-type]
+                media_store: MediaStore) -> Brief:
     """The brief: topic, style (or none), options and language, validated."""
     task = check_task_key(context.partition_key)
     raw = config.as_raw_brief()
@@ -90,12 +97,11 @@ def video_brief(context: dg.AssetExecutionContext, config: VideoBriefConfig, med
         tracks = music_library(media_store)
         raise dg.Failure(f"music: {music!r} is not in the music library ({media_store.uri('music')}); "
                          f"it has: {', '.join(tracks) or 'no tracks'} — add the file there or pick one of these")
-    if from_config:  # checked against the budget and stored only once valid
+    if from_config:  # the task operations' own path: checked against the budget, stored exclusively
         try:
-            reserve(brief, media_store)
-        except BudgetError as e:
-            raise dg.Failure(description=str(e)) from None
-        media_store.write_bytes(brief_key(task), json.dumps(raw, ensure_ascii=False, indent=1).encode("utf-8"))
+            prepare_task(raw, media_store, task)
+        except (BudgetError, TaskExists) as e:
+            raise dg.Failure(description=str(e), allow_retries=False) from None
     if brief.style_warning:
         context.log.warning(brief.style_warning)
     w, h = brief.options.size()

@@ -4,6 +4,7 @@ run of this code location uses, chosen by VIDEOAGENT_EXECUTOR when the definitio
 import dagster as dg
 
 from videoagent_dagster.defs.video import ALL_ASSETS
+from videoagent_dagster.defs.video.brief import VideoBriefConfig
 from videoagent_dagster.defs.video.executor import threaded_executor
 from videoagent_dagster.settings import Settings, current
 
@@ -33,6 +34,9 @@ def make_video_job(executor: dg.ExecutorDefinition):
         MAKE_VIDEO,
         selection=dg.AssetSelection.assets(*ALL_ASSETS),
         executor_def=executor,
+        # The launchpad opens with video_brief's fields (all empty: use the stored brief), so a user
+        # sees that a new task needs a topic instead of an empty editor that says nothing is missing.
+        config={"ops": {"video_brief": {"config": {name: None for name in VideoBriefConfig.model_fields}}}},
         description="Make one video: brief → style → script → storyboard → frames → clips + narration → final cut.",
     )
 
