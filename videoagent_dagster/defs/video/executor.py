@@ -22,30 +22,26 @@ from contextlib import ExitStack
 from functools import partial
 
 import dagster as dg
-from dagster import _check as check
-from dagster._core.definitions.executor_definition import (
+
+from videoagent_dagster.defs.video.dagster_internals import (
+    DagsterEvent,
+    EngineEventData,
+    ExecuteRunWithPlanIterable,
+    ExecutionPlan,
+    InstanceConcurrencyContext,
+    PlanExecutionContext,
+    PlanExecutionContextManager,
+    PlanOrchestrationContext,
+    RetryMode,
+    StepDependencyConfig,
+    check,
+    create_compute_log_file_key,
+    dagster_event_sequence_for_step,
     get_retries_config,
     get_step_dependency_config_field,
+    serializable_error_info_from_exc_info,
+    trigger_hook,
 )
-from dagster._core.events import DagsterEvent, EngineEventData
-from dagster._core.execution.api import ExecuteRunWithPlanIterable
-from dagster._core.execution.compute_logs import create_compute_log_file_key
-from dagster._core.execution.context.system import (
-    PlanExecutionContext,
-    PlanOrchestrationContext,
-)
-from dagster._core.execution.context_creation_job import PlanExecutionContextManager
-from dagster._core.execution.plan.execute_plan import (
-    _trigger_hook,
-    dagster_event_sequence_for_step,
-)
-from dagster._core.execution.plan.instance_concurrency_context import (
-    InstanceConcurrencyContext,
-)
-from dagster._core.execution.plan.plan import ExecutionPlan
-from dagster._core.execution.retries import RetryMode
-from dagster._core.execution.step_dependency_config import StepDependencyConfig
-from dagster._utils.error import serializable_error_info_from_exc_info
 
 DEFAULT_MAX_CONCURRENT = 8  # steps at once; each stage limits its own vendor calls besides
 _DONE = object()  # a worker's last message: its step has yielded every event
@@ -150,7 +146,7 @@ def _threaded_steps(job_context: PlanExecutionContext, execution_plan: Execution
             for event in active.plan_events_iterator(job_context):  # skips after failures
                 step_events.append(event)
                 yield event
-            yield from _trigger_hook(step_context, step_events)
+            yield from trigger_hook(step_context, step_events)
 
 
 @dg.executor(
