@@ -1,9 +1,12 @@
 """The media store: where every frame, clip, voice line, video and cached provider result lives.
 
-A local folder (default `./storage`) or an S3 bucket/prefix (`s3://bucket/prefix`, MinIO or any
-S3-compatible endpoint through `AWS_ENDPOINT_URL` or `VIDEOAGENT_S3_ENDPOINT`, via dagster-aws).
+One interface (MediaStore, the resource every stage uses) over two kinds of storage, each a small
+class: a local folder (default `./storage`) and an S3 bucket/prefix (`s3://bucket/prefix`; MinIO
+or any S3-compatible endpoint through VIDEOAGENT_S3_ENDPOINT or AWS_ENDPOINT_URL, via dagster-aws).
 Media tools need files, so on S3 `path()` gives a local copy (downloaded once per object version)
-and `writing()` uploads what was written. Writes are atomic: an object appears complete or not at all.
+and `writing()` uploads what was written. Writes are atomic: an object appears complete or not at
+all. Files get the mode the process's umask gives (0644 under the usual 022), so a web server or
+another user can serve them.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
+from typing import Protocol
 
 import dagster as dg
 
@@ -36,12 +40,209 @@ def check_key(key: str) -> tuple[str, ...]:
     return parts
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it (os.umask sets it, racing other threads)."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
+    except (OSError, StopIteration, ValueError):
+        return 0o022
+
+
+FILE_MODE = 0o666 & ~_umask()  # what open() would give a new file; mkstemp gives 0600
+
+
+def _temp_beside(path: Path) -> Path:
+    """A new, empty temporary file in `path`'s folder (so a rename into place is atomic), with the
+    mode an ordinary new file would get."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
+    os.fchmod(fd, FILE_MODE)
+    os.close(fd)
+    return Path(name)
+
+
+class Storage(Protocol):
+    """What a kind of storage does; MediaStore builds everything else (atomic writes, claims,
+    hashes) on these."""
+
+    base: Path  # local files: the folder itself, or (S3) where objects are copied to be worked on
+
+    def uri(self, key: str) -> str: ...
+    def fetch(self, key: str, local: Path) -> None: ...  # make `local` the object's current copy
+    def exists(self, key: str) -> bool: ...
+    def read_bytes(self, key: str) -> bytes: ...
+    def list(self, prefix: str) -> list[str]: ...
+    def publish(self, key: str, written: Path, final: Path) -> None: ...  # a finished file becomes `key`
+    def create_exclusive(self, key: str, data: bytes) -> bool: ...
+    def copy(self, src_key: str, dst_key: str) -> None: ...
+    def delete(self, key: str) -> None: ...
+
+
+class LocalFolder:
+    def __init__(self, base: Path):
+        self.base = base
+
+    def _file(self, key: str) -> Path:
+        return self.base.joinpath(*check_key(key))
+
+    def uri(self, key: str) -> str:
+        return str(self._file(key))
+
+    def fetch(self, key: str, local: Path) -> None:
+        pass  # the file is the object
+
+    def exists(self, key: str) -> bool:
+        return self._file(key).is_file()
+
+    def read_bytes(self, key: str) -> bytes:
+        return self._file(key).read_bytes()
+
+    def list(self, prefix: str) -> list[str]:
+        folder = self.base.joinpath(*check_key(prefix)) if prefix else self.base
+        return sorted(p.relative_to(self.base).as_posix() for p in folder.rglob("*")
+                      if p.is_file() and not p.name.startswith(".tmp-")) if folder.is_dir() else []
+
+    def publish(self, key: str, written: Path, final: Path) -> None:
+        os.replace(written, final)
+
+    def create_exclusive(self, key: str, data: bytes) -> bool:
+        # Written whole to a temporary file, then hard-linked into place: the link fails if the key
+        # exists, and a reader never sees the key before its content.
+        path = self._file(key)
+        tmp = _temp_beside(path)
+        try:
+            tmp.write_bytes(data)
+            os.link(tmp, path)
+            return True
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def copy(self, src_key: str, dst_key: str) -> None:
+        """A hard link where possible: same bytes, no space."""
+        src, dst = self._file(src_key), self._file(dst_key)
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.with_name(f".tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}-{dst.name}")
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+
+    def delete(self, key: str) -> None:
+        self._file(key).unlink(missing_ok=True)
+
+
+class S3Bucket:
+    def __init__(self, root: str, endpoint: str | None, cache_dir: str | None):
+        bucket, _, prefix = root[len("s3://"):].partition("/")
+        if not bucket:
+            raise ValueError(f"VIDEOAGENT_STORAGE={root!r}: name a bucket, as s3://bucket/prefix")
+        self.bucket, self.prefix, self.endpoint = bucket, prefix.strip("/"), endpoint
+        cache = Path(cache_dir or Path(tempfile.gettempdir()) / "videoagent-s3")
+        self.base = cache.joinpath(bucket, *PurePosixPath(self.prefix).parts)
+
+    @property
+    def _s3(self):
+        return _s3_client(self.endpoint)
+
+    def _object(self, key: str) -> str:
+        check_key(key)
+        return f"{self.prefix}/{key}" if self.prefix else key
+
+    def uri(self, key: str) -> str:
+        return f"s3://{self.bucket}/{self._object(key)}"
+
+    def _head(self, key: str) -> dict | None:
+        from botocore.exceptions import ClientError
+
+        try:
+            return self._s3.head_object(Bucket=self.bucket, Key=self._object(key))
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise
+
+    def fetch(self, key: str, local: Path) -> None:
+        head = self._head(key)
+        if head is None:
+            return  # nothing there (yet): the caller sees a missing file
+        marker = local.with_name(local.name + ".etag")
+        if local.is_file() and marker.is_file() and marker.read_text() == head["ETag"]:
+            return
+        tmp = _temp_beside(local)
+        try:
+            self._s3.download_file(self.bucket, self._object(key), str(tmp))
+            os.replace(tmp, local)
+            marker.write_text(head["ETag"])
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        return self._head(key) is not None
+
+    def read_bytes(self, key: str) -> bytes:
+        return self._s3.get_object(Bucket=self.bucket, Key=self._object(key))["Body"].read()
+
+    def list(self, prefix: str) -> list[str]:
+        full = (self._object(prefix).rstrip("/") + "/") if prefix else (f"{self.prefix}/" if self.prefix else "")
+        skip = len(self.prefix) + 1 if self.prefix else 0
+        keys = []
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=full):
+            keys += [o["Key"][skip:] for o in page.get("Contents", [])]
+        return sorted(keys)
+
+    def publish(self, key: str, written: Path, final: Path) -> None:
+        self._s3.upload_file(str(written), self.bucket, self._object(key))
+        head = self._head(key)
+        os.replace(written, final)  # the local copy, known current by its ETag
+        if head:
+            final.with_name(final.name + ".etag").write_text(head["ETag"])
+
+    def create_exclusive(self, key: str, data: bytes) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self._s3.put_object(Bucket=self.bucket, Key=self._object(key), Body=data, IfNoneMatch="*")
+            return True
+        except ClientError as e:
+            if e.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
+                return False
+            raise
+
+    def copy(self, src_key: str, dst_key: str) -> None:
+        self._s3.copy_object(Bucket=self.bucket, Key=self._object(dst_key),
+                             CopySource={"Bucket": self.bucket, "Key": self._object(src_key)})
+
+    def delete(self, key: str) -> None:
+        self._s3.delete_object(Bucket=self.bucket, Key=self._object(key))
+        self.base.joinpath(*check_key(key)).unlink(missing_ok=True)  # and its local copy
+
+
+def storage_for(root: str, endpoint: str | None, cache_dir: str | None) -> Storage:
+    if root.startswith("s3://"):
+        return _bucket(root, endpoint, cache_dir)
+    return LocalFolder(Path(root).expanduser().resolve())  # resolved now: a relative root follows the cwd
+
+
+@lru_cache(maxsize=32)
+def _bucket(root: str, endpoint: str | None, cache_dir: str | None) -> S3Bucket:
+    return S3Bucket(root, endpoint, cache_dir)
+
+
 class MediaStore(dg.ConfigurableResource):
     """Media under stable keys such as `tasks/{task}/clips/shot_001.mp4`."""
 
     root: str = DEFAULT_ROOT
-    endpoint_url: str | None = None  # S3-compatible endpoint; default: AWS_ENDPOINT_URL / VIDEOAGENT_S3_ENDPOINT
+    endpoint_url: str | None = None  # S3-compatible endpoint; default: VIDEOAGENT_S3_ENDPOINT / AWS_ENDPOINT_URL
     cache_dir: str | None = None  # where S3 objects are copied to be worked on; default: a temp folder
+
+    @property
+    def storage(self) -> Storage:
+        endpoint = (self.endpoint_url or current().s3_endpoint_url()) if self.is_s3 else None
+        return storage_for(self.root, endpoint, self.cache_dir)
 
     # -- where things are -------------------------------------------------------------------------
     @property
@@ -51,66 +252,27 @@ class MediaStore(dg.ConfigurableResource):
     @property
     def base(self) -> Path:
         """The local folder (for S3: the local copies of objects)."""
-        if self.is_s3:
-            bucket, prefix = self._bucket_prefix
-            root = Path(self.cache_dir or Path(tempfile.gettempdir()) / "videoagent-s3")
-            return root.joinpath(bucket, *PurePosixPath(prefix).parts)
-        return Path(self.root).expanduser().resolve()
-
-    @property
-    def _bucket_prefix(self) -> tuple[str, str]:
-        bucket, _, prefix = self.root[len("s3://"):].partition("/")
-        if not bucket:
-            raise ValueError(f"VIDEOAGENT_STORAGE={self.root!r}: name a bucket, as s3://bucket/prefix")
-        return bucket, prefix.strip("/")
-
-    def _object(self, key: str) -> str:
-        check_key(key)
-        prefix = self._bucket_prefix[1]
-        return f"{prefix}/{key}" if prefix else key
-
-    @property
-    def _s3(self):
-        endpoint = self.endpoint_url or current().s3_endpoint_url()
-        return _s3_client(endpoint or None)
+        return self.storage.base
 
     def path(self, key: str) -> Path:
         """A local file for a key (on S3, a fresh local copy when the object exists)."""
         local = self.base.joinpath(*check_key(key))
-        if self.is_s3:
-            self._fetch(key, local)
+        self.storage.fetch(key, local)
         return local
 
     def uri(self, key: str) -> str:
-        if self.is_s3:
-            return f"s3://{self._bucket_prefix[0]}/{self._object(key)}"
-        return str(self.base.joinpath(*check_key(key)))
+        return self.storage.uri(key)
 
     # -- reading ------------------------------------------------------------------------------------
     def exists(self, key: str) -> bool:
-        if not self.is_s3:
-            return self.base.joinpath(*check_key(key)).is_file()
-        return self._head(key) is not None
+        return self.storage.exists(key)
 
     def read_bytes(self, key: str) -> bytes:
-        if not self.is_s3:
-            return self.path(key).read_bytes()
-        return self._s3.get_object(Bucket=self._bucket_prefix[0], Key=self._object(key))["Body"].read()
+        return self.storage.read_bytes(key)
 
     def list(self, prefix: str = "") -> list[str]:
         """Keys under a folder-like prefix (`ledger/20261128/ana`; '' for all), sorted."""
-        parts = check_key(prefix) if prefix else ()
-        if not self.is_s3:
-            folder = self.base.joinpath(*parts)
-            return sorted(str(p.relative_to(self.base).as_posix()) for p in folder.rglob("*")
-                          if p.is_file() and not p.name.startswith(".tmp-")) if folder.is_dir() else []
-        bucket, base = self._bucket_prefix
-        keys = []
-        paginator = self._s3.get_paginator("list_objects_v2")
-        full = (self._object(prefix).rstrip("/") + "/") if prefix else (f"{base}/" if base else "")
-        for page in paginator.paginate(Bucket=bucket, Prefix=full):
-            keys += [o["Key"][len(base) + 1 if base else 0:] for o in page.get("Contents", [])]
-        return sorted(keys)
+        return self.storage.list(prefix)
 
     def sha256(self, key: str) -> str:
         h = hashlib.sha256()
@@ -130,48 +292,29 @@ class MediaStore(dg.ConfigurableResource):
         """Yield a temporary path to write; on success it replaces `key` atomically (on S3: one
         upload), on error it is removed and the key is left as it was."""
         final = self.base.joinpath(*check_key(key))
-        final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=final.suffix, dir=final.parent)
-        os.close(fd)
-        tmp = Path(tmp_name)
+        tmp = _temp_beside(final)
         try:
             yield tmp
             if not tmp.exists() or tmp.stat().st_size == 0:
                 raise RuntimeError(f"nothing was written for {key}")
-            if self.is_s3:
-                self._s3.upload_file(str(tmp), self._bucket_prefix[0], self._object(key))
-                self._remember(final, key)
-            os.replace(tmp, final)
+            os.chmod(tmp, FILE_MODE)  # a tool may have written a new file in its place
+            self.storage.publish(key, tmp, final)
         finally:
             tmp.unlink(missing_ok=True)
 
     def create_exclusive(self, key: str, data: bytes) -> bool:
         """Write `key` only if it does not exist yet, atomically (a claim); False when it exists."""
-        if self.is_s3:
-            from botocore.exceptions import ClientError
+        return self.storage.create_exclusive(key, data)
 
-            try:
-                self._s3.put_object(Bucket=self._bucket_prefix[0], Key=self._object(key), Body=data, IfNoneMatch="*")
-                return True
-            except ClientError as e:
-                if e.response.get("Error", {}).get("Code") in ("PreconditionFailed", "ConditionalRequestConflict"):
-                    return False
-                raise
-        path = self.base.joinpath(*check_key(key))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Written whole to a temporary file, then hard-linked into place: the link fails if the key
-        # exists, and a reader never sees the key before its content.
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.link(tmp, path)
-            return True
-        except FileExistsError:
-            return False
-        finally:
-            os.unlink(tmp)
+    def copy(self, src_key: str, dst_key: str) -> str:
+        """Copy within the store."""
+        self.storage.copy(src_key, dst_key)
+        return dst_key
 
+    def delete(self, key: str) -> None:
+        self.storage.delete(key)
+
+    # -- claims -------------------------------------------------------------------------------------
     def claim(self, key: str, stale_after_s: float) -> str | None:
         """Take the claim `key` atomically (create_exclusive): its holder's token, or None while
         someone else holds it. A claim older than `stale_after_s` (its holder died without
@@ -219,67 +362,11 @@ class MediaStore(dg.ConfigurableResource):
         finally:
             self.release(key, token)
 
-    def copy(self, src_key: str, dst_key: str) -> str:
-        """Copy within the store (locally a hard link where possible: same bytes, no space)."""
-        if self.is_s3:
-            bucket = self._bucket_prefix[0]
-            self._s3.copy_object(Bucket=bucket, Key=self._object(dst_key),
-                                 CopySource={"Bucket": bucket, "Key": self._object(src_key)})
-            return dst_key
-        src, dst = self.path(src_key), self.base.joinpath(*check_key(dst_key))
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dst.with_name(f".tmp-{os.getpid()}-{dst.name}")
-        tmp.unlink(missing_ok=True)
-        try:
-            os.link(src, tmp)
-        except OSError:
-            shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
-        return dst_key
-
-    def delete(self, key: str) -> None:
-        if self.is_s3:
-            self._s3.delete_object(Bucket=self._bucket_prefix[0], Key=self._object(key))
-        self.base.joinpath(*check_key(key)).unlink(missing_ok=True)
-
-    # -- S3 local copies ----------------------------------------------------------------------------
-    def _head(self, key: str) -> dict | None:
-        from botocore.exceptions import ClientError
-
-        try:
-            return self._s3.head_object(Bucket=self._bucket_prefix[0], Key=self._object(key))
-        except ClientError as e:
-            if e.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-                return None
-            raise
-
-    def _remember(self, local: Path, key: str) -> None:
-        head = self._head(key)
-        if head:
-            local.with_name(local.name + ".etag").write_text(head["ETag"])
-
-    def _fetch(self, key: str, local: Path) -> None:
-        head = self._head(key)
-        if head is None:
-            return  # nothing there (yet): the caller sees a missing file
-        marker = local.with_name(local.name + ".etag")
-        if local.is_file() and marker.is_file() and marker.read_text() == head["ETag"]:
-            return
-        local.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=local.parent)
-        os.close(fd)
-        try:
-            self._s3.download_file(self._bucket_prefix[0], self._object(key), tmp)
-            os.replace(tmp, local)
-            marker.write_text(head["ETag"])
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-
 
 def _takeover_key(key: str, held: dict) -> str:
     """Where the one takeover of a stale claim is recorded (kept: a late claimant that read the same
     stale claim must still find it taken over)."""
-    return takeover_key(key, str(held.get('token') or held['at']))
+    return takeover_key(key, str(held.get("token") or held["at"]))
 
 
 @lru_cache(maxsize=8)
