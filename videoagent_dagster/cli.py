@@ -125,15 +125,14 @@ def _remote(args: argparse.Namespace) -> int:
 
 def _download(task: str, out: Path) -> Path:
     from videoagent_dagster.client import ClientError
-    from videoagent_dagster.domain.keys import manifest_key
-    from videoagent_dagster.domain.manifests import FinalVideo
     from videoagent_dagster.storage.media_store import media_store_from_env
+    from videoagent_dagster.tasks.operations import final_video_of
 
     store = media_store_from_env()
-    if not store.exists(manifest_key(task, "final_video")):
+    final = final_video_of(store, task)
+    if final is None:
         raise ClientError(f"task {task} has no final video in {store.root} (is it finished? is VIDEOAGENT_STORAGE "
                           "the deployment's media store?)")
-    final = FinalVideo.model_validate_json(store.read_bytes(manifest_key(task, "final_video")))
     out.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(store.path(final.key), out)
     return out.resolve()
@@ -260,9 +259,8 @@ def _run(task: str, instance, store, out: Path | None, quiet: bool) -> int:
 
     import dagster as dg
 
-    from videoagent_dagster.domain.keys import manifest_key
-    from videoagent_dagster.domain.manifests import FinalVideo
     from videoagent_dagster.tasks.local_run import run_in_process
+    from videoagent_dagster.tasks.operations import final_video_of
 
     token = uuid.uuid4().hex  # finds the run (its id is made inside execute_job) to follow its progress
     started = time.perf_counter()
@@ -307,7 +305,7 @@ def _run(task: str, instance, store, out: Path | None, quiet: bool) -> int:
               file=sys.stderr)
         return 1
 
-    final = FinalVideo.model_validate_json(store.read_bytes(manifest_key(task, "final_video")))
+    final = final_video_of(store, task)
     path = store.path(final.key)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,13 @@ from typing import Any
 import dagster as dg
 
 from videoagent_dagster.domain.brief import PRIORITY_TAG, Brief, validate_brief
-from videoagent_dagster.domain.keys import TASK_PARTITIONS, brief_key, intake_index_key
+from videoagent_dagster.domain.keys import (
+    TASK_PARTITIONS,
+    brief_key,
+    intake_index_key,
+    manifest_key,
+)
+from videoagent_dagster.domain.manifests import FinalVideo
 from videoagent_dagster.domain.task_keys import new_task_key
 from videoagent_dagster.storage.media_store import MediaStore
 from videoagent_dagster.tasks.budget import reserve
@@ -59,6 +65,12 @@ def run_tags(brief: Brief) -> dict[str, str]:
     the per-user concurrency limit in dagster.yaml)."""
     return {"dagster/priority": PRIORITY_TAG[brief.priority], "videoagent/user": brief.user,
             "videoagent/priority": brief.priority}
+
+
+def final_video_of(store: MediaStore, task: str) -> FinalVideo | None:
+    """A task's finished video (the final_video manifest), or None while it has none."""
+    key = manifest_key(task, "final_video")
+    return FinalVideo.model_validate_json(store.read_bytes(key)) if store.exists(key) else None
 
 
 def task_exists(task: str, store: MediaStore, instance: dg.DagsterInstance) -> bool:

@@ -11,9 +11,9 @@ from videoagent_dagster.defs.notify.delivery import (
     timeout_from_env,
 )
 from videoagent_dagster.domain.keys import manifest_key
-from videoagent_dagster.domain.manifests import FinalVideo
 from videoagent_dagster.settings import current
 from videoagent_dagster.storage.media_store import MediaStore
+from videoagent_dagster.tasks.operations import final_video_of
 
 
 def _makes_the_video(run: dg.DagsterRun) -> bool:
@@ -38,8 +38,8 @@ def _notify(context, media_store: MediaStore, status: str) -> None:
     payload = {"event": f"task.{status}", "task_id": task, "status": status, "run_id": run.run_id,
                "video_url": None, "thumbnail_url": None, "metadata": {},
                "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    if status == "completed" and media_store.exists(manifest_key(task, "final_video")):
-        final = FinalVideo.model_validate_json(media_store.read_bytes(manifest_key(task, "final_video")))
+    final = final_video_of(media_store, task) if status == "completed" else None
+    if final is not None:
         payload.update(video_url=final.uri, thumbnail_url=final.thumbnail, metadata={
             "duration": final.duration, "width": final.width, "height": final.height, "fps": final.fps,
             "size_bytes": final.size_bytes, "shots": final.shots, "style": final.style,

@@ -23,6 +23,8 @@ from dagster._core.execution.context.system import (
 from dagster._core.execution.context_creation_job import PlanExecutionContextManager
 from dagster._core.execution.plan.execute_plan import (
     _trigger_hook as trigger_hook,
+)
+from dagster._core.execution.plan.execute_plan import (
     dagster_event_sequence_for_step,
 )
 from dagster._core.execution.plan.instance_concurrency_context import (
