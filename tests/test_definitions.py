@@ -1,3 +1,4 @@
+import json
 import shutil
 import subprocess
 import sys
@@ -36,11 +37,17 @@ def test_every_asset_is_partitioned_by_video_tasks_and_checks_exist():
             "final_video.format_as_requested"} <= checks
 
 
-def test_dg_check_defs():
+def test_dg_check_and_list_defs():
     dg_cli = shutil.which("dg", path=str(Path(sys.executable).parent)) or shutil.which("dg")
     assert dg_cli, "dagster-dg-cli is part of the dev extras"
     out = subprocess.run([dg_cli, "check", "defs"], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert out.returncode == 0, out.stdout + out.stderr
+    listed = subprocess.run([dg_cli, "list", "defs", "--json"], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert listed.returncode == 0, listed.stderr
+    found = json.loads(listed.stdout)
+    assert {a["asset_key"] for a in found["assets"]} >= {"video_brief", "final_video", "editor_export"}
+    assert {s["name"] for s in found["sensors"]} == {"intake_sensor", "webhook_on_success", "webhook_on_failure"}
+    assert [s["name"] for s in found["schedules"]] == ["batch_schedule"] and [j["name"] for j in found["jobs"]] == ["make_video"]
 
 
 def test_what_the_ui_materialises_runs_on_the_same_executor_as_make_video():
