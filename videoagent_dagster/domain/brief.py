@@ -9,6 +9,12 @@ from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from videoagent_dagster.domain.language import (  # noqa: F401 - is_cjk & co. re-exported
+    CJK_LANGUAGES,
+    detect_language,
+    is_cjk,
+    is_cjk_language,
+)
 from videoagent_dagster.domain.styles import (
     STYLE_NAMES,
     TRANSITIONS,
@@ -32,8 +38,6 @@ RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
 FPS_CHOICES: tuple[int, ...] = get_args(Fps)
 LANGUAGES: tuple[str, ...] = get_args(Language)
 PRIORITIES: tuple[str, ...] = get_args(Priority)
-# Languages written without spaces between words, timed by characters rather than words.
-CJK_LANGUAGES = ("zh", "ja")
 MIN_DURATION, MAX_DURATION = 5.0, 600.0
 MAX_TOPIC = 2000
 DEFAULT_USER = "local"
@@ -152,34 +156,6 @@ def clean_topic(topic: str) -> str:
     """Drop control characters, collapse whitespace, trim."""
     no_controls = "".join(" " if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in topic)
     return re.sub(r"\s+", " ", no_controls).strip()
-
-
-def is_cjk_language(language: str) -> bool:
-    """Chinese and Japanese: no spaces between words, timed by characters, sentences end in 。."""
-    return language in CJK_LANGUAGES
-
-
-# Hiragana, katakana (without the middle dot ・, which Chinese text uses too), katakana extensions and
-# half-width katakana: only Japanese writes these.
-_KANA = r"[\u3041-\u309f\u30a0-\u30fa\u30fc-\u30ff\u31f0-\u31ff\uff66-\uff9f]"
-_HAN = r"[\u3400-\u4dbf\u4e00-\u9fff]"
-
-
-def is_cjk(text: str) -> bool:
-    """Whether `text` has any kana or Chinese characters."""
-    return bool(re.search(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]", text))
-
-
-def detect_language(text: str) -> str:
-    """'ja' or 'zh' when CJK characters make up a fair share of the letters, else 'en'.
-
-    Any kana makes it Japanese, kanji or not; Chinese characters without kana make it Chinese."""
-    kana = len(re.findall(_KANA, text))
-    cjk = kana + len(re.findall(_HAN, text))
-    latin = len(re.findall(r"[A-Za-z]", text))
-    if not cjk or cjk * 3 < latin:
-        return "en"
-    return "ja" if kana else "zh"
 
 
 def validate_brief(raw: dict[str, Any], task: str, now: datetime | None = None) -> Brief:

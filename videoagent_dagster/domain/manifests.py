@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from videoagent_dagster.domain.brief import Brief
 from videoagent_dagster.domain.styles import Transition
+from videoagent_dagster.domain.timing import frame_count
 
 CameraMovement = Literal["static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out",
                          "dolly", "tracking"]
@@ -106,7 +107,7 @@ class Storyboard(Manifest):
 
     def clip_frames(self, i: int) -> int:
         """Frames of shot i's clip: its own time on screen plus what the next shot's transition overlaps."""
-        return max(1, round(self.shots[i].duration * self.fps)) + self.overlap(i)
+        return frame_count(self.shots[i].duration, self.fps) + self.overlap(i)
 
 
 class WrittenScript(Script):

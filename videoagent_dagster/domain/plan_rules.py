@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from videoagent_dagster.domain.brief import Brief, detect_language, is_cjk_language
+from videoagent_dagster.domain.brief import Brief
+from videoagent_dagster.domain.language import detect_language, is_cjk_language
 from videoagent_dagster.domain.manifests import Script, Shot, StoryboardDraft
+from videoagent_dagster.domain.timing import frame_count
 
 # How fast narration is spoken at a natural pace; the offline writer plans its lines by it, the
 # rules below judge a model's lines by it, and the cost estimate prices speech by it. English: 2.5
@@ -37,7 +39,7 @@ SECONDS_PER_SHOT = 6.5  # shots of a brief that does not say how many: about one
 
 def plan_shots(duration: float, fps: int, shots: int | None) -> list[int]:
     """Frames per shot: `shots` of them (default about one per 6.5 s) summing to duration x fps."""
-    total = max(1, round(duration * fps))
+    total = frame_count(duration, fps)
     n = shots or max(1, min(120, round(duration / SECONDS_PER_SHOT)))
     n = min(n, total)
     base, extra = divmod(total, n)

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from videoagent_dagster.domain.language import has_kana
+
 # How one shot gives way to the next. All but "cut" overlap the two shots for a moment.
 Transition = Literal["cut", "crossfade", "fade_black", "slide", "wipe"]
 TRANSITIONS: tuple[str, ...] = Transition.__args__  # type: ignore[attr-defined]
@@ -147,7 +149,7 @@ def detect_style(topic: str) -> tuple[str, str, dict[str, int]]:
     words = set(re.findall(r"[a-z0-9][a-z0-9\-]*", text))
     scores: dict[str, int] = {}
     hits: dict[str, list[str]] = {}
-    japanese = re.search(r"[\u3041-\u30fa\u30fc-\u30ff]", topic) is not None  # kana
+    japanese = has_kana(topic)
     for style in CATALOGUE.values():
         found = [k for k in style.keywords_en if k in words]
         found += [k for k in style.keywords_zh if k in topic]

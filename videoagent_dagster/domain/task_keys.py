@@ -7,7 +7,7 @@ import re
 import secrets
 from datetime import datetime, timezone
 
-from videoagent_dagster.domain.brief import detect_language, is_cjk
+from videoagent_dagster.domain.language import detect_language, is_cjk
 
 TASK_KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 

@@ -13,6 +13,7 @@ from videoagent_dagster.domain.manifests import (
     ShotClips,
     Storyboard,
 )
+from videoagent_dagster.domain.timing import frame_count
 from videoagent_dagster.media.subtitles import cues_for_lines
 from videoagent_dagster.media.timeline import (
     TimelineClip,
@@ -28,7 +29,7 @@ def editor_export(context: dg.AssetExecutionContext, storyboard: Storyboard, sho
     """The shot clips and narration lines on a timeline, with subtitles as markers, written as
     .otio, Final Cut Pro XML (Premiere, Resolve) and CMX 3600 EDL, referencing the task's media."""
     task, fps = context.partition_key, storyboard.fps
-    shots = [TimelineClip(shot_name(i), media_store.uri(c.key), max(1, round(s.duration * fps)), storyboard.overlap(i))
+    shots = [TimelineClip(shot_name(i), media_store.uri(c.key), frame_count(s.duration, fps), storyboard.overlap(i))
              for i, (s, c) in enumerate(zip(storyboard.shots, shot_clips.clips))]
     voice = [TimelineClip(f"narration_{shot_name(i)}", media_store.uri(ln.audio_key), shots[i].frames)
              if ln.audio_key else None for i, ln in enumerate(narration.lines)]

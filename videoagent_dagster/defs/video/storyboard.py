@@ -17,6 +17,7 @@ from videoagent_dagster.domain.manifests import (
 )
 from videoagent_dagster.domain.plan_rules import PlanRequest, review_storyboard
 from videoagent_dagster.domain.prompts import storyboard_prompt
+from videoagent_dagster.domain.timing import frame_count
 from videoagent_dagster.providers.llm import LLMResource
 from videoagent_dagster.providers.spending import Spending
 from videoagent_dagster.storage.media_store import MediaStore
@@ -39,7 +40,7 @@ def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_prof
                                review=lambda d: review_storyboard(d, ask),
                                spend=Spending(media_store, context.partition_key))
     # Whole frames per shot, so clip lengths, narration offsets and subtitles agree exactly.
-    frames = [max(1, round(s.duration * opts.fps)) for s in draft.shots]
+    frames = [frame_count(s.duration, opts.fps) for s in draft.shots]
     # The brief's transition wins, then the shot's own choice, then the style's; the last shot has none.
     transitions = [opts.transition or s.transition or style_profile.transition for s in draft.shots[:-1]] + ["cut"]
     shots = [s.model_copy(update={"duration": f / opts.fps, "transition": t})

@@ -12,7 +12,7 @@ import math
 import re
 from typing import Any
 
-from videoagent_dagster.domain.brief import is_cjk_language
+from videoagent_dagster.domain.language import is_cjk, is_cjk_language
 from videoagent_dagster.domain.plan_rules import (
     CHARS_PER_SECOND,
     WORDS_PER_SECOND,
@@ -188,7 +188,7 @@ def split_sentences(text: str, n: int) -> list[str]:
     if len(sentences) <= n:
         return sentences + [""] * (n - len(sentences))
     per = math.ceil(len(sentences) / n)
-    joiner = "" if re.search(r"[\u3041-\u30ff\u3400-\u4dbf\u4e00-\u9fff]", text) else " "
+    joiner = "" if is_cjk(text) else " "
     return [joiner.join(sentences[i * per:(i + 1) * per]) for i in range(n)]
 
 
