@@ -30,7 +30,7 @@ def solid(path, colour, frames, fps=24, size="320x180"):
 
 
 def decode_errors(video, audio: bool = True) -> str:
-    """What the decoders said of the video (ffmpeg.analyse, the final checks' pass): '' when clean."""
+    """What the decoders said of the video (detect.analyse, the final checks' pass): '' when clean."""
     return analyse(video, black_min_s=1.0, frozen_min_s=1.0, audio=audio)["errors"]
 
 

@@ -11,8 +11,7 @@ from videoagent_dagster.media.encoders import (
 from videoagent_dagster.media.run import MediaToolError
 
 
-def test_encoder_choice_falls_back_to_libx264(monkeypatch):
-    monkeypatch.delenv("VIDEOAGENT_H264_ENCODER", raising=False)
+def test_encoder_choice_falls_back_to_libx264():
     chosen = pick_h264_encoder("auto")
     assert chosen == "libx264" or (chosen in HARDWARE and encoder_failure(chosen) == "")
     # A hardware encoder this ffmpeg lists but this machine cannot run is found out by a test encode.
@@ -22,5 +21,5 @@ def test_encoder_choice_falls_back_to_libx264(monkeypatch):
                 pick_h264_encoder(name)
     with pytest.raises(MediaToolError, match="not a supported H.264 encoder"):
         pick_h264_encoder("h264_magic")
-    monkeypatch.setenv("VIDEOAGENT_H264_ENCODER", "libx264")
-    assert pick_h264_encoder("auto") == "libx264"
+    # The preference comes from the caller (settings' VIDEOAGENT_H264_ENCODER): media reads no environment.
+    assert pick_h264_encoder("libx264") == "libx264"

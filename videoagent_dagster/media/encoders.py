@@ -14,7 +14,6 @@ SOFTWARE = "libx264"
 # Hardware encoders that take ordinary (software) frames, most common first. VAAPI is left out:
 # it needs frames uploaded to the GPU (hwupload) and a device path, which this pipeline does not set up.
 HARDWARE = ("h264_nvenc", "h264_qsv", "h264_videotoolbox", "h264_amf")
-PREFERENCE_ENV = "VIDEOAGENT_H264_ENCODER"
 
 
 @functools.cache

@@ -19,7 +19,7 @@ FROZEN_SHARE = 0.5  # a moving shot frozen for half its length (or a second, if 
 
 def inspect_clip(clip: Path, camera_movement: str, duration: float) -> tuple[list[str], dict]:
     """What is wrong with a shot clip, in words (empty when it looks fine), and what its one
-    decoding pass saw (ffmpeg.analyse: frames, size, rate)."""
+    decoding pass saw (detect.analyse: frames, size, rate)."""
     found = analyse(clip, black_min_s=CLIP_BLACK_MIN_S, frozen_min_s=_frozen_min_s(duration), audio=False)
     return _problems(found, camera_movement, duration), found
 
