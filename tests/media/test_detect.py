@@ -2,7 +2,7 @@
 
 import subprocess
 
-from videoagent_dagster.media.detect import stretches
+from videoagent_dagster.media.detect import analyse, loudness, silences, stretches
 
 from .clips import decode_errors
 
@@ -26,3 +26,18 @@ def test_black_and_frozen_stretches_are_found(tmp_path):
     frozen = stretches(video, "frozen", 1.0)
     assert sum(b - a for a, b in frozen) >= 3.8 and min(a for a, _ in frozen) >= 1.9  # black, then flat colour
     assert not any(b <= 2.0 for a, b in frozen)  # the test pattern moves
+
+
+def test_silences_and_loudness_come_from_the_same_pass(tmp_path):
+    # 1 s of tone, 1.5 s of silence, 1 s of tone, under 3.5 s of a moving picture.
+    video = tmp_path / "v.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=160x90:rate=24:d=3.5",
+                    "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000:duration=3.5",
+                    "-af", "volume=enable='between(t,1,2.5)':volume=0", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-pix_fmt", "yuv420p", "-c:a", "aac", str(video)], check=True)
+    found = analyse(video, black_min_s=1.0, frozen_min_s=1.0)
+    (start, end), = found["silent"]
+    assert abs(start - 1.0) < 0.05 and abs(end - 2.5) < 0.05
+    assert [(round(a, 1), round(b, 1)) for a, b in silences(video)] == [(round(start, 1), round(end, 1))]
+    assert -30 < found["loudness"]["integrated_lufs"] < -10 and found["loudness"] == loudness(video)
+    assert found["black"] == [] and found["frames"] == 84 and found["errors"] == ""

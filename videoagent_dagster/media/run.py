@@ -78,10 +78,9 @@ class Command:
         self._count += 1
         return Input(self._count - 1)
 
-    def output(self, *args: str) -> Command:
+    def output(self, *args: str) -> None:
         """Add output options (maps, filters, codecs; the output file last of all)."""
         self._outputs += args
-        return self
 
     @property
     def args(self) -> list[str]:
