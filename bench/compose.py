@@ -82,7 +82,7 @@ def prepare(folder: Path, shots: int, shot_frames: int, fps: int, width: int, he
             distinct: int) -> dict:
     """Clips for cut joins and for crossfades (each outgoing clip carries the overlap), the
     narration track and the subtitles, as ASS for ours and as cues for MoviePy."""
-    from videoagent_dagster.media.compose import narration_track
+    from videoagent_dagster.media.audio import narration_track
     from videoagent_dagster.media.speech import speak
     from videoagent_dagster.media.subtitles import cues_for_lines, write_ass
 
@@ -202,7 +202,7 @@ def measure(spec: dict, folder: Path) -> dict:
     if proc.returncode != 0:
         raise RuntimeError(f"{name} failed:\n{(folder / f'{name}.err').read_text()[-3000:]}")
     result = json.loads((folder / f"{name}.out").read_text().strip().splitlines()[-1])
-    from videoagent_dagster.media.ffmpeg import probe
+    from videoagent_dagster.media.probe import probe
 
     facts = probe(spec["out"])
     return {**result, "tree_mb": tree, "peak_mb": max(result["python_mb"], result["ffmpeg_mb"]),

@@ -44,7 +44,7 @@ def main() -> int:
 
     import dagster as dg
 
-    from videoagent_dagster.media.ffmpeg import probe
+    from videoagent_dagster.media.probe import probe
     from videoagent_dagster.storage.media_store import media_store_from_env
     from videoagent_dagster.tasks.operations import create_task
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from videoagent_dagster.cli import main
-from videoagent_dagster.media.ffmpeg import probe
+from videoagent_dagster.media.probe import probe
 
 TINY = ["--duration", "6", "--resolution", "180p", "--shots", "3"]
 

@@ -18,7 +18,7 @@ import pytest
 
 from videoagent_dagster.client import ClientError, VideoagentClient
 from videoagent_dagster.domain.task_keys import TASK_KEY_PATTERN
-from videoagent_dagster.media.ffmpeg import probe
+from videoagent_dagster.media.probe import probe
 
 from .services import held, start_group, stop_groups
 from .test_deployment import free_port, wait_for

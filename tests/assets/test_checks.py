@@ -23,8 +23,9 @@ from videoagent_dagster.domain.manifests import (
     Shot,
     Storyboard,
 )
-from videoagent_dagster.media.compose import compose, narration_track
-from videoagent_dagster.media.ffmpeg import probe
+from videoagent_dagster.media.audio import narration_track
+from videoagent_dagster.media.compose import compose
+from videoagent_dagster.media.probe import probe
 from videoagent_dagster.media.speech import speak
 
 
@@ -89,7 +90,7 @@ def test_sound_longer_than_the_picture_is_caught(tmp_path):
 
 
 def test_a_missing_line_is_caught_under_a_music_bed(tmp_path):
-    from videoagent_dagster.media.ffmpeg import silences
+    from videoagent_dagster.media.detect import silences
 
     music = tmp_path / "bed.flac"
     subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=frequency=220:sample_rate=48000:duration=6",

@@ -13,7 +13,7 @@ from PIL import Image
 
 from videoagent_dagster.domain.keys import manifest_key
 from videoagent_dagster.domain.manifests import FinalVideo, Narration, Storyboard
-from videoagent_dagster.media.ffmpeg import probe
+from videoagent_dagster.media.probe import probe
 
 from ..conftest import TINY
 from .helpers import check_results, materialize, submit

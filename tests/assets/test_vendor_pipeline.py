@@ -9,7 +9,7 @@ import pytest
 
 from videoagent_dagster.domain.keys import manifest_key
 from videoagent_dagster.domain.manifests import FinalVideo, Storyboard
-from videoagent_dagster.media.ffmpeg import probe
+from videoagent_dagster.media.probe import probe
 
 from .helpers import check_results, materialize, submit
 

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from videoagent_dagster.domain.styles import CATALOGUE
-from videoagent_dagster.media.ffmpeg import probe
 from videoagent_dagster.media.frames import render_frame
 from videoagent_dagster.media.motion import MOVES, animate
+from videoagent_dagster.media.probe import probe
 
 
 @pytest.fixture(scope="module")

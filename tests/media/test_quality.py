@@ -5,8 +5,10 @@ import subprocess
 
 import pytest
 
-from videoagent_dagster.media.ffmpeg import MediaToolError, analyse, probe
+from videoagent_dagster.media.detect import analyse
+from videoagent_dagster.media.probe import probe
 from videoagent_dagster.media.quality import conform_and_inspect, inspect_clip
+from videoagent_dagster.media.run import MediaToolError
 
 
 def _clip(path, source: str, seconds: float, size="256x144", rate=30):

@@ -11,7 +11,7 @@ from werkzeug import Response
 from videoagent_dagster.domain.brief import validate_brief
 from videoagent_dagster.domain.manifests import Script, StoryboardDraft, StyleProfile
 from videoagent_dagster.domain.prompts import script_prompt, storyboard_prompt
-from videoagent_dagster.media.ffmpeg import probe
+from videoagent_dagster.media.probe import probe
 from videoagent_dagster.providers.chain import ProviderError
 from videoagent_dagster.providers.images import FrameRequest, ImageGenResource
 from videoagent_dagster.providers.llm import LLMResource

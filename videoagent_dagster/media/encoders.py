@@ -6,23 +6,21 @@ import functools
 import glob
 import os
 import re
-import subprocess
 import sys
 
-from videoagent_dagster.media.ffmpeg import MediaToolError, require_tool
+from videoagent_dagster.media.run import MediaToolError, run
 
 SOFTWARE = "libx264"
 # Hardware encoders that take ordinary (software) frames, most common first. VAAPI is left out:
 # it needs frames uploaded to the GPU (hwupload) and a device path, which this pipeline does not set up.
 HARDWARE = ("h264_nvenc", "h264_qsv", "h264_videotoolbox", "h264_amf")
-PREFERENCE_ENV = "VIDEOAGENT_H264_ENCODER"
 
 
 @functools.cache
 def listed_encoders() -> frozenset[str]:
     """The H.264 encoders this ffmpeg was built with (listed is not the same as usable)."""
-    out = subprocess.run([require_tool("ffmpeg"), "-hide_banner", "-encoders"], capture_output=True, text=True).stdout
-    return frozenset(re.findall(r"^\s*V\S*\s+(\S+)\s.*\(codec h264\)", out, re.M))
+    out = run(["ffmpeg", "-hide_banner", "-encoders"], "listing encoders").stdout.decode(errors="replace")
+    return frozenset(re.findall(r"^\s*V\S*\s+(\S+)\s.*\(codec h264\)", out, re.MULTILINE))
 
 
 @functools.cache
@@ -32,14 +30,13 @@ def encoder_failure(name: str) -> str:
     if name not in listed_encoders():
         return f"{name} is not in this ffmpeg build (it has: {', '.join(sorted(listed_encoders())) or 'none'})"
     try:
-        proc = subprocess.run(
-            [require_tool("ffmpeg"), "-hide_banner", "-nostdin", "-v", "error", "-f", "lavfi",
-             "-i", "testsrc2=s=256x144:r=25:d=0.4", *encoder_args(name, preset="veryfast", crf=23, fps=25),
-             "-f", "null", "-"], capture_output=True, text=True, timeout=30)
-    except subprocess.TimeoutExpired:
+        proc = run(["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-f", "lavfi",
+                    "-i", "testsrc2=s=256x144:r=25:d=0.4", *encoder_args(name, preset="veryfast", crf=23, fps=25),
+                    "-f", "null", "-"], f"test-encoding with {name}", timeout=30, check=False)
+    except MediaToolError:  # only a timeout raises when not checking
         return f"{name} did not finish a 10-frame test encode in 30 s"
     if proc.returncode != 0:
-        return f"{name} failed a test encode: " + " | ".join(proc.stderr.strip().splitlines()[-2:])
+        return f"{name} failed a test encode: " + " | ".join(proc.stderr.decode(errors="replace").strip().splitlines()[-2:])
     return ""
 
 

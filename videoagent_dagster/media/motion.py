@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from videoagent_dagster.media.ffmpeg import ffmpeg
+from videoagent_dagster.media.run import ffmpeg
 
 # zoompan expressions per move. Moves stay small enough (at most ~11% of a side cropped) that
 # the frame's caption, drawn inside its safe area, stays in view. {p} runs 0→1 across the shot; zoom is the crop's magnification,
@@ -26,10 +26,6 @@ MOVES: dict[str, tuple[str, str, str]] = {
 
 # Supersampling before zoompan: it crops at whole pixels, so a 2x source halves the judder.
 SUPERSAMPLE = 2
-
-
-def frame_count(duration: float, fps: int) -> int:
-    return max(1, round(duration * fps))
 
 
 def animate(

@@ -1,25 +1,26 @@
-"""Looking at a clip: is it black, or frozen where its camera should move?"""
+"""Looking at a shot clip: is it black, or frozen where its camera should move? (Its own
+clip, or a vendor's conformed and looked at in the same pass.)"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from videoagent_dagster.media.ffmpeg import (
-    MediaToolError,
+from videoagent_dagster.media.detect import (
+    CLIP_BLACK_MIN_S,
     analyse,
     picture_detectors,
     run_detecting,
 )
 from videoagent_dagster.media.motion import conform_filter, conform_output
+from videoagent_dagster.media.run import Command, MediaToolError
 
-BLACK_MIN_S = 0.5
 FROZEN_SHARE = 0.5  # a moving shot frozen for half its length (or a second, if shorter) is bad
 
 
 def inspect_clip(clip: Path, camera_movement: str, duration: float) -> tuple[list[str], dict]:
     """What is wrong with a shot clip, in words (empty when it looks fine), and what its one
-    decoding pass saw (ffmpeg.analyse: frames, size, rate)."""
-    found = analyse(clip, black_min_s=BLACK_MIN_S, frozen_min_s=_frozen_min_s(duration), audio=False)
+    decoding pass saw (detect.analyse: frames, size, rate)."""
+    found = analyse(clip, black_min_s=CLIP_BLACK_MIN_S, frozen_min_s=_frozen_min_s(duration), audio=False)
     return _problems(found, camera_movement, duration), found
 
 
@@ -28,11 +29,13 @@ def conform_and_inspect(src: Path, out: Path, camera_movement: str, *, frames: i
     """A vendor's clip conformed (motion.conform_filter) into `out` and inspected as inspect_clip
     does, in one pass: the conformed frames go both to the encoder and to the detectors."""
     duration = frames / fps
-    graph = (f"[0:v]{conform_filter(frames=frames, fps=fps, width=width, height=height)},split[clip][look];"
-             f"[look]{picture_detectors(BLACK_MIN_S, _frozen_min_s(duration))},nullsink")
+    cmd = Command()
+    graph = (f"{cmd.input(src).v}{conform_filter(frames=frames, fps=fps, width=width, height=height)},"
+             f"split[clip][look];[look]{picture_detectors(CLIP_BLACK_MIN_S, _frozen_min_s(duration))},nullsink")
     out.parent.mkdir(parents=True, exist_ok=True)
-    found = run_detecting(["-i", str(src), "-filter_complex", graph, "-map", "[clip]", "-frames:v", str(frames),
-                           *conform_output(fps=fps, preset=preset, crf=crf), "-y", str(out)], "conforming", src)
+    cmd.output("-filter_complex", graph, "-map", "[clip]", "-frames:v", str(frames),
+               *conform_output(fps=fps, preset=preset, crf=crf), "-y", str(out))
+    found = run_detecting(cmd.args, "conforming", src)
     if found["returncode"] != 0 or found["frames"] == 0:
         tail = " | ".join(found["errors"].splitlines()[-4:]) or "no frames came out"
         raise MediaToolError(f"conforming {src.name}: ffmpeg exited with {found['returncode']}: {tail}")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import functools
-import subprocess
-import wave
 from pathlib import Path
 
-from videoagent_dagster.media.ffmpeg import MediaToolError, require_tool
+from videoagent_dagster.media.probe import media_duration
+from videoagent_dagster.media.run import MediaToolError, run
 
 # espeak-ng voice per brief language, and its speaking rate in words per minute.
 # ja: 175 reads kana at about 7.5 morae a second, a usual narration pace. espeak-ng has no kanji
@@ -17,11 +16,6 @@ VOICES = {"en": "en-us", "zh": "cmn", "ja": "ja"}
 RATES = {"en": 170, "zh": 200, "ja": 175}  # words (en), syllables (zh) or morae (ja) a minute, roughly
 DEFAULT_RATE = 170
 MAX_RATE = 260
-
-
-def wav_duration(path: Path) -> float:
-    with wave.open(str(path), "rb") as w:
-        return w.getnframes() / float(w.getframerate())
 
 
 @functools.cache
@@ -44,11 +38,11 @@ def speak(text: str, out: Path, *, language: str, voice: str | None = None, rate
     if language == "ja" and chosen == "ja":
         text = to_kana(text)
     # Text goes on stdin, so nothing a user wrote can be read as an espeak-ng option.
-    proc = subprocess.run([require_tool("espeak-ng"), "-v", chosen, "-s", str(rate), "-w", str(out), "--stdin"],
-                          input=text.encode("utf-8"), capture_output=True, timeout=120)
+    proc = run(["espeak-ng", "-v", chosen, "-s", str(rate), "-w", str(out), "--stdin"], f"speaking ({chosen})",
+               timeout=120, check=False, stdin=text.encode("utf-8"))
     if proc.returncode != 0 or not out.exists():
         raise MediaToolError(f"espeak-ng ({chosen}) failed: {proc.stderr.decode(errors='replace').strip()[-400:]}")
-    return wav_duration(out)
+    return media_duration(out)
 
 
 def speak_within(text: str, out: Path, *, language: str, limit: float, voice: str | None = None,

@@ -1,4 +1,5 @@
-"""Subtitle cues from narration lines, written as SRT (sidecar) and styled ASS (burned in)."""
+"""Subtitle cues from narration lines: split and line-broken by measuring the text (kinsoku for
+Chinese and Japanese), written by pysubs2 as SRT (sidecar) and styled ASS (burned in)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
+
+import pysubs2
 
 from videoagent_dagster.domain.brief import is_cjk
 
@@ -80,19 +83,17 @@ def cues_for_line(text: str, start: float, speech: float, max_chars: int) -> lis
     return cues
 
 
-def _stamp(t: float, sep: str, places: int) -> str:
-    total_ms = round(t * 1000)
-    h, rem = divmod(total_ms, 3_600_000)
-    m, rem = divmod(rem, 60_000)
-    s, ms = divmod(rem, 1000)
-    frac = f"{ms:03d}"[:places]
-    return f"{h:02d}:{m:02d}:{s:02d}{sep}{frac}" if places == 3 else f"{h:d}:{m:02d}:{s:02d}{sep}{frac}"
+def _events(cues: list[Cue], text) -> pysubs2.SSAFile:
+    subs = pysubs2.SSAFile()
+    subs.events = [pysubs2.SSAEvent(start=round(c.start * 1000), end=round(c.end * 1000), text=text(c))
+                   for c in cues]
+    return subs
 
 
 def write_srt(cues: list[Cue], out: Path) -> None:
-    blocks = [f"{i}\n{_stamp(c.start, ',', 3)} --> {_stamp(c.end, ',', 3)}\n{c.text}\n" for i, c in enumerate(cues, 1)]
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("\n".join(blocks), encoding="utf-8")
+    # keep_ssa_tags: the text is the narration as written, not ASS markup to convert (a brace stays a brace).
+    _events(cues, lambda c: c.text).save(str(out), format_="srt", keep_ssa_tags=True)
 
 
 def _ass_text(text: str) -> str:
@@ -227,19 +228,15 @@ def write_ass(cues: list[Cue], out: Path, width: int, height: int) -> None:
     """Styled subtitles: white on a dark outline, bottom centre, inside the shape's safe margins,
     with line breaks placed by measuring the text (WrapStyle 2: libass adds none of its own)."""
     lay = layout_for(width, height)
-    size = lay.font_size
-    outline = max(1, round(size / 14))
-    header = (
-        "[Script Info]\nScriptType: v4.00+\nWrapStyle: 2\nScaledBorderAndShadow: yes\n"
-        f"PlayResX: {width}\nPlayResY: {height}\n\n"
-        "[V4+ Styles]\nFormat: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
-        "Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, Shadow, "
-        "Alignment, MarginL, MarginR, MarginV, Encoding\n"
-        f"Style: Default,{SUBTITLE_FONT},{size},&H00FFFFFF,&H00FFFFFF,&H00101010,&H80000000,-1,0,0,0,100,100,0,0,1,"
-        f"{outline},{max(1, outline // 2)},2,{lay.margin_h},{lay.margin_h},{lay.margin_v},1\n\n"
-        "[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n"
-    )
-    lines = [f"Dialogue: 0,{_stamp(c.start, '.', 2)},{_stamp(c.end, '.', 2)},Default,,0,0,0,,"
-             + "\\N".join(_ass_text(line) for line in wrap(c.text, lay)) for c in cues]
+    outline = max(1, round(lay.font_size / 14))
+    subs = _events(cues, lambda c: "\\N".join(_ass_text(line) for line in wrap(c.text, lay)))
+    subs.info.update({"WrapStyle": "2", "ScaledBorderAndShadow": "yes", "PlayResX": str(width),
+                      "PlayResY": str(height)})
+    white = pysubs2.Color(255, 255, 255)
+    subs.styles["Default"] = pysubs2.SSAStyle(
+        fontname=SUBTITLE_FONT, fontsize=lay.font_size, primarycolor=white, secondarycolor=white,
+        outlinecolor=pysubs2.Color(16, 16, 16), backcolor=pysubs2.Color(0, 0, 0, 0x80), bold=True,
+        outline=outline, shadow=max(1, outline // 2), alignment=pysubs2.Alignment.BOTTOM_CENTER,
+        marginl=lay.margin_h, marginr=lay.margin_h, marginv=lay.margin_v)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(header + "\n".join(lines) + "\n", encoding="utf-8")
+    subs.save(str(out), format_="ass")

@@ -9,7 +9,8 @@ import struct
 import wave
 from pathlib import Path
 
-from videoagent_dagster.media.ffmpeg import MediaToolError, probe, run
+from videoagent_dagster.media.probe import probe
+from videoagent_dagster.media.run import MediaToolError, ffmpeg
 
 
 class ResultInvalid(ValueError):
@@ -57,8 +58,8 @@ def plain_wav(src: Path, out: Path) -> float:
             w.writeframes(frames)
     else:
         try:
-            run(["ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", str(src), "-map", "0:a:0",
-                 "-c:a", "pcm_s16le", "-f", "wav", str(out)], "rewriting audio as WAV", timeout=120)
+            ffmpeg(["-i", str(src), "-map", "0:a:0", "-c:a", "pcm_s16le", "-f", "wav", str(out)],
+                   "rewriting audio as WAV", timeout=120)
         except MediaToolError as e:
             raise ResultInvalid(f"the audio does not decode ({str(e)[-200:]})") from e
     with wave.open(str(out)) as w:

@@ -20,8 +20,8 @@ from videoagent_dagster.domain.manifests import (
     ShotClips,
     Storyboard,
 )
-from videoagent_dagster.media.ffmpeg import MediaToolError
 from videoagent_dagster.media.quality import conform_and_inspect, inspect_clip
+from videoagent_dagster.media.run import MediaToolError
 from videoagent_dagster.providers.cache import evict
 from videoagent_dagster.providers.chain import ProviderError
 from videoagent_dagster.providers.spending import Spending

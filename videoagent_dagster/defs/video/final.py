@@ -24,8 +24,9 @@ from videoagent_dagster.domain.manifests import (
     ShotClips,
     Storyboard,
 )
-from videoagent_dagster.media.compose import compose, thumbnail
-from videoagent_dagster.media.ffmpeg import probe
+from videoagent_dagster.media.compose import compose
+from videoagent_dagster.media.picture import thumbnail
+from videoagent_dagster.media.probe import probe
 from videoagent_dagster.settings import current
 from videoagent_dagster.storage.media_store import MediaStore
 

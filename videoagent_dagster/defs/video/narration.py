@@ -14,8 +14,9 @@ from videoagent_dagster.defs.video.partitions import video_tasks
 from videoagent_dagster.domain.brief import Brief
 from videoagent_dagster.domain.keys import shot_name, task_media_key
 from videoagent_dagster.domain.manifests import Narration, NarrationLine, Storyboard
-from videoagent_dagster.media.compose import master_soundtrack, narration_track
-from videoagent_dagster.media.ffmpeg import media_duration, silences
+from videoagent_dagster.media.audio import master_soundtrack, narration_track
+from videoagent_dagster.media.detect import silences
+from videoagent_dagster.media.probe import media_duration
 from videoagent_dagster.media.subtitles import cues_for_lines, write_ass, write_srt
 from videoagent_dagster.providers.speech import SpeechRequest, TTSResource
 from videoagent_dagster.providers.spending import Spending

@@ -1,6 +1,9 @@
+"""Subtitles: cues split and lines broken by measuring the text (kinsoku for CJK), SRT and ASS
+written by pysubs2, drawn by libass inside each shape's safe margins."""
+
+import pysubs2
 import pytest
 
-from videoagent_dagster.media.speech import speak, speak_within
 from videoagent_dagster.media.subtitles import (
     Cue,
     cues_for_line,
@@ -11,39 +14,6 @@ from videoagent_dagster.media.subtitles import (
     write_ass,
     write_srt,
 )
-
-
-def test_espeak_speaks_english_and_chinese(tmp_path):
-    assert 1.0 < speak("The great migration crosses the plains.", tmp_path / "en.wav", language="en") < 5
-    assert 1.0 < speak("非洲草原上的动物正在迁徙。", tmp_path / "zh.wav", language="zh") < 6
-
-
-def test_espeak_speaks_japanese(tmp_path):
-    import wave
-
-    import numpy as np
-
-    # Kana and kanji: espeak-ng's ja voice reads kana and names each kanji; either way it speaks.
-    out = tmp_path / "ja.wav"
-    assert 1.0 < speak("京都の古い寺は、長い歴史を静かに語っています。", out, language="ja") < 15
-    with wave.open(str(out)) as w:
-        assert np.abs(np.frombuffer(w.readframes(w.getnframes()), np.int16)).max() > 5000
-    assert 1.0 < speak("ひらがなとカタカナで、ゆっくり話します。", tmp_path / "kana.wav", language="ja") < 6
-    fitted = speak_within("京都の古い寺をめぐる物語を、ゆっくりとたどっていきましょう。", tmp_path / "fit.wav",
-                          language="ja", limit=6.0)
-    assert 1.0 < fitted < 6.5  # sped up into its 6 s shot (espeak-ng runs 8-9 s at the normal rate)
-
-
-def test_speech_speeds_up_to_fit_its_shot(tmp_path):
-    text = "This sentence is rather long for a very short shot of only two seconds."
-    slow = speak(text, tmp_path / "a.wav", language="en")
-    fitted = speak_within(text, tmp_path / "b.wav", language="en", limit=slow * 0.7)
-    assert fitted <= slow * 0.75
-
-
-def test_text_that_looks_like_options_is_spoken_not_obeyed(tmp_path):
-    assert speak("-w /tmp/evil.wav --help", tmp_path / "o.wav", language="en") > 0.5
-    assert (tmp_path / "o.wav").exists()
 
 
 def test_split_text_at_sensible_points():
@@ -57,11 +27,35 @@ def test_cues_srt_and_ass(tmp_path):
     cues = cues_for_line("First part. Second part here.", 2.0, 3.0, 15)
     assert cues[0].start == 2.0 and abs(cues[-1].end - 5.0) < 0.01
     write_srt([Cue(0, 1.5, "Hello"), Cue(61.25, 3723.5, "非洲")], tmp_path / "s.srt")
+    # Every block ends with a blank line, the last one too (pysubs2 writes SRT so).
     assert (tmp_path / "s.srt").read_text(encoding="utf-8") == (
-        "1\n00:00:00,000 --> 00:00:01,500\nHello\n\n2\n00:01:01,250 --> 01:02:03,500\n非洲\n")
+        "1\n00:00:00,000 --> 00:00:01,500\nHello\n\n2\n00:01:01,250 --> 01:02:03,500\n非洲\n\n")
     write_ass([Cue(0, 1, "a {\\b1} b")], tmp_path / "s.ass", 320, 180)
     ass = (tmp_path / "s.ass").read_text(encoding="utf-8")
     assert "PlayResX: 320" in ass and "Noto Sans CJK SC" in ass and "{\\b1}" not in ass
+
+
+def test_srt_and_ass_carry_the_cues_text_and_timings(tmp_path):
+    """Read back by a parser, both files hold every cue: SRT to the millisecond, word for word (a
+    brace stays a brace); ASS to the centisecond, its lines as wrap() broke them and its style as
+    the layout says."""
+    cues = cues_for_lines([(LONG["ja"], 0.5, 4.2), (LONG["en"], 5.0, 5.0), ("Braces {like} this.", 10.0, 1.0)],
+                          480, 854)
+    write_srt(cues, tmp_path / "s.srt")
+    write_ass(cues, tmp_path / "s.ass", 480, 854)
+    srt, ass = pysubs2.load(str(tmp_path / "s.srt")), pysubs2.load(str(tmp_path / "s.ass"))
+    assert [(e.start, e.end, e.text) for e in srt] == [(round(c.start * 1000), round(c.end * 1000), c.text)
+                                                            for c in cues]
+    layout = layout_for(480, 854)
+    assert len(ass) == len(cues)
+    for event, cue in zip(ass, cues):
+        assert abs(event.start - cue.start * 1000) <= 5 and abs(event.end - cue.end * 1000) <= 5
+        assert event.text.split("\\N") == wrap(cue.text.replace("{", "(").replace("}", ")"), layout)
+    style = ass.styles["Default"]
+    assert (style.fontname, style.fontsize, style.bold, style.alignment) == ("Noto Sans CJK SC", layout.font_size,
+                                                                          True, pysubs2.Alignment.BOTTOM_CENTER)
+    assert (style.marginl, style.marginr, style.marginv) == (layout.margin_h, layout.margin_h, layout.margin_v)
+    assert ass.info["WrapStyle"] == "2" and (ass.info["PlayResX"], ass.info["PlayResY"]) == ("480", "854")
 
 
 def _burn(tmp_path, text, width, height, name="s"):
