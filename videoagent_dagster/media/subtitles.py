@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pysubs2
 
-from videoagent_dagster.domain.brief import is_cjk
+from videoagent_dagster.domain.language import is_cjk
 
 SUBTITLE_FONT = "Noto Sans CJK SC"  # fontconfig family; has Latin and CJK glyphs
 

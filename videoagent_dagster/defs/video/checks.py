@@ -74,7 +74,7 @@ def storyboard_checks(board: Storyboard, brief: Brief) -> list[dg.AssetCheckResu
 
 
 def look_at(video: Path, facts: dict) -> dict:
-    """One decoding pass over the final video for every check below (ffmpeg.analyse)."""
+    """One decoding pass over the final video for every check below (detect.analyse)."""
     return analyse(video, black_min_s=BLACK_MIN_S, frozen_min_s=FROZEN_MIN_S, audio=facts["audio"] is not None)
 
 
