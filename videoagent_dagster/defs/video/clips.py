@@ -56,7 +56,7 @@ def shot_clips(context: dg.AssetExecutionContext, storyboard: Storyboard, first_
                     height=storyboard.height, attempt=attempt,
                 )
                 try:
-                    cached, call = video_gen.generate(media_store, request, spend=spend)
+                    cached, call = video_gen.generate(request, spend=spend)
                 except ProviderError as e:
                     if not e.rejected:
                         raise

@@ -47,7 +47,7 @@ def first_frames(context: dg.AssetExecutionContext, storyboard: Storyboard, styl
             label=f"SHOT {i + 1:02d} / {n:02d} · {shot.shot_type.replace('_', ' ')}",
             seed=int(hashlib.sha256(f"{i}|{prompt}".encode()).hexdigest()[:8], 16),
         )
-        cached, call = image_gen.generate(media_store, request, spend=spend)
+        cached, call = image_gen.generate(request, spend=spend)
         key = media_store.copy(cached, task_media_key(task, "frames", f"{shot_name(i)}.png"))
         return FrameItem(shot=i + 1, key=key, uri=media_store.uri(key), sha256=media_store.sha256(key),
                          width=storyboard.width, height=storyboard.height, prompt=prompt, call=call)

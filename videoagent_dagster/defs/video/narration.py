@@ -52,7 +52,7 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
                                  speech_duration=shot.duration * SILENT_READING_SHARE if text else 0.0)
         request = SpeechRequest(text=text, language=video_brief.language, voice=video_brief.options.voice,
                                 max_seconds=shot.duration)
-        cached, call = tts.generate(media_store, request, spend=spend)
+        cached, call = tts.generate(request, spend=spend)
         # The cached speech is a plain WAV whose header counts its samples (TTSResource), whatever
         # the vendor's said.
         spoken = media_duration(media_store.path(cached))
@@ -60,7 +60,7 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
             # The voice took longer than the shot (OpenAI's does not know the time it has): asked
             # again faster, never cut mid-word.
             faster = replace(request, speed=round(min(MAX_SPEED, spoken / shot.duration * 1.05), 3))
-            cached, call = tts.generate(media_store, faster, spend=spend)
+            cached, call = tts.generate(faster, spend=spend)
             spoken = media_duration(media_store.path(cached))
             if spoken > shot.duration + FIT_TOLERANCE_S:
                 raise SpeechTooLong(f"the line takes {spoken:.2f} s to say even at {faster.speed:g}x; its shot "

@@ -27,7 +27,7 @@ def script(context: dg.AssetExecutionContext, video_brief: Brief, style_profile:
            llm: LLMResource, media_store: MediaStore) -> WrittenScript:
     """The script, in the brief's language."""
     ask = PlanRequest.of(video_brief, storyboard=False)
-    result, call = llm.generate(media_store, "script", Script, script_prompt(video_brief, style_profile),
+    result, call = llm.generate("script", Script, script_prompt(video_brief, style_profile),
                                 writer_inputs(video_brief, style_profile), review=lambda s: review_script(s, ask),
                                 spend=Spending(media_store, context.partition_key))
     rows = [dg.TableRecord({"scene": i + 1, "title": s.title, "duration_s": s.duration, "narration": s.narration})

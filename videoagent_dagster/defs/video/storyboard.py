@@ -32,7 +32,7 @@ def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_prof
     ask = PlanRequest.of(video_brief, storyboard=True)
     # Reviewed against the plan's rules before it is cached: the shot count asked for, durations
     # in whole frames adding up to the request, narration that fits its shot, in the brief's language.
-    draft, call = llm.generate(media_store, "storyboard", StoryboardDraft,
+    draft, call = llm.generate("storyboard", StoryboardDraft,
                                storyboard_prompt(video_brief, style_profile, script, ask.shots),
                                {**writer_inputs(video_brief, style_profile),
                                 "script": script.model_dump(exclude={"call"})},
