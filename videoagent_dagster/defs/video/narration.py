@@ -6,9 +6,11 @@ import dagster as dg
 
 from videoagent_dagster.defs.video.brief import music_for
 from videoagent_dagster.defs.video.common import (
+    STEP_RETRY_POLICY,
     calls_summary,
     calls_table,
     for_each_shot,
+    retried_only_when_transient,
 )
 from videoagent_dagster.defs.video.partitions import video_tasks
 from videoagent_dagster.domain.brief import Brief
@@ -31,7 +33,9 @@ class SpeechTooLong(RuntimeError):
     """A line cannot be spoken within its shot, even asked faster."""
 
 
-@dg.asset(partitions_def=video_tasks, group_name="video", pool="tts", kinds={"wav"})
+@dg.asset(partitions_def=video_tasks, group_name="video", pool="tts", kinds={"wav"},
+          retry_policy=STEP_RETRY_POLICY)
+@retried_only_when_transient
 def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard: Storyboard, tts: TTSResource,
               media_store: MediaStore) -> Narration:
     """Per shot: audio, spoken text, start and end. Each line starts where its shot starts. And the

@@ -5,6 +5,10 @@ from dataclasses import asdict
 
 import dagster as dg
 
+from videoagent_dagster.defs.video.common import (
+    STEP_RETRY_POLICY,
+    retried_only_when_transient,
+)
 from videoagent_dagster.defs.video.partitions import video_tasks
 from videoagent_dagster.domain.brief import Brief
 from videoagent_dagster.domain.manifests import Script, StyleProfile, WrittenScript
@@ -22,7 +26,9 @@ def writer_inputs(brief: Brief, style: StyleProfile) -> dict:
             "duration": brief.options.duration, "fps": brief.options.fps, "shots": brief.options.shots}
 
 
-@dg.asset(partitions_def=video_tasks, group_name="video", pool="llm", kinds={"json"})
+@dg.asset(partitions_def=video_tasks, group_name="video", pool="llm", kinds={"json"},
+          retry_policy=STEP_RETRY_POLICY)
+@retried_only_when_transient
 def script(context: dg.AssetExecutionContext, video_brief: Brief, style_profile: StyleProfile,
            llm: LLMResource, media_store: MediaStore) -> WrittenScript:
     """The script, in the brief's language."""
