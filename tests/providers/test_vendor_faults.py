@@ -15,8 +15,8 @@ from videoagent_dagster.domain.brief import validate_brief
 from videoagent_dagster.domain.manifests import StoryboardDraft
 from videoagent_dagster.domain.plan_rules import PlanRequest, review_storyboard
 from videoagent_dagster.domain.prompts import storyboard_prompt
-from videoagent_dagster.providers.chain import ProviderError
 from videoagent_dagster.providers import retry
+from videoagent_dagster.providers.chain import ProviderError
 from videoagent_dagster.providers.llm import LLMResource
 from videoagent_dagster.providers.speech import SpeechRequest, TTSResource
 from videoagent_dagster.providers.spending import Spending, spent

@@ -47,7 +47,7 @@ def status_of(e: BaseException) -> int | None:
     return status if isinstance(status, int) else None
 
 
-def _kinds(e: BaseException) -> set[str]:
+def kinds_of(e: BaseException) -> set[str]:
     """The class names of `e` and of every exception in its cause chain (SDKs wrap transport errors)."""
     names: set[str] = set()
     seen: BaseException | None = e
@@ -82,7 +82,7 @@ def explain(e: BaseException, provider: str, key_var: str | None, retries: int, 
         return VendorTransient(f"{provider} server error ({status}) after {retries} retries: {detail}")
     if status:
         return VendorError(f"{provider} answered {status}: {detail}")
-    kinds = _kinds(e)
+    kinds = kinds_of(e)
     if kinds & TIMEOUTS:
         return VendorTransient(f"{provider} did not answer within {timeout:g} s ({retries} retries)")
     if kinds & CONNECTION_FAILURES:

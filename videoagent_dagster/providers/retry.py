@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import tenacity
 
-from videoagent_dagster.providers.errors import _kinds, status_of
+from videoagent_dagster.providers.errors import kinds_of, status_of
 
 R = TypeVar("R")
 
@@ -28,7 +28,7 @@ def safe_to_retry(e: BaseException) -> bool:
     # Only a connection that was never made proves the request was not sent: the connect error
     # somewhere in the cause chain (SDKs wrap every transport error, some after sending), and no
     # timeout (a read timeout comes after the request went out).
-    kinds = _kinds(e)
+    kinds = kinds_of(e)
     return not any("Timeout" in k for k in kinds) and bool(kinds & {"ConnectError", "ConnectionRefusedError"})
 
 

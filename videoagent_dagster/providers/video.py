@@ -2,9 +2,10 @@
 
 Providers live with their vendors: offline.py (ffmpeg camera moves), runway.py (runwayml SDK; its
 API also fronts Veo, Kling, Seedance, Wan and Hailuo models by name), veo.py (google-genai, a
-long-running operation) and fal.py (fal's queue API). Remote jobs are submitted once — the create call is retried only
-where that cannot start a second, billed job — and the job handle is written to the media store
-before polling, so a crashed or retried run resumes polling the same job. Results are downloaded
+long-running operation) and fal.py (fal's queue API). Remote jobs are submitted once — the
+create call is retried only where that cannot start a second, billed job — and the job handle is
+written to the job book (jobs.py) before polling, so a crashed or retried run resumes polling
+the same job. Results are downloaded
 at once (vendor URLs expire) and cached as the vendor made them; shot_clips conforms them to the
 shot's size, rate and exact frame count as it checks them (one ffmpeg pass).
 """

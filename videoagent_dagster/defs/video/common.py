@@ -35,10 +35,12 @@ def permanent(e: BaseException) -> dg.Failure:
 def retried_only_when_transient(fn: F) -> F:
     """For a stage asset with STEP_RETRY_POLICY: anything it raises that is not transient (as the
     providers typed it) fails the step for good; a transient error goes to the policy. (A
-    dg.Failure says itself whether it may be retried.)"""
+    dg.Failure says itself whether it may be retried; Dagster's own errors and requests pass as
+    they are.)"""
 
     def judged(e: Exception) -> BaseException | None:
-        return None if isinstance(e, dg.Failure) or is_transient(e) else permanent(e)
+        passes = isinstance(e, (dg.Failure, dg.RetryRequested, dg.DagsterError)) or is_transient(e)
+        return None if passes else permanent(e)
 
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
