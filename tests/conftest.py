@@ -11,7 +11,8 @@ import dagster as dg
 import pytest
 
 from videoagent_dagster.providers.chain import register
-from videoagent_dagster.providers.video import OfflineCamera, VideoProvider
+from videoagent_dagster.providers.offline import OfflineCamera
+from videoagent_dagster.providers.video import VideoProvider
 from videoagent_dagster.storage.media_store import MediaStore
 
 TINY = {"duration": 6, "resolution": "180p", "shots": 3}

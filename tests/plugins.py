@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from videoagent_dagster.providers.chain import register
-from videoagent_dagster.providers.video import OfflineCamera, VideoProvider
+from videoagent_dagster.providers.offline import OfflineCamera
+from videoagent_dagster.providers.video import VideoProvider
 
 
 @register("video", "controlled", "offline-camera")

@@ -60,6 +60,31 @@ def retried(context: dg.AssetExecutionContext, source: int) -> int:
     return source
 
 
+POLICY_TRIES: dict[str, list[int]] = {"passing": [], "refused": []}
+
+
+@dg.asset(retry_policy=dg.RetryPolicy(max_retries=2, delay=0.1, backoff=dg.Backoff.EXPONENTIAL,
+                                      jitter=dg.Jitter.PLUS_MINUS))
+def passing_trouble(context: dg.AssetExecutionContext, source: int) -> int:
+    """Fails twice as a vendor's passing fault would; the policy retries it."""
+    POLICY_TRIES["passing"].append(context.retry_number)
+    if context.retry_number < 2:
+        raise RuntimeError("overloaded, try again")
+    return source
+
+
+@dg.asset(retry_policy=dg.RetryPolicy(max_retries=2, delay=0.1))
+def refused(context: dg.AssetExecutionContext, source: int) -> int:
+    """A permanent failure: the policy must not retry it."""
+    POLICY_TRIES["refused"].append(context.retry_number)
+    raise dg.Failure("the vendor refused this request", allow_retries=False)
+
+
+def policy_job() -> dg.JobDefinition:
+    return dg.Definitions(assets=[source, passing_trouble, refused], jobs=[dg.define_asset_job(
+        "policy", executor_def=threaded_executor)]).resolve_job_def("policy")
+
+
 def concurrent_job() -> dg.JobDefinition:
     return dg.Definitions(assets=[source, left, right, joined], jobs=[dg.define_asset_job(
         "concurrent", executor_def=threaded_executor)]).resolve_job_def("concurrent")
@@ -93,6 +118,19 @@ def test_a_failure_skips_only_what_depends_on_it_and_retries_work(instance):
     assert TRIES == [0, 1]
     failure = next(iter(instance.all_logs(run, of_type=dg.DagsterEventType.STEP_FAILURE)))
     assert "this step fails on purpose" in failure.dagster_event.step_failure_data.error.to_string()
+
+
+def test_retry_policies_are_honoured_and_a_failure_that_forbids_retries_is_not_retried(instance):
+    for tries in POLICY_TRIES.values():
+        tries.clear()
+    result = dg.execute_job(dg.reconstructable(policy_job), instance)
+    assert not result.success
+    run = result.run_id
+    assert POLICY_TRIES == {"passing": [0, 1, 2], "refused": [0]}
+    assert "passing_trouble" in _steps(instance, run, dg.DagsterEventType.STEP_SUCCESS)
+    assert _steps(instance, run, dg.DagsterEventType.STEP_FAILURE) == {"refused"}
+    retried = [e.step_key for e in instance.all_logs(run, of_type=dg.DagsterEventType.STEP_UP_FOR_RETRY)]
+    assert retried == ["passing_trouble", "passing_trouble"]
 
 
 def test_max_concurrent_caps_the_steps_in_flight(instance, monkeypatch):

@@ -50,9 +50,8 @@ def test_vendor_pipeline_then_one_clip_fails_and_only_it_is_redone(store, instan
 
 
 def test_a_step_with_only_transient_failures_is_retried(store, instance, vendor_chains, monkeypatch):
-    import videoagent_dagster.defs.video.common as common
-
-    monkeypatch.setattr(common, "STEP_RETRY_BASE_S", 0.1)
+    # The stage's RetryPolicy waits 0-40 s before a first retry: a tenth of a second here.
+    monkeypatch.setattr(dg.RetryPolicy, "calculate_delay", lambda self, attempt: 0.1)
     vendors = vendor_chains
     monkeypatch.setenv("VIDEOAGENT_MAX_RETRIES", "0")
     task = submit(store, instance, "Harbour cranes at work", duration=5, resolution="180p", shots=2)

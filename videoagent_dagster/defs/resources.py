@@ -31,6 +31,9 @@ def build_resources(settings: Settings | None = None) -> dict:
     s = settings or current()
     vendor = {"max_retries": _from_env(s, "max_retries"), "timeout_s": _from_env(s, "timeout_s")}
     media_store = MediaStore(root=_from_env(s, "storage"), endpoint_url=s.s3_endpoint_url())
+    # The stage resources keep their cache (and the video job book) in the media store: a resource
+    # dependency, so Dagster hands every stage the run's one store.
+    vendor["media_store"] = media_store
     return {
         "media_store": media_store,
         "intake_store": MediaStore(root=_from_env(s, "intake"), endpoint_url=s.s3_endpoint_url()),

@@ -6,12 +6,9 @@ provider of the chain first (a hit costs nothing and keeps re-runs reproducible)
 providers are tried in order; a provider that fails hands the call to the next one.
 """
 
-from __future__ import annotations
-
 import importlib
 import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -24,21 +21,26 @@ import dagster as dg
 from videoagent_dagster.domain.manifests import ProviderCall
 from videoagent_dagster.media.verify import ResultInvalid
 from videoagent_dagster.providers.cache import cache_key, cache_media_key, cached
+from videoagent_dagster.providers.errors import VendorError, explain
 from videoagent_dagster.providers.limits import provider_slot
 from videoagent_dagster.providers.pricing import cost_of
 from videoagent_dagster.providers.spending import Spending
 from videoagent_dagster.providers.vendor_sdk import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT_S,
-    explain,
 )
 from videoagent_dagster.storage.media_store import MediaStore
 
 log = logging.getLogger("videoagent.providers")
 
 STAGES = ("llm", "image", "video", "tts")
-# The module of each stage's resource, where its built-in providers register themselves.
-STAGE_MODULES = {"llm": "llm", "image": "images", "video": "video", "tts": "speech"}
+# The vendor modules (one per vendor) whose providers serve each stage; each registers its own.
+STAGE_MODULES = {
+    "llm": ("offline", "openai", "compatible", "anthropic"),
+    "image": ("offline", "openai", "stability"),
+    "video": ("offline", "runway", "veo", "fal"),
+    "tts": ("offline", "openai"),
+}
 
 
 @dataclass
@@ -63,23 +65,12 @@ class Provider:
         """Seconds a vendor request may take (the resource's timeout_s)."""
         return float(self.setting("timeout_s", DEFAULT_TIMEOUT_S))
 
-    def explain(self, e: BaseException, key_var: str | None) -> RuntimeError:
+    def explain(self, e: BaseException, key_var: str | None) -> VendorError:
         """A vendor error as one that says what happened and what to fix (see vendor_sdk.explain)."""
         return explain(e, self.name, key_var, self.retries(), self.timeout())
 
 
 Usage = dict[str, float]
-
-
-class ProviderConfigError(RuntimeError):
-    """A provider is not configured (e.g. a missing API key); the message names what to set."""
-
-
-def require_env(var: str, provider: str) -> str:
-    value = os.environ.get(var, "").strip()
-    if not value:
-        raise ProviderConfigError(f"{var} is not set: set it to use the {provider} provider")
-    return value
 
 
 # stage → provider name → provider class
@@ -133,25 +124,15 @@ def verified(usage: Usage, check: Callable[[], object]) -> Usage:
 
 
 def is_transient(e: BaseException) -> bool:
-    from videoagent_dagster.providers.retry import status_of
-
-    if isinstance(getattr(e, "transient", None), bool):
-        return e.transient  # type: ignore[attr-defined]
-
-    status = status_of(e)
-    if status is not None:
-        return status in (408, 409, 429) or status >= 500
-    text = str(e)
-    names = {c.__name__ for c in type(e).__mro__}
-    return bool(names & {"TimeoutError", "TimeoutException", "ConnectError", "APIConnectionError",
-                         "APITimeoutError", "ConnectionError"}) or any(
-        marker in text for marker in ("did not answer within", "is still rate-limiting", "server error (",
-                                      "cannot reach ", "did not finish within"))
+    """Whether a failure may pass: as typed where the vendor's answer was read (errors.py). Anything
+    untyped (our own bug, a tool that failed) needs a fix."""
+    return bool(getattr(e, "transient", False))
 
 
 def parse_chain(stage: str, chain: str, settings: dict[str, Any] | None = None) -> list[Provider]:
     """`"openai:gpt-4.1, offline"` → provider instances; unknown names fail with the known ones listed."""
-    importlib.import_module(f"{__package__}.{STAGE_MODULES[stage]}")
+    for module in STAGE_MODULES[stage]:
+        importlib.import_module(f"{__package__}.{module}")
     providers: list[Provider] = []
     for item in (p.strip() for p in chain.split(",")):
         if not item:
@@ -259,11 +240,17 @@ def warm_up(stage: str, chain: str) -> None:
 
 
 class StageResource(dg.ConfigurableResource):
-    """What every stage resource has: a provider chain, retries and a timeout."""
+    """What every stage resource has: a provider chain, retries, a timeout, and the media store
+    where its cache (and a video's job book) lives."""
 
+    media_store: dg.ResourceDependency[MediaStore]
     chain: str = "offline"
     max_retries: int = DEFAULT_MAX_RETRIES
     timeout_s: int = int(DEFAULT_TIMEOUT_S)
+
+    def provider_settings(self) -> dict[str, Any]:
+        """What each provider of the chain is told (see Provider.settings)."""
+        return {"max_retries": self.max_retries, "timeout_s": self.timeout_s}
 
     def setup_for_execution(self, context) -> None:
         warm_up(self.stage(), self.chain)

@@ -93,44 +93,53 @@ def sign(body: bytes, secret: str) -> str:
 
 def deliver(url: str, payload: dict, *, secret: str, attempts: int = 3, timeout_s: float = 5.0,
             backoff_s: float = 1.0, deadline_s: float | None = None) -> tuple[bool, str]:
-    """POST the payload, signed; retry a few times with backoff. Bounded in time: an attempt takes
-    at most timeout_s however the receiver behaves (one that accepts and never answers, or answers
-    a byte at a time), and all attempts with their backoff at most deadline_s (default: attempts x
-    timeout_s + backoff). Never raises for delivery failures: returns (delivered, what happened)."""
+    """POST the payload, signed; retry a few times with backoff (tenacity). Bounded in time: an
+    attempt takes at most timeout_s however the receiver behaves (one that accepts and never
+    answers, or answers a byte at a time), and all attempts with their backoff at most deadline_s
+    (default: attempts x timeout_s + backoff). Never raises for delivery failures: returns
+    (delivered, what happened)."""
     import httpcore
+    import tenacity
 
     target, host_header, extensions = _pinned(url, check_target(url))
     body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
     headers = {"content-type": "application/json", SIGNATURE_HEADER: sign(body, secret),
                "user-agent": "videoagent-webhook/1", **host_header}
+    budget = deadline_s if deadline_s is not None else \
+        attempts * timeout_s + sum(backoff_s * 2 ** a for a in range(attempts - 1))
     started = time.monotonic()
-    end = started + (deadline_s if deadline_s is not None
-                     else attempts * timeout_s + sum(backoff_s * 2 ** a for a in range(attempts - 1)))
-    last = ""
-    for attempt in range(attempts):
+    end = started + budget
+
+    def post() -> int:
         now = time.monotonic()
-        if now >= end:
-            break
         attempt_end = min(end, now + timeout_s)
         left = attempt_end - now
-        try:
-            # httpcore directly (httpx's transport): no proxies from the environment, no redirects,
-            # and a network backend that holds every connect, read and write to the attempt's end.
-            with httpcore.ConnectionPool(network_backend=_DeadlineBackend(attempt_end), retries=0) as pool:
-                resp = pool.request("POST", target, headers=list(headers.items()), content=body,
-                                    extensions={"timeout": dict.fromkeys(("connect", "read", "write", "pool"), left),
-                                                **extensions})
-            if resp.status < 300:
-                return True, f"{resp.status} after {attempt + 1} attempt(s)"
-            last = f"HTTP {resp.status}"
-            if 400 <= resp.status < 500 and resp.status not in (408, 429):
-                break  # the receiver refuses this request: resending will not help
-        except (httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError,
-                httpcore.UnsupportedProtocol, OSError) as e:
-            last = f"{type(e).__name__}: {e}"
-        if attempt + 1 < attempts:
-            time.sleep(max(0.0, min(backoff_s * 2 ** attempt, end - time.monotonic())))
-    return False, f"{last or 'no attempt'} (gave up after {time.monotonic() - started:.1f} s)"
+        # httpcore directly (httpx's transport): no proxies from the environment, no redirects,
+        # and a network backend that holds every connect, read and write to the attempt's end.
+        with httpcore.ConnectionPool(network_backend=_DeadlineBackend(attempt_end), retries=0) as pool:
+            resp = pool.request("POST", target, headers=list(headers.items()), content=body,
+                                extensions={"timeout": dict.fromkeys(("connect", "read", "write", "pool"), left),
+                                            **extensions})
+        return resp.status
+
+    def resend(status: int) -> bool:
+        # A 4xx other than 408/429 is the receiver refusing this request: resending will not help.
+        return status >= 300 and not (400 <= status < 500 and status not in (408, 429))
+
+    retrying = tenacity.Retrying(
+        stop=tenacity.stop_after_attempt(attempts) | tenacity.stop_before_delay(budget),
+        wait=tenacity.wait_exponential(multiplier=backoff_s),
+        retry=tenacity.retry_if_exception_type((httpcore.TimeoutException, httpcore.NetworkError,
+                                                httpcore.ProtocolError, httpcore.UnsupportedProtocol, OSError))
+        | tenacity.retry_if_result(resend),
+        retry_error_callback=lambda state: state.outcome.exception() or state.outcome.result(),
+    )
+    outcome = retrying(post)
+    tries = retrying.statistics.get("attempt_number", 1)
+    if isinstance(outcome, int) and outcome < 300:
+        return True, f"{outcome} after {tries} attempt(s)"
+    last = f"HTTP {outcome}" if isinstance(outcome, int) else f"{type(outcome).__name__}: {outcome}"
+    return False, f"{last} (gave up after {time.monotonic() - started:.1f} s)"
 
 
 def _left(deadline: float, timeout: float | None, exc: type[Exception]) -> float:

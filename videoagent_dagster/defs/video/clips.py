@@ -8,9 +8,11 @@ from pathlib import Path
 import dagster as dg
 
 from videoagent_dagster.defs.video.common import (
+    STEP_RETRY_POLICY,
     calls_summary,
     calls_table,
     for_each_shot,
+    retried_only_when_transient,
 )
 from videoagent_dagster.defs.video.partitions import video_tasks
 from videoagent_dagster.domain.keys import shot_name, task_media_key
@@ -33,7 +35,9 @@ class ClipQualityError(RuntimeError):
     """A shot's clip failed its checks on every attempt."""
 
 
-@dg.asset(partitions_def=video_tasks, group_name="video", pool="video", kinds={"mp4"})
+@dg.asset(partitions_def=video_tasks, group_name="video", pool="video", kinds={"mp4"},
+          retry_policy=STEP_RETRY_POLICY)
+@retried_only_when_transient
 def shot_clips(context: dg.AssetExecutionContext, storyboard: Storyboard, first_frames: FirstFrames,
                video_gen: VideoGenResource, media_store: MediaStore) -> ShotClips:
     """One clip per shot, exactly as long as its storyboard shot (in whole frames) plus the overlap
@@ -56,7 +60,7 @@ def shot_clips(context: dg.AssetExecutionContext, storyboard: Storyboard, first_
                     height=storyboard.height, attempt=attempt,
                 )
                 try:
-                    cached, call = video_gen.generate(media_store, request, spend=spend)
+                    cached, call = video_gen.generate(request, spend=spend)
                 except ProviderError as e:
                     if not e.rejected:
                         raise

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import base64
-import random
+import functools
+import inspect
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -12,14 +13,57 @@ import dagster as dg
 
 from videoagent_dagster.domain.manifests import ProviderCall
 from videoagent_dagster.media.frames import preview_jpeg
+from videoagent_dagster.providers.chain import is_transient
 
 T = TypeVar("T")
-# A step whose shots failed only with transient errors is retried (after the providers' own
-# retries inside each call are spent), with exponential backoff and jitter. Failures that need a
-# fix (bad key, refused prompt, failed job) are not: the run fails and says why.
-STEP_RETRIES = 2
-STEP_RETRY_BASE_S = 20.0
 R = TypeVar("R")
+F = TypeVar("F", bound=Callable)
+
+# A stage step that failed only with transient errors (after the providers' own retries inside
+# each call are spent) is retried by Dagster, with exponential backoff and jitter. The cache
+# makes that cheap: what succeeded is not generated again. Failures that need a fix (a bad key, a
+# refused prompt, a refused job, bad input, our own bug) are not: the run fails and says why.
+STEP_RETRY_POLICY = dg.RetryPolicy(max_retries=2, delay=20, backoff=dg.Backoff.EXPONENTIAL,
+                                   jitter=dg.Jitter.PLUS_MINUS)
+
+
+def permanent(e: BaseException) -> dg.Failure:
+    """A failure the step's RetryPolicy must not retry, saying what happened."""
+    return dg.Failure(description=f"{type(e).__name__}: {e}", allow_retries=False)
+
+
+def retried_only_when_transient(fn: F) -> F:
+    """For a stage asset with STEP_RETRY_POLICY: anything it raises that is not transient (as the
+    providers typed it) fails the step for good; a transient error goes to the policy. (A
+    dg.Failure says itself whether it may be retried; Dagster's own errors and requests pass as
+    they are.)"""
+
+    def judged(e: Exception) -> BaseException | None:
+        passes = isinstance(e, (dg.Failure, dg.RetryRequested, dg.DagsterError)) or is_transient(e)
+        return None if passes else permanent(e)
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def steps(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except Exception as e:
+                if (failure := judged(e)) is None:
+                    raise
+                raise failure from e
+
+        return steps  # type: ignore[return-value]
+
+    @functools.wraps(fn)
+    def step(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as e:
+            if (failure := judged(e)) is None:
+                raise
+            raise failure from e
+
+    return step  # type: ignore[return-value]
 
 
 def for_each_shot(
@@ -49,21 +93,19 @@ def for_each_shot(
                 context.log.info(f"{stage} {done}/{len(items)}: shot {i + 1} done")
             except Exception as e:  # noqa: BLE001 - reported together below
                 failures[i] = f"{type(e).__name__}: {e}"
-                transient = transient and bool(getattr(e, "transient", False))
+                transient = transient and is_transient(e)
                 context.log.error(f"{stage} {done}/{len(items)}: shot {i + 1} failed: {e}")
     if failures:
         listed = "; ".join(f"shot {i + 1}: {msg}" for i, msg in sorted(failures.items()))
-        if transient and context.retry_number < STEP_RETRIES:
-            # Only passing trouble (timeouts, rate limits, 5xx): try the step again after a pause.
-            # The cache makes that cheap: the shots that succeeded are not generated again.
-            wait = STEP_RETRY_BASE_S * 2 ** context.retry_number * random.uniform(0.75, 1.25)
-            context.log.warning(f"{stage}: {len(failures)} shot(s) hit transient errors; retrying the step in "
-                                f"{wait:.0f} s ({listed})")
-            raise dg.RetryRequested(max_retries=STEP_RETRIES, seconds_to_wait=wait)
+        if transient:
+            context.log.warning(f"{stage}: {len(failures)} shot(s) hit transient errors; the step may be retried "
+                                f"({listed})")
+        # Only passing trouble (timeouts, rate limits, 5xx) may be retried, by the step's RetryPolicy.
         raise dg.Failure(
             description=f"{stage}: {len(failures)} of {len(items)} shots failed: {listed}",
             metadata={"failed_shots": dg.MetadataValue.json(sorted(i + 1 for i in failures)),
                       "succeeded_shots": len(items) - len(failures)},
+            allow_retries=transient,
         )
     return results  # type: ignore[return-value]
 

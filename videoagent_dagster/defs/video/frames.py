@@ -6,10 +6,12 @@ import hashlib
 import dagster as dg
 
 from videoagent_dagster.defs.video.common import (
+    STEP_RETRY_POLICY,
     calls_summary,
     calls_table,
     for_each_shot,
     image_markdown,
+    retried_only_when_transient,
 )
 from videoagent_dagster.defs.video.partitions import video_tasks
 from videoagent_dagster.domain.keys import shot_name, task_media_key
@@ -31,7 +33,9 @@ def frame_prompt(shot: Shot, style: StyleProfile) -> str:
            f"Style: {style.visual_style}."
 
 
-@dg.asset(partitions_def=video_tasks, group_name="video", pool="image", kinds={"png"})
+@dg.asset(partitions_def=video_tasks, group_name="video", pool="image", kinds={"png"},
+          retry_policy=STEP_RETRY_POLICY)
+@retried_only_when_transient
 def first_frames(context: dg.AssetExecutionContext, storyboard: Storyboard, style_profile: StyleProfile,
                  image_gen: ImageGenResource, media_store: MediaStore) -> FirstFrames:
     """The first frame of every shot, painted by the image_gen providers."""
@@ -47,7 +51,7 @@ def first_frames(context: dg.AssetExecutionContext, storyboard: Storyboard, styl
             label=f"SHOT {i + 1:02d} / {n:02d} · {shot.shot_type.replace('_', ' ')}",
             seed=int(hashlib.sha256(f"{i}|{prompt}".encode()).hexdigest()[:8], 16),
         )
-        cached, call = image_gen.generate(media_store, request, spend=spend)
+        cached, call = image_gen.generate(request, spend=spend)
         key = media_store.copy(cached, task_media_key(task, "frames", f"{shot_name(i)}.png"))
         return FrameItem(shot=i + 1, key=key, uri=media_store.uri(key), sha256=media_store.sha256(key),
                          width=storyboard.width, height=storyboard.height, prompt=prompt, call=call)

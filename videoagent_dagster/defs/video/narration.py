@@ -6,9 +6,11 @@ import dagster as dg
 
 from videoagent_dagster.defs.video.brief import music_for
 from videoagent_dagster.defs.video.common import (
+    STEP_RETRY_POLICY,
     calls_summary,
     calls_table,
     for_each_shot,
+    retried_only_when_transient,
 )
 from videoagent_dagster.defs.video.partitions import video_tasks
 from videoagent_dagster.domain.brief import Brief
@@ -32,7 +34,9 @@ class SpeechTooLong(RuntimeError):
     """A line cannot be spoken within its shot, even asked faster."""
 
 
-@dg.asset(partitions_def=video_tasks, group_name="video", pool="tts", kinds={"wav"})
+@dg.asset(partitions_def=video_tasks, group_name="video", pool="tts", kinds={"wav"},
+          retry_policy=STEP_RETRY_POLICY)
+@retried_only_when_transient
 def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard: Storyboard, tts: TTSResource,
               media_store: MediaStore) -> Narration:
     """Per shot: audio, spoken text, start and end. Each line starts where its shot starts. And the
@@ -53,7 +57,7 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
                                  speech_duration=shot.duration * SILENT_READING_SHARE if text else 0.0)
         request = SpeechRequest(text=text, language=video_brief.language, voice=video_brief.options.voice,
                                 max_seconds=shot.duration)
-        cached, call = tts.generate(media_store, request, spend=spend)
+        cached, call = tts.generate(request, spend=spend)
         # The cached speech is a plain WAV whose header counts its samples (TTSResource), whatever
         # the vendor's said.
         spoken = media_duration(media_store.path(cached))
@@ -61,7 +65,7 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
             # The voice took longer than the shot (OpenAI's does not know the time it has): asked
             # again faster, never cut mid-word.
             faster = replace(request, speed=round(min(MAX_SPEED, spoken / shot.duration * 1.05), 3))
-            cached, call = tts.generate(media_store, faster, spend=spend)
+            cached, call = tts.generate(faster, spend=spend)
             spoken = media_duration(media_store.path(cached))
             if spoken > shot.duration + FIT_TOLERANCE_S:
                 raise SpeechTooLong(f"the line takes {spoken:.2f} s to say even at {faster.speed:g}x; its shot "

@@ -5,6 +5,10 @@ from dataclasses import asdict
 
 import dagster as dg
 
+from videoagent_dagster.defs.video.common import (
+    STEP_RETRY_POLICY,
+    retried_only_when_transient,
+)
 from videoagent_dagster.defs.video.partitions import video_tasks
 from videoagent_dagster.domain.brief import Brief
 from videoagent_dagster.domain.manifests import Script, StyleProfile, WrittenScript
@@ -22,12 +26,14 @@ def writer_inputs(brief: Brief, style: StyleProfile) -> dict:
             "duration": brief.options.duration, "fps": brief.options.fps, "shots": brief.options.shots}
 
 
-@dg.asset(partitions_def=video_tasks, group_name="video", pool="llm", kinds={"json"})
+@dg.asset(partitions_def=video_tasks, group_name="video", pool="llm", kinds={"json"},
+          retry_policy=STEP_RETRY_POLICY)
+@retried_only_when_transient
 def script(context: dg.AssetExecutionContext, video_brief: Brief, style_profile: StyleProfile,
            llm: LLMResource, media_store: MediaStore) -> WrittenScript:
     """The script, in the brief's language."""
     ask = PlanRequest.of(video_brief, storyboard=False)
-    result, call = llm.generate(media_store, "script", Script, script_prompt(video_brief, style_profile),
+    result, call = llm.generate("script", Script, script_prompt(video_brief, style_profile),
                                 writer_inputs(video_brief, style_profile), review=lambda s: review_script(s, ask),
                                 spend=Spending(media_store, context.partition_key))
     rows = [dg.TableRecord({"scene": i + 1, "title": s.title, "duration_s": s.duration, "narration": s.narration})

@@ -6,6 +6,10 @@ from collections.abc import Iterator
 import dagster as dg
 
 from videoagent_dagster.defs.video.checks import STORYBOARD_CHECKS, storyboard_checks
+from videoagent_dagster.defs.video.common import (
+    STEP_RETRY_POLICY,
+    retried_only_when_transient,
+)
 from videoagent_dagster.defs.video.partitions import video_tasks
 from videoagent_dagster.defs.video.script import writer_inputs
 from videoagent_dagster.domain.brief import Brief
@@ -25,7 +29,9 @@ from videoagent_dagster.storage.media_store import MediaStore
 TRANSITION_SECONDS = 0.5  # how long two shots overlap at a transition other than a cut
 
 
-@dg.asset(partitions_def=video_tasks, group_name="video", pool="llm", kinds={"json"}, check_specs=STORYBOARD_CHECKS)
+@dg.asset(partitions_def=video_tasks, group_name="video", pool="llm", kinds={"json"}, check_specs=STORYBOARD_CHECKS,
+          retry_policy=STEP_RETRY_POLICY)
+@retried_only_when_transient
 def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_profile: StyleProfile, script: WrittenScript,
                llm: LLMResource, media_store: MediaStore) -> Iterator:
     """Shots: description, narration, camera move, shot type, duration, composition, lighting, palette."""
@@ -33,7 +39,7 @@ def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_prof
     ask = PlanRequest.of(video_brief, storyboard=True)
     # Reviewed against the plan's rules before it is cached: the shot count asked for, durations
     # in whole frames adding up to the request, narration that fits its shot, in the brief's language.
-    draft, call = llm.generate(media_store, "storyboard", StoryboardDraft,
+    draft, call = llm.generate("storyboard", StoryboardDraft,
                                storyboard_prompt(video_brief, style_profile, script, ask.shots),
                                {**writer_inputs(video_brief, style_profile),
                                 "script": script.model_dump(exclude={"call"})},

@@ -10,12 +10,12 @@ import wave
 from types import SimpleNamespace
 
 import pytest
-from videoagent_dagster.providers import retry
 
 from videoagent_dagster.domain.brief import validate_brief
 from videoagent_dagster.domain.manifests import StoryboardDraft
 from videoagent_dagster.domain.plan_rules import PlanRequest, review_storyboard
 from videoagent_dagster.domain.prompts import storyboard_prompt
+from videoagent_dagster.providers import retry
 from videoagent_dagster.providers.chain import ProviderError
 from videoagent_dagster.providers.llm import LLMResource
 from videoagent_dagster.providers.speech import SpeechRequest, TTSResource
@@ -31,8 +31,8 @@ ZH = validate_brief({"topic": "北方的灯塔", "options": {"duration": 10, "sh
 def write_board(store, brief, spend=None):
     script, _ = write_script(store, "openai")
     ask = PlanRequest(duration=brief.options.duration, fps=brief.options.fps, language=brief.language, shots=3)
-    return LLMResource(chain="openai", max_retries=0).generate(
-        store, "storyboard", StoryboardDraft, storyboard_prompt(brief, STYLE, script, 3), {"brief": brief.task},
+    return LLMResource(chain="openai", max_retries=0, media_store=store).generate(
+        "storyboard", StoryboardDraft, storyboard_prompt(brief, STYLE, script, 3), {"brief": brief.task},
         review=lambda d: review_storyboard(d, ask), spend=spend)
 
 
@@ -99,7 +99,7 @@ def test_a_model_that_keeps_missing_fails_clearly_is_never_cached_and_its_answer
 
 def test_a_runway_internal_failure_gets_a_new_job_by_itself(store, vendors, frame_key):
     vendors.job_script += [{"fail": "An unexpected error occurred.", "code": "INTERNAL.BAD_OUTPUT.CODE01"}, {}]
-    key, call = video("runway").generate(store, clip_request(store, frame_key))
+    key, call = video(store, "runway").generate(clip_request(store, frame_key))
     assert store.exists(key) and vendors.count("runway.create") == 2
     assert call.usage == {"video_seconds": 5.0, "failed_jobs": 1.0}
 
@@ -107,20 +107,20 @@ def test_a_runway_internal_failure_gets_a_new_job_by_itself(store, vendors, fram
 def test_a_runway_safety_refusal_is_not_resubmitted_and_says_so(store, vendors, frame_key):
     vendors.job_script.append({"fail": "Prompt flagged by moderation", "code": "SAFETY.INPUT.TEXT"})
     with pytest.raises(ProviderError, match=r"SAFETY.INPUT.TEXT.*not retried: the vendor refused this request"):
-        video("runway").generate(store, clip_request(store, frame_key))
+        video(store, "runway").generate(clip_request(store, frame_key))
     assert vendors.count("runway.create") == 1
 
 
 def test_new_jobs_for_internal_failures_are_bounded(store, vendors, frame_key):
     vendors.job_script += [{"fail": "internal", "code": "INTERNAL"}] * 3
     with pytest.raises(ProviderError, match=r"after 3 jobs"):
-        video("runway").generate(store, clip_request(store, frame_key))
+        video(store, "runway").generate(clip_request(store, frame_key))
     assert vendors.count("runway.create") == 3
 
 
 def test_a_result_url_that_answers_404_is_asked_for_again(store, vendors, frame_key):
     vendors.job_script.append({"lost": 1})
-    key, _ = video("runway").generate(store, clip_request(store, frame_key))
+    key, _ = video(store, "runway").generate(clip_request(store, frame_key))
     assert store.read_bytes(key) == vendors.clip and vendors.count("runway.create") == 1
     assert vendors.count("files") == 2
 
@@ -135,11 +135,11 @@ def test_a_result_url_that_answers_404_is_asked_for_again(store, vendors, frame_
 def test_veo_and_fal_failures(store, vendors, frame_key, chain, create, fault, recovers):
     vendors.job_script += [fault, {}]
     if recovers:
-        key, call = video(chain).generate(store, clip_request(store, frame_key))
+        key, call = video(store, chain).generate(clip_request(store, frame_key))
         assert store.exists(key) and call.usage["failed_jobs"] == 1.0 and vendors.count(create) == 2
     else:
         with pytest.raises(ProviderError, match="not retried: the vendor refused this request"):
-            video(chain).generate(store, clip_request(store, frame_key))
+            video(store, chain).generate(clip_request(store, frame_key))
         assert vendors.count(create) == 1
 
 
@@ -150,10 +150,10 @@ def test_a_bad_clip_is_rejected_and_never_cached(store, vendors, frame_key, clip
 
     vendors.job_script.append({"clip": _mp4(1) if clip == "one-second" else clip})
     with pytest.raises(ProviderError, match=why) as failed:
-        video("runway").generate(store, clip_request(store, frame_key))
+        video(store, "runway").generate(clip_request(store, frame_key))
     assert failed.value.rejected and not [k for k in store.list("cache") if k.endswith(".mp4")]
     # Asked again (as shot_clips' next attempt or a resume does), the vendor is asked again.
-    key, _ = video("runway").generate(store, clip_request(store, frame_key))
+    key, _ = video(store, "runway").generate(clip_request(store, frame_key))
     assert store.read_bytes(key) == vendors.clip and vendors.count("runway.create") == 2
 
 
@@ -161,7 +161,7 @@ def test_a_bad_clip_is_rejected_and_never_cached(store, vendors, frame_key, clip
 
 def test_openai_wav_with_unknown_sizes_is_measured_from_its_samples(store, vendors):
     vendors.speech_seconds = 1.5
-    key, _ = TTSResource(chain="openai").generate(store, SpeechRequest("Hello there.", "en", None, 3.0))
+    key, _ = TTSResource(chain="openai", media_store=store).generate(SpeechRequest("Hello there.", "en", None, 3.0))
     assert decoded_seconds(store.path(key)) == pytest.approx(1.5, abs=0.01)
     with wave.open(str(store.path(key))) as w:  # stored with its true sizes
         assert w.getnframes() / w.getframerate() == pytest.approx(1.5, abs=0.01)
@@ -170,7 +170,7 @@ def test_openai_wav_with_unknown_sizes_is_measured_from_its_samples(store, vendo
 def test_speech_is_asked_faster_when_the_voice_ignores_its_time(store, vendors):
     vendors.speech_seconds = 4.0
     request = SpeechRequest("A line that runs long.", "en", None, 3.0, speed=1.4)
-    key, _ = TTSResource(chain="openai").generate(store, request)
+    key, _ = TTSResource(chain="openai", media_store=store).generate(request)
     assert json.loads(vendors.calls["openai.speech"][-1])["speed"] == 1.4
     assert decoded_seconds(store.path(key)) == pytest.approx(4.0 / 1.4, abs=0.02)
 

@@ -102,3 +102,43 @@ def test_a_vendors_slots_go_to_the_picture_before_the_narration(monkeypatch):
         t.join(10)
     assert order[:2] == ["first0", "first1"] or order[:2] == ["first1", "first0"]
     assert sorted(order[2:6]) == ["image0", "image1", "image2", "image3"] and order[6:] == ["speech"]
+
+
+def test_whether_a_failure_may_pass_is_its_type_never_its_message():
+    from types import SimpleNamespace
+
+    from videoagent_dagster.providers.chain import is_transient
+    from videoagent_dagster.providers.errors import (
+        ProviderConfigError,
+        VendorJobFailed,
+        VendorRefused,
+        VendorTransient,
+        explain,
+    )
+
+    # Words that once marked a failure as passing mean nothing in an untyped error.
+    assert not is_transient(RuntimeError("openai did not answer within 5 s"))
+    assert not is_transient(RuntimeError("runway server error (503)"))
+    assert is_transient(VendorTransient("x")) and not is_transient(VendorRefused("x"))
+    assert not is_transient(ProviderConfigError("OPENAI_API_KEY is not set"))
+    assert is_transient(VendorJobFailed("internal", transient=True)) and not is_transient(VendorJobFailed("flagged"))
+
+    class StatusError(Exception):
+        def __init__(self, status):
+            super().__init__(f"HTTP {status}")
+            self.status_code, self.response = status, SimpleNamespace(status_code=status, headers={})
+
+    def typed(e):
+        return type(explain(e, "v", "V_KEY", 2, 30.0))
+
+    assert [typed(StatusError(s)) for s in (401, 403, 400, 404, 422)] == [VendorRefused] * 5
+    assert [typed(StatusError(s)) for s in (408, 409, 429, 500, 502, 503)] == [VendorTransient] * 6
+    assert typed(TimeoutError()) is VendorTransient and typed(ConnectionRefusedError()) is VendorTransient
+    try:  # a transport error wrapped by an SDK: its cause decides
+        try:
+            raise TimeoutError("read timed out")
+        except TimeoutError as inner:
+            raise RuntimeError("request failed") from inner
+    except RuntimeError as wrapped:
+        assert typed(wrapped) is VendorTransient
+    assert not is_transient(explain(ValueError("bad handle"), "v", None, 0, 1.0))

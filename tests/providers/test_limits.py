@@ -7,8 +7,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from videoagent_dagster.providers import limits
 
+from videoagent_dagster.providers import limits
 from videoagent_dagster.providers.limits import provider_slot
 
 SLACK = 0.02  # timers may fire this early or late on a busy machine

@@ -1,0 +1,58 @@
+"""The offline providers of every stage: no network, the same output for the same request. The
+default chains, and every chain's last resort."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from videoagent_dagster.domain.prompts import offline_writer
+from videoagent_dagster.media.frames import render_frame
+from videoagent_dagster.media.motion import animate
+from videoagent_dagster.media.speech import speak_within
+from videoagent_dagster.providers.chain import register
+from videoagent_dagster.providers.images import ImageProvider
+from videoagent_dagster.providers.llm import LLMProvider
+from videoagent_dagster.providers.speech import SpeechProvider
+from videoagent_dagster.providers.video import VideoProvider
+
+
+@register("llm", "offline", "template-writer-1")
+@dataclass
+class OfflineWriter(LLMProvider):
+    """A deterministic template writer."""
+
+    def complete(self, stage, schema, prompt, inputs, conversation):
+        writers = {"script": offline_writer.write_script, "storyboard": offline_writer.write_storyboard}
+        if stage not in writers:
+            raise ValueError(f"the offline writer cannot write {stage!r}")
+        return json.dumps(writers[stage](inputs), ensure_ascii=False), {}
+
+
+@register("image", "offline", "pillow-storyboard-1")
+@dataclass
+class OfflinePainter(ImageProvider):
+    def render(self, request, out):
+        render_frame(out, request.width, request.height, style=request.style, palette=list(request.palette),
+                     shot_type=request.shot_type, title=request.title, label=request.label, seed=request.seed)
+        return {}
+
+
+@register("tts", "offline", "espeak-ng")
+@dataclass
+class OfflineVoice(SpeechProvider):
+    def speak(self, request, out):
+        speak_within(request.text, out, language=request.language, voice=request.voice,
+                     limit=request.max_seconds, speed=request.speed)
+        return {}
+
+
+@register("video", "offline", "ffmpeg-camera-1")
+@dataclass
+class OfflineCamera(VideoProvider):
+    preset: str = "veryfast"
+
+    def animate(self, request, frame, out, book=None):
+        animate(frame, out, move=request.camera_movement, frames=request.frames, fps=request.fps,
+                width=request.width, height=request.height, preset=self.preset)
+        return {}

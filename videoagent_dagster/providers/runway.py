@@ -1,0 +1,58 @@
+"""Runway image-to-video through the runwayml SDK (RUNWAYML_API_SECRET, RUNWAYML_BASE_URL)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from videoagent_dagster.providers.chain import register
+from videoagent_dagster.providers.jobs import JobState
+from videoagent_dagster.providers.vendor_sdk import (
+    env_base_url,
+    orientation,
+    require_env,
+)
+from videoagent_dagster.providers.video import RemoteVideoProvider, frame_data_uri
+
+
+@lru_cache(maxsize=32)
+def runway_client(api_key: str, base_url: str | None, max_retries: int, timeout: float):
+    from runwayml import RunwayML
+
+    return RunwayML(api_key=api_key, base_url=base_url or None, max_retries=max_retries, timeout=timeout)
+
+
+@register("video", "runway", "gen4_turbo")
+@dataclass
+class RunwayVideo(RemoteVideoProvider):
+    """Runway image-to-video through the runwayml SDK (RUNWAYML_API_SECRET, RUNWAYML_BASE_URL)."""
+
+    sdk_modules = ("runwayml", "httpx")
+
+    key_var: str = "RUNWAYML_API_SECRET"
+    RATIOS = {"landscape": "1280:720", "portrait": "720:1280", "square": "960:960"}
+
+    def client(self, retries: int):
+        return runway_client(require_env(self.key_var, self.name), env_base_url("RUNWAYML_BASE_URL"), retries,
+                             self.timeout())
+
+    def submit(self, request, frame, seconds):
+        shape = orientation(request.width, request.height)
+        task = self.client(0).image_to_video.create(  # SDK retries off: creates are retried by call_safely
+            model=self.model, prompt_image=frame_data_uri(frame), prompt_text=request.prompt[:1000],
+            ratio=self.RATIOS[shape], duration=seconds, **({"seed": request.attempt} if request.attempt else {}),
+        )
+        return task.id
+
+    def poll(self, job_id):
+        task = self.client(self.retries()).tasks.retrieve(job_id)
+        if task.status == "SUCCEEDED":
+            return JobState("succeeded", result=(task.output or [None])[0])
+        if task.status in ("FAILED", "CANCELLED"):
+            reason = getattr(task, "failure", None) or task.status.lower()
+            code = getattr(task, "failure_code", None) or ""
+            # Runway's failure codes: INTERNAL.* are its own faults, which its documentation says
+            # to retry; SAFETY.* (moderation) and INPUT_PREPROCESSING.* are about the request.
+            return JobState("failed", error=f"{reason}{f' ({code})' if code else ''}",
+                            retryable=task.status == "FAILED" and code.upper().startswith("INTERNAL"))
+        return JobState("running")
