@@ -40,8 +40,8 @@ def test_error_lines_say_what_the_schema_allows():
 
 
 def test_the_launchpad_config_has_every_field_and_says_topic_is_required():
-    from videoagent_dagster.defs.video.brief import VideoBriefConfig
     from videoagent_dagster.definitions import build_defs
+    from videoagent_dagster.defs.video.brief import VideoBriefConfig
 
     assert list(VideoBriefConfig.model_fields) == FLAT
     assert "REQUIRED for a new task" in VideoBriefConfig.model_fields["topic"].description
