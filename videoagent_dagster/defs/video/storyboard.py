@@ -5,7 +5,7 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from videoagent_dagster.defs.video.checks import STORYBOARD_CHECKS, storyboard_checks
+from videoagent_dagster.defs.video.checks import STORYBOARD_CHECKS, for_task, storyboard_checks
 from videoagent_dagster.defs.video.partitions import video_tasks
 from videoagent_dagster.defs.video.script import writer_inputs
 from videoagent_dagster.domain.brief import Brief
@@ -64,4 +64,4 @@ def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_prof
             dg.TableColumn("narration")])),
         "provider": f"{call.provider}:{call.model}", "cached": call.cached, "cost_usd": call.cost_usd,
     })
-    yield from storyboard_checks(board, video_brief)
+    yield from for_task(context.partition_key, storyboard_checks(board, video_brief))
