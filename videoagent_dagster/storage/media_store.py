@@ -131,9 +131,8 @@ class MediaStore(dg.ConfigurableResource):
         upload), on error it is removed and the key is left as it was."""
         final = self.base.joinpath(*check_key(key))
         final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", suffix=final.suffix, dir=final.parent)
+        fd, tmp = _temp_file(final.parent, final.suffix)
         os.close(fd)
-        tmp = Path(tmp_name)
         try:
             yield tmp
             if not tmp.exists() or tmp.stat().st_size == 0:
@@ -161,7 +160,7 @@ class MediaStore(dg.ConfigurableResource):
         path.parent.mkdir(parents=True, exist_ok=True)
         # Written whole to a temporary file, then hard-linked into place: the link fails if the key
         # exists, and a reader never sees the key before its content.
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        fd, tmp = _temp_file(path.parent)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -266,14 +265,22 @@ class MediaStore(dg.ConfigurableResource):
         if local.is_file() and marker.is_file() and marker.read_text() == head["ETag"]:
             return
         local.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=local.parent)
+        fd, tmp = _temp_file(local.parent)
         os.close(fd)
         try:
-            self._s3.download_file(self._bucket_prefix[0], self._object(key), tmp)
+            self._s3.download_file(self._bucket_prefix[0], self._object(key), str(tmp))
             os.replace(tmp, local)
             marker.write_text(head["ETag"])
         finally:
             Path(tmp).unlink(missing_ok=True)
+
+
+def _temp_file(folder: Path, suffix: str = "") -> tuple[int, Path]:
+    """A new empty file to write beside its key (then renamed over it), open for writing. Its mode
+    is what the umask gives, as for any file the process creates (mkstemp's are 0600 whatever the
+    umask, so every video would be unreadable to the web server or the group that serves it)."""
+    path = folder / f".tmp-{uuid.uuid4().hex}{suffix}"
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), path
 
 
 def _takeover_key(key: str, held: dict) -> str:
