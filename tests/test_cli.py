@@ -1,3 +1,4 @@
+import json
 import os
 import re
 import subprocess
@@ -80,3 +81,36 @@ def test_failure_names_asset_and_shot_then_resume_redoes_only_that(workdir, caps
     printed = capsys.readouterr().out.strip()
     assert Path(printed).exists() and printed.endswith(f"{task}.mp4")
     assert main(["resume", "no-such-task"]) == 2
+
+
+HEAVY = ("dagster", "dagster_graphql", "gql", "requests", "pandas")
+
+
+def test_the_remote_commands_import_nothing_heavy():
+    """`videoagent status|list|submit|cancel|retry` and the client are plain GraphQL over httpx: they
+    start without importing Dagster, its GraphQL client or pandas (seconds of startup otherwise)."""
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    script = f"""
+import contextlib, io, json, sys
+import videoagent_dagster.client
+from videoagent_dagster.cli import main
+codes = []
+for argv in (["status", "--help"], ["status", "t"], ["list"], ["submit", "Sea otters", "--duration", "5"],
+             ["cancel", "t"], ["retry", "t"]):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            codes.append(main([*argv, "--url", {dead!r}]))
+        except SystemExit as e:  # --help
+            codes.append(e.code)
+print(json.dumps({{"codes": codes, "heavy": [m for m in {HEAVY!r} if m in sys.modules]}}))
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDEOAGENT_", "DAGSTER_"))}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout)
+    assert seen["codes"] == [0, 2, 2, 2, 2, 2]  # every command ran (and found no webserver)
+    assert seen["heavy"] == []

@@ -110,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
 def _remote(args: argparse.Namespace) -> int:
     import json
 
-    from videoagent_dagster.client import ClientError, VideoagentClient
+    # Nothing here imports Dagster (the client is plain GraphQL over httpx): a remote command
+    # starts in a fraction of a second. Only `download` reads the media store, a Dagster resource.
+    from videoagent_dagster.client import ClientError, Unreachable, VideoagentClient
     from videoagent_dagster.domain.brief import BriefError
 
     client = VideoagentClient(args.url)
@@ -137,12 +139,25 @@ def _remote(args: argparse.Namespace) -> int:
         return 2
     except ClientError as e:
         print(f"videoagent: {e}", file=sys.stderr)
-        return 1
-    if args.json or not isinstance(out, dict):
+        return 2 if isinstance(e, Unreachable) else 1  # a wrong --url is a usage error, as argparse's are
+    if args.json:
         print(json.dumps(out, indent=1))
+    elif isinstance(out, list):
+        print(_table(out) if out else f"no tasks on {args.url}")
     else:
         print("  ".join(f"{k}: {v}" for k, v in out.items()))
     return 0
+
+
+LIST_COLUMNS = ("task", "run_status", "user", "priority", "run_id")
+
+
+def _table(rows: list[dict]) -> str:
+    """`videoagent list` for people: one aligned line per task."""
+    cells = [[c.upper().replace("_", " ") for c in LIST_COLUMNS]]
+    cells += [["-" if row.get(c) is None else str(row[c]) for c in LIST_COLUMNS] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(LIST_COLUMNS))]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip() for line in cells)
 
 
 def _download(task: str, out: Path) -> Path:

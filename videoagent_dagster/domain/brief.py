@@ -223,3 +223,10 @@ def _describe(err: dict[str, Any], raw: dict[str, Any]) -> str:
         return f"options.{field}: unknown option; allowed: {', '.join(_ALLOWED)}"
     value = raw.get(field, err.get("input"))
     return f"options.{field}: {value!r} is not allowed; allowed: {_ALLOWED.get(field, err['msg'])}"
+
+
+def run_tags(brief: Brief) -> dict[str, str]:
+    """Tags for a task's runs: priority (urgent work overtakes queued normal work) and user (for
+    the per-user concurrency limit in dagster.yaml). Here, free of Dagster, for the GraphQL client."""
+    return {"dagster/priority": PRIORITY_TAG[brief.priority], "videoagent/user": brief.user,
+            "videoagent/priority": brief.priority}
