@@ -177,3 +177,11 @@ def test_ui_prints_a_runs_progress_and_nothing_routine(workdir):
     rest = lines[1:]
     assert any("shot clips 2/2" in line for line in rest), rest
     assert all(" - INFO - make_video - " in line for line in rest), "\n".join(rest)
+
+
+def test_a_url_that_is_not_the_dagster_webserver_says_so(httpserver, capsys):
+    httpserver.expect_request("/graphql", method="POST").respond_with_data("<html>nginx</html>", status=404)
+    url = httpserver.url_for("/").rstrip("/")
+    assert main(["status", "some-task", "--url", url]) == 1
+    err = capsys.readouterr().err
+    assert err == f"videoagent: {url} answered HTTP 404, not GraphQL: is --url (or $VIDEOAGENT_URL) the Dagster webserver?\n"

@@ -205,7 +205,7 @@ class VideoagentClient:
                           "repositoryName": found[0]["name"]}
         return self._repo
 
-# -- operations -------------------------------------------------------------------------------
+    # -- operations -------------------------------------------------------------------------------
     def submit(self, raw_brief: dict[str, Any], task: str | None = None) -> Submitted:
         """Validate the brief here (clear errors before any network call), add the task's partition
         and launch its run with the brief as video_brief's config. Returns (task, run id).
