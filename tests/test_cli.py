@@ -1,7 +1,9 @@
+import json
 import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -80,3 +82,106 @@ def test_failure_names_asset_and_shot_then_resume_redoes_only_that(workdir, caps
     printed = capsys.readouterr().out.strip()
     assert Path(printed).exists() and printed.endswith(f"{task}.mp4")
     assert main(["resume", "no-such-task"]) == 2
+
+
+HEAVY = ("dagster", "dagster_graphql", "gql", "requests", "pandas")
+
+
+def test_the_remote_commands_import_nothing_heavy():
+    """`videoagent status|list|submit|cancel|retry` and the client are plain GraphQL over httpx: they
+    start without importing Dagster, its GraphQL client or pandas (seconds of startup otherwise)."""
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    script = f"""
+import contextlib, io, json, sys
+import videoagent_dagster.client
+from videoagent_dagster.cli import main
+codes = []
+for argv in (["status", "--help"], ["status", "t"], ["list"], ["submit", "Sea otters", "--duration", "5"],
+             ["cancel", "t"], ["retry", "t"]):
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            codes.append(main([*argv, "--url", {dead!r}]))
+        except SystemExit as e:  # --help
+            codes.append(e.code)
+print(json.dumps({{"codes": codes, "heavy": [m for m in {HEAVY!r} if m in sys.modules]}}))
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDEOAGENT_", "DAGSTER_"))}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, env=env)
+    assert out.returncode == 0, out.stderr
+    seen = json.loads(out.stdout)
+    assert seen["codes"] == [0, 2, 2, 2, 2, 2]  # every command ran (and found no webserver)
+    assert seen["heavy"] == []
+
+
+def test_ui_runs_dagster_dev_quietly_on_the_instance_in_dagster_home(workdir, monkeypatch):
+    import tomllib
+
+    from videoagent_dagster.cli import LOCATION, dev_command, ensure_dagster_home
+
+    # The instance's config is written into DAGSTER_HOME, whatever dagster.yaml the folder has.
+    (workdir / "dagster.yaml").write_text("run_storage: {}\n")
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    home = ensure_dagster_home()
+    assert home == (workdir / ".dagster_home").resolve()
+    config = (home / "dagster.yaml").read_text()
+    assert "run_storage" not in config and "python_log_level: INFO" in config
+    argv = dev_command("/bin/dagster", 3001, home)
+    assert argv[:2] == ["/bin/dagster", "dev"] and argv[argv.index("-p") + 1] == "3001"
+    assert argv[argv.index("--log-level") + 1] == "warning"
+    assert argv[argv.index("--code-server-log-level") + 1] == "warning"
+    workspace = Path(argv[argv.index("-w") + 1])
+    assert workspace.parent == home and f"location_name: {LOCATION}" in workspace.read_text()
+    # ...the name the project gives its code location (else Dagster warns of the mismatch).
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert project["tool"]["dg"]["project"]["code_location_name"] == LOCATION
+
+
+def test_ui_prints_a_runs_progress_and_nothing_routine(workdir):
+    """`videoagent ui` as a user runs it: no warnings about its own setup, no line per sensor tick
+    or daemon loop, no DEBUG event log of the runs; a run's progress lines do show."""
+    from videoagent_dagster.client import VideoagentClient
+
+    from .services import start_group, stop_groups
+    from .test_deployment import free_port, wait_for
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDEOAGENT_", "DAGSTER_"))}
+    env["PYTHONPATH"] = str(Path(__file__).parents[1])
+    log = workdir / "ui.log"
+    proc = start_group([str(Path(sys.executable).parent / "videoagent"), "ui", "--port", str(port)],
+                       cwd=workdir, env=env, log=log)
+    try:
+        client = VideoagentClient(f"http://127.0.0.1:{port}")
+
+        def up():
+            assert proc.poll() is None, log.read_text()
+            try:
+                return client._repository()
+            except Exception:  # noqa: BLE001 - not up yet
+                return None
+
+        assert wait_for(up, 120, "videoagent ui", interval=0.5)["repositoryLocationName"] == "videoagent"
+        task, _ = client.submit({"topic": "Owls at night", "options": {"duration": 5, "resolution": "180p",
+                                                                         "shots": 2}})
+        wait_for(lambda: client.status(task).status in ("completed", "failed"), 120, "the run")
+        assert client.status(task).status == "completed"
+        time.sleep(6)  # at least one more tick of every sensor
+    finally:
+        stop_groups([proc])
+    lines = log.read_text().splitlines()
+    assert lines[0].startswith(f"videoagent: Dagster UI on http://127.0.0.1:{port}"), lines
+    rest = lines[1:]
+    assert any("shot clips 2/2" in line for line in rest), rest
+    assert all(" - INFO - make_video - " in line for line in rest), "\n".join(rest)
+
+
+def test_a_url_that_is_not_the_dagster_webserver_says_so(httpserver, capsys):
+    httpserver.expect_request("/graphql", method="POST").respond_with_data("<html>nginx</html>", status=404)
+    url = httpserver.url_for("/").rstrip("/")
+    assert main(["status", "some-task", "--url", url]) == 1
+    err = capsys.readouterr().err
+    assert err == f"videoagent: {url} answered HTTP 404, not GraphQL: is --url (or $VIDEOAGENT_URL) the Dagster webserver?\n"

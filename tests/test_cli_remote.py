@@ -99,8 +99,14 @@ def test_submit_status_list_and_download(webserver, tmp_path):
     wait_status(webserver, task, {"completed", "failed"})
     status = json.loads(videoagent(webserver, "status", task, "--json").stdout)
     assert status["status"] == "completed" and status["progress"] == 1.0 and status["run_id"] == run_id
-    listed = json.loads(videoagent(webserver, "list").stdout)
+    listed = json.loads(videoagent(webserver, "list", "--json").stdout)
     assert {"task": task, "run_id": run_id, "run_status": "SUCCESS", "user": "ana", "priority": "normal"} in listed
+    # Without --json, a table for people: a header, then one aligned line per task.
+    table = videoagent(webserver, "list").stdout.splitlines()
+    assert table[0].split() == ["TASK", "RUN", "STATUS", "USER", "PRIORITY", "RUN", "ID"]
+    mine = next(line for line in table if line.startswith(task))
+    assert mine.split() == [task, "SUCCESS", "ana", "normal", run_id]
+    assert table[0].index("RUN STATUS") == mine.index("SUCCESS")
     out = videoagent(webserver, "download", task, "--out", str(tmp_path / "v.mp4"))
     assert f"video: {tmp_path / 'v.mp4'}" in out.stdout
     facts = probe(tmp_path / "v.mp4")
@@ -169,11 +175,64 @@ def test_a_task_key_is_never_shared_by_two_briefs(webserver, monkeypatch):
 
 def test_an_unreachable_webserver_is_one_clear_line(webserver):
     dead = f"http://127.0.0.1:{free_port()}"
-    for args in (["status", "some-task"], ["submit", "Anything at all"], ["list"], ["cancel", "t"], ["retry", "t"]):
+    for args in (["status", "some-task"], ["submit", "Anything at all"], ["list"], ["cancel", "t"], ["retry", "t"],
+                 ["list", "--json"]):
         started = time.monotonic()
         out = subprocess.run([str(BIN / "videoagent"), *args, "--url", dead], capture_output=True, text=True,
                              env=webserver["env"], timeout=60)
-        assert out.returncode == 1, (args, out.stdout, out.stderr)
+        assert out.returncode == 2, (args, out.stdout, out.stderr)  # a usage error, as argparse's
         assert out.stderr.startswith(f"videoagent: cannot reach the webserver at {dead} (Connection refused)"), out.stderr
         assert "Traceback" not in out.stderr and len(out.stderr.splitlines()) == 1, out.stderr
         assert time.monotonic() - started < 20
+    # A name that does not resolve says the same, in one line.
+    out = subprocess.run([str(BIN / "videoagent"), "status", "t", "--url", "http://no-such-host.invalid:3000"],
+                         capture_output=True, text=True, env=webserver["env"], timeout=60)
+    assert out.returncode == 2 and out.stderr.startswith(
+        "videoagent: cannot reach the webserver at http://no-such-host.invalid:3000 ("), out.stderr
+    assert len(out.stderr.splitlines()) == 1, out.stderr
+
+
+def launch_from_ui(client, task: str, topic: str) -> str:
+    """What the UI does for "Materialize all" of a new partition: add it, then launch the asset
+    graph's implicit job (not make_video) for it, the brief in video_brief's launchpad config."""
+    from videoagent_dagster.client import ADD_PARTITION, LAUNCH
+
+    repo = client._repository()
+    added = client._execute(ADD_PARTITION, {"repositorySelector": repo, "partitionsDefName": "video_tasks",
+                                            "partitionKey": task})["addDynamicPartition"]
+    assert added["__typename"] == "AddDynamicPartitionSuccess", added
+    launched = client._execute(LAUNCH, {"executionParams": {
+        "selector": {**repo, "jobName": "__ASSET_JOB"},
+        "runConfigData": {"ops": {"video_brief": {"config": {"topic": topic, **TINY_OPTIONS}}}},
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": task},
+                                       {"key": "dagster/from_ui", "value": "true"}]},
+    }})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    return launched["run"]["runId"]
+
+
+def test_a_task_materialised_from_the_ui_is_seen_cancelled_and_retried(webserver):
+    """The task's runs are found by its partition, whatever launched them."""
+    client, control = webserver["client"], webserver["control"]
+    with held(control):
+        run_id = launch_from_ui(client, "from-the-ui", "Tide pools at dawn")
+        running = wait_status(webserver, "from-the-ui", {"video_generation"})
+        assert running.run_id == run_id
+        status = json.loads(videoagent(webserver, "status", "from-the-ui", "--json").stdout)
+        assert status["run_id"] == run_id and status["status"] == "video_generation"
+        listed = json.loads(videoagent(webserver, "list", "--json").stdout)
+        assert {"task": "from-the-ui", "run_id": run_id, "run_status": "STARTED", "user": None,
+                "priority": None} in listed
+        assert f"cancelled_run: {run_id}" in videoagent(webserver, "cancel", "from-the-ui").stdout
+        wait_status(webserver, "from-the-ui", {"cancelled"})
+    # A failed one is retried from where it failed.
+    (control / "fail-shot_002").touch()
+    try:
+        failed_run = launch_from_ui(client, "failed-in-the-ui", "Kelp forests at noon")
+        failed = wait_status(webserver, "failed-in-the-ui", {"failed", "completed"})
+        assert failed.status == "failed" and failed.run_id == failed_run
+    finally:
+        (control / "fail-shot_002").unlink()
+    retried = json.loads(videoagent(webserver, "retry", "failed-in-the-ui", "--json").stdout)["run_id"]
+    done = wait_status(webserver, "failed-in-the-ui", {"completed", "failed"})
+    assert done.status == "completed" and done.run_id == retried != failed_run

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shutil
@@ -20,17 +21,34 @@ telemetry:
   enabled: false
 nux:
   enabled: false
+# What a run prints to the terminal of `videoagent ui` (its console log): INFO and up, its progress
+# lines and warnings, not every event at DEBUG (each is in the UI's run view). context.log.debug
+# is kept out of the event log too; this code logs nothing at DEBUG.
+python_logs:
+  python_log_level: INFO
+"""
+
+# The code location's name, as in deploy/workspace.yaml and pyproject's [tool.dg.project].
+LOCATION = "videoagent"
+UI_WORKSPACE = """\
+# Written by `videoagent ui` for `dagster dev`: the videoagent code location.
+load_from:
+  - python_module:
+      module_name: videoagent_dagster.definitions
+      location_name: {location}
+      working_directory: {cwd}
 """
 
 
 def ensure_dagster_home() -> Path:
-    """Use $DAGSTER_HOME, or a project-local `.dagster_home` created with our dagster.yaml."""
+    """Use $DAGSTER_HOME, or a project-local `.dagster_home`, its dagster.yaml written here (the
+    instance's config lives in DAGSTER_HOME: Dagster reads no other, and warns of one in the
+    working folder)."""
     home = Path(os.environ.get("DAGSTER_HOME") or ".dagster_home").resolve()
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        template = Path("dagster.yaml")
-        config.write_text(template.read_text() if template.is_file() else LOCAL_INSTANCE_YAML)
+        config.write_text(LOCAL_INSTANCE_YAML)
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 
@@ -87,9 +105,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _remote(args: argparse.Namespace) -> int:
-    import json
-
-    from videoagent_dagster.client import ClientError, VideoagentClient
+    # Nothing here imports Dagster (the client is plain GraphQL over httpx): a remote command
+    # starts in a fraction of a second. Only `download` reads the media store, a Dagster resource.
+    from videoagent_dagster.client import ClientError, Unreachable, VideoagentClient
     from videoagent_dagster.domain.brief import BriefError
 
     client = VideoagentClient(args.url)
@@ -115,12 +133,25 @@ def _remote(args: argparse.Namespace) -> int:
         return 2
     except ClientError as e:
         print(f"videoagent: {e}", file=sys.stderr)
-        return 1
-    if args.json or not isinstance(out, dict):
+        return 2 if isinstance(e, Unreachable) else 1  # a wrong --url is a usage error, as argparse's are
+    if args.json:
         print(json.dumps(out, indent=1))
+    elif isinstance(out, list):
+        print(_table(out) if out else f"no tasks on {args.url}")
     else:
         print("  ".join(f"{k}: {v}" for k, v in out.items()))
     return 0
+
+
+LIST_COLUMNS = ("task", "run_status", "user", "priority", "run_id")
+
+
+def _table(rows: list[dict]) -> str:
+    """`videoagent list` for people: one aligned line per task."""
+    cells = [[c.upper().replace("_", " ") for c in LIST_COLUMNS]]
+    cells += [["-" if row.get(c) is None else str(row[c]) for c in LIST_COLUMNS] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(LIST_COLUMNS))]
+    return "\n".join("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip() for line in cells)
 
 
 def _download(task: str, out: Path) -> Path:
@@ -144,9 +175,25 @@ def _ui(port: int) -> int:
     if not exe:
         print("videoagent: the dagster command is not installed in this environment", file=sys.stderr)
         return 2
-    print(f"videoagent: Dagster UI on http://127.0.0.1:{port} (instance: {os.environ['DAGSTER_HOME']})")
-    os.execv(exe, [exe, "dev", "-m", "videoagent_dagster.definitions", "-h", "127.0.0.1", "-p", str(port)])
+    home = Path(os.environ["DAGSTER_HOME"])
+    print(f"videoagent: Dagster UI on http://127.0.0.1:{port} (instance: {home})")
+    # `dagster dev` is the documented local runner; its advice to use `dg dev` is for people
+    # typing it, not for this command.
+    warnings = os.environ.get("PYTHONWARNINGS")
+    os.environ["PYTHONWARNINGS"] = ",".join(filter(None, [warnings, "ignore:Function `dev_command` is superseded"]))
+    os.execv(exe, dev_command(exe, port, home))
     return 0  # not reached
+
+
+def dev_command(exe: str, port: int, home: Path) -> list[str]:
+    """`dagster dev` for `videoagent ui`, quiet: warnings and errors only from the webserver, the
+    daemon (not a line per sensor tick) and the code server. The code location is loaded from a
+    workspace in DAGSTER_HOME, for its name (`-m` would name it after the module, which Dagster
+    warns differs from the project's)."""
+    workspace = home / "workspace.yaml"
+    workspace.write_text(UI_WORKSPACE.format(location=LOCATION, cwd=json.dumps(str(Path.cwd()))))
+    return [exe, "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port),
+            "--log-level", "warning", "--code-server-log-level", "warning"]
 
 
 # The CLI spelling of a few brief fields; every other field is --its-name.

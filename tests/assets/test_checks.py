@@ -362,3 +362,33 @@ def test_valid_shots_fails_a_storyboard_of_the_wrong_length_or_with_unspeakable_
     blank.shots[0] = blank.shots[0].model_copy(update={"description": "   "})
     passed, problems = _valid_shots(blank, brief)
     assert not passed and "shot 1's description is blank" in problems
+
+
+def test_each_tasks_check_results_are_its_own_partitions(store, instance):
+    """The checks are partitioned like their assets: two tasks' results are kept apart, each under
+    its own partition and naming its task, not one replacing the other."""
+    import dagster as dg
+    from dagster._core.event_api import PartitionKeyFilter
+
+    from .helpers import materialize, submit
+
+    lengths = {submit(store, instance, "Tide pools", resolution="180p", duration=5, shots=2): 5.0,
+               submit(store, instance, "Salt marshes", resolution="180p", duration=6, shots=2): 6.0}
+    for task in lengths:
+        assert materialize(instance, task).success
+    names = {"storyboard": ["duration_matches_brief", "valid_shots"],
+             "final_video": [spec.name for spec in FINAL_VIDEO_CHECKS]}
+    for asset, checks in names.items():
+        for name in checks:
+            key = dg.AssetCheckKey(dg.AssetKey(asset), name)
+            assert len(instance.event_log_storage.get_asset_check_execution_history(key, limit=10)) == 2
+            for task, seconds in lengths.items():
+                records = instance.event_log_storage.get_asset_check_execution_history(
+                    key, limit=10, partition_filter=PartitionKeyFilter(key=task))
+                assert [r.partition for r in records] == [task], (asset, name)
+                evaluation = records[0].event.dagster_event.event_specific_data
+                assert evaluation.partition == task and evaluation.passed
+                assert evaluation.metadata["task"].value == task
+                if name == "duration_matches_brief":
+                    requested = evaluation.metadata["requested_s"].value
+                    assert requested == seconds, (asset, task, requested)

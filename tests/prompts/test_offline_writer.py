@@ -110,3 +110,22 @@ def test_japanese_narration_is_japanese_and_fits_its_shots(duration, shots):
     # Scenes of two shots join their lines without a space, and the storyboard splits them back.
     assert "".join(s.narration for s in board.shots) == "".join(sc.narration for sc in script.scenes)
     assert write_script(inp) == write_script(inp)
+
+
+@pytest.mark.parametrize("style, opening", [("documentary", "An informative short film"),
+                                            ("urban", "An energetic short film"),
+                                            ("commercial", "An upbeat short film"),
+                                            ("cinematic", "A dramatic short film"),
+                                            ("nature", "A serene short film")])
+def test_the_synopsis_takes_the_article_its_style_word_sounds_for(style, opening):
+    script = write_script(inputs("A documentary about wildlife in Africa", style=style))
+    assert script["synopsis"].startswith(f"{opening} about wildlife in Africa")
+    told = [sc["narration"] for sc in script["scenes"]]
+    assert not any(re.search(r"\ba [aeiou]", line) for line in told + [script["synopsis"]]), told
+
+
+def test_article_goes_by_sound_not_spelling():
+    from videoagent_dagster.domain.prompts.offline_writer import article
+
+    assert [article(w) for w in ("informative", "awe", "upbeat", "hour", "honest")] == ["an"] * 5
+    assert [article(w) for w in ("documentary", "unique", "European", "one-off", "useful", "history")] == ["a"] * 6

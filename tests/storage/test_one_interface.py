@@ -1,12 +1,7 @@
 """One media store interface over a local folder and an S3 bucket: the same calls, the same
-results, and files a web server or another user can read."""
+results."""
 
-import os
-import stat
-import subprocess
-import sys
 
-import pytest
 
 from videoagent_dagster.storage.media_store import LocalFolder, MediaStore, S3Bucket
 
@@ -36,17 +31,3 @@ def test_local_and_s3_behave_alike(s3, tmp_path):
     assert isinstance(local.storage, LocalFolder) and isinstance(bucket.storage, S3Bucket)
     assert _exercise(local) == _exercise(bucket)
     assert bucket.uri("a/two.bin") == "s3://videos/alike/a/two.bin"
-
-
-@pytest.mark.parametrize("umask", [0o022, 0o077])
-def test_files_get_the_mode_the_umask_gives(tmp_path, umask):
-    """In a fresh process with that umask (the store reads it once, at import)."""
-    code = (f"import os; os.umask({umask}); "
-            "from videoagent_dagster.storage.media_store import MediaStore; "
-            f"s = MediaStore(root={str(tmp_path)!r}); s.write_bytes('k/a.txt', b'x'); "
-            "s.create_exclusive('k/b.txt', b'y'); s.copy('k/a.txt', 'k/c.txt')\n"
-            "with s.writing('k/d.mp4') as t: t.write_bytes(b'z')")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=os.getcwd())
-    for name in "abcd":
-        mode = stat.S_IMODE((tmp_path / "k" / f"{name}.txt" if name != "d" else tmp_path / "k" / "d.mp4").stat().st_mode)
-        assert mode == 0o666 & ~umask, f"{name}: {oct(mode)}"

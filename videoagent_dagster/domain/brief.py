@@ -277,3 +277,10 @@ def raw_brief_from_text(cells: dict[str, str]) -> dict[str, Any]:
     raw: dict[str, Any] = {k: v for k, v in cells.items() if k not in OPTION_FIELDS}
     raw["options"] = {k: from_text(BriefOptions, k, v) for k, v in cells.items() if k in OPTION_FIELDS}
     return raw
+
+
+def run_tags(brief: Brief) -> dict[str, str]:
+    """Tags for a task's runs: priority (urgent work overtakes queued normal work) and user (for
+    the per-user concurrency limit in dagster.yaml). Here, free of Dagster, for the GraphQL client."""
+    return {"dagster/priority": PRIORITY_TAG[brief.priority], "videoagent/user": brief.user,
+            "videoagent/priority": brief.priority}

@@ -40,26 +40,17 @@ def check_key(key: str) -> tuple[str, ...]:
     return parts
 
 
-def _umask() -> int:
-    """The process's umask, read without changing it (os.umask sets it, racing other threads)."""
-    try:
-        with open("/proc/self/status") as f:
-            return next(int(line.split()[1], 8) for line in f if line.startswith("Umask:"))
-    except (OSError, StopIteration, ValueError):
-        return 0o022
-
-
-FILE_MODE = 0o666 & ~_umask()  # what open() would give a new file; mkstemp gives 0600
-
-
 def _temp_beside(path: Path) -> Path:
-    """A new, empty temporary file in `path`'s folder (so a rename into place is atomic), with the
-    mode an ordinary new file would get."""
+    """A new, empty temporary file in `path`'s folder (so a rename into place is atomic), created
+    as open() creates files — mode 0666 less the umask — where mkstemp would give 0600."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=".tmp-", suffix=path.suffix, dir=path.parent)
-    os.fchmod(fd, FILE_MODE)
-    os.close(fd)
-    return Path(name)
+    while True:
+        tmp = path.with_name(f".tmp-{uuid.uuid4().hex[:12]}{path.suffix}")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return tmp
+        except FileExistsError:
+            continue
 
 
 class Storage(Protocol):
@@ -297,7 +288,6 @@ class MediaStore(dg.ConfigurableResource):
             yield tmp
             if not tmp.exists() or tmp.stat().st_size == 0:
                 raise RuntimeError(f"nothing was written for {key}")
-            os.chmod(tmp, FILE_MODE)  # a tool may have written a new file in its place
             self.storage.publish(key, tmp, final)
         finally:
             tmp.unlink(missing_ok=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 import dagster as dg
 
-from videoagent_dagster.domain.brief import PRIORITY_TAG, Brief, validate_brief
+from videoagent_dagster.domain.brief import Brief, run_tags, validate_brief  # noqa: F401 - run_tags used from here
 from videoagent_dagster.domain.keys import (
     TASK_PARTITIONS,
     brief_key,
@@ -58,13 +58,6 @@ def create_task(raw_brief: dict[str, Any], store: MediaStore, instance: dg.Dagst
     brief = prepare_task(raw_brief, store, task)
     instance.add_dynamic_partitions(TASK_PARTITIONS, [brief.task])
     return brief
-
-
-def run_tags(brief: Brief) -> dict[str, str]:
-    """Tags for a task's runs: priority (urgent work overtakes queued normal work) and user (for
-    the per-user concurrency limit in dagster.yaml)."""
-    return {"dagster/priority": PRIORITY_TAG[brief.priority], "videoagent/user": brief.user,
-            "videoagent/priority": brief.priority}
 
 
 def final_video_of(store: MediaStore, task: str) -> FinalVideo | None:

@@ -1,11 +1,15 @@
-"""Quality checks. They run in the same step as their asset (so they see its partition) and the
-blocking ones stop a bad storyboard or video from flowing on."""
+"""Quality checks. They run in the same step as their asset and the blocking ones stop a bad
+storyboard or video from flowing on. Each check is partitioned like its asset: a result belongs to
+the task it checked (the UI shows it under that partition, and one task's results never replace
+another's), and names that task in its metadata."""
 
-
+import warnings
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import dagster as dg
 
+from videoagent_dagster.defs.video.partitions import video_tasks
 from videoagent_dagster.domain.brief import Brief
 from videoagent_dagster.domain.manifests import Narration, Storyboard
 from videoagent_dagster.domain.plan_rules import PlanRequest, storyboard_problems
@@ -18,38 +22,51 @@ FROZEN_MIN_S = 1.0
 LOUDNESS_TOLERANCE_LU = 1.5
 MAX_DRIFT_S = 0.1  # AAC's priming and padding alone account for a few hundredths
 
+
+def _check(name: str, asset: str, description: str, blocking: bool = False) -> dg.AssetCheckSpec:
+    # Partitioned checks are a preview feature of this Dagster release: known, and wanted here.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return dg.AssetCheckSpec(name, asset=asset, blocking=blocking, description=description,
+                                 partitions_def=video_tasks)
+
+
 STORYBOARD_CHECKS = [
-    dg.AssetCheckSpec("duration_matches_brief", asset="storyboard", blocking=True,
-                      description="The shots add up to the requested duration, within ±10%."),
-    dg.AssetCheckSpec("valid_shots", asset="storyboard", blocking=True,
-                      description="As many shots as the brief asks for, none with a blank title, description, "
-                                  "composition or lighting, narration in the brief's language and short enough "
-                                  "to be spoken in its shot."),
+    _check("duration_matches_brief", "storyboard", "The shots add up to the requested duration, within ±10%.",
+           blocking=True),
+    _check("valid_shots", "storyboard", "As many shots as the brief asks for, none with a blank title, description, "
+           "composition or lighting, narration in the brief's language and short enough to be spoken in its shot.",
+           blocking=True),
 ]
 
 FINAL_VIDEO_CHECKS = [
-    dg.AssetCheckSpec("format_as_requested", asset="final_video", blocking=True,
-                      description="Resolution, frame rate and codec (H.264) are as requested."),
-    dg.AssetCheckSpec("duration_matches_brief", asset="final_video", blocking=True,
-                      description="The video lasts the requested duration, within ±10%."),
-    dg.AssetCheckSpec("audio_present", asset="final_video", blocking=True,
-                      description="There is an audio track when the brief asks for audio, none otherwise."),
-    dg.AssetCheckSpec("decodes_cleanly", asset="final_video", blocking=True,
-                      description="Every frame decodes from start to end without an error."),
-    dg.AssetCheckSpec("loudness_in_range", asset="final_video",
-                      description="Integrated loudness -14 LUFS ±1.5 LU and true peak at most -1 dBTP (when "
-                                  "there is audio)."),
-    dg.AssetCheckSpec("no_black_stretches", asset="final_video",
-                      description=f"No black stretch of {BLACK_MIN_S:g} s or more."),
-    dg.AssetCheckSpec("moving_shots_move", asset="final_video",
-                      description="No frozen stretch (1 s or more) inside a shot whose camera should move."),
-    dg.AssetCheckSpec("narration_audible", asset="final_video",
-                      description="No line of narration falls silent: sound where each spoken line should be "
-                                  f"(at least half of its speech above {SILENCE_DB} dBFS), in the final sound "
-                                  "and in the voice alone (which music under it cannot fill)."),
-    dg.AssetCheckSpec("audio_in_sync", asset="final_video", blocking=True,
-                      description=f"Audio and picture end together (within {MAX_DRIFT_S:g} s), so nothing drifts."),
+    _check("format_as_requested", "final_video", "Resolution, frame rate and codec (H.264) are as requested.",
+           blocking=True),
+    _check("duration_matches_brief", "final_video", "The video lasts the requested duration, within ±10%.",
+           blocking=True),
+    _check("audio_present", "final_video",
+           "There is an audio track when the brief asks for audio, none otherwise.", blocking=True),
+    _check("decodes_cleanly", "final_video", "Every frame decodes from start to end without an error.",
+           blocking=True),
+    _check("loudness_in_range", "final_video",
+           "Integrated loudness -14 LUFS ±1.5 LU and true peak at most -1 dBTP (when there is audio)."),
+    _check("no_black_stretches", "final_video", f"No black stretch of {BLACK_MIN_S:g} s or more."),
+    _check("moving_shots_move", "final_video",
+           "No frozen stretch (1 s or more) inside a shot whose camera should move."),
+    _check("narration_audible", "final_video",
+           "No line of narration falls silent: sound where each spoken line should be (at least half of its "
+           f"speech above {SILENCE_DB} dBFS), in the final sound and in the voice alone (which music under it "
+           "cannot fill)."),
+    _check("audio_in_sync", "final_video",
+           f"Audio and picture end together (within {MAX_DRIFT_S:g} s), so nothing drifts.", blocking=True),
 ]
+
+
+def for_task(task: str, results: Iterable[dg.AssetCheckResult]) -> Iterator[dg.AssetCheckResult]:
+    """The results with the task they checked in their metadata (the evaluation's partition comes
+    from the step, as the spec is partitioned)."""
+    for result in results:
+        yield result.with_metadata({"task": dg.MetadataValue.text(task), **result.metadata})
 
 
 def _within(actual: float, wanted: float) -> bool:

@@ -10,6 +10,7 @@ from videoagent_dagster.defs.video.brief import music_for
 from videoagent_dagster.defs.video.checks import (
     FINAL_VIDEO_CHECKS,
     final_video_checks,
+    for_task,
     look_at,
     media_checks,
 )
@@ -108,5 +109,5 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
         "spent_this_run_usd": round(sum(c.cost_usd for c in calls), 4),
     })
     seen = found.result()
-    yield from final_video_checks(seen, facts, video_brief)
-    yield from media_checks(seen, facts, storyboard, narration)
+    yield from for_task(task, [*final_video_checks(seen, facts, video_brief),
+                               *media_checks(seen, facts, storyboard, narration)])

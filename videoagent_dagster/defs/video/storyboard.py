@@ -5,7 +5,11 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from videoagent_dagster.defs.video.checks import STORYBOARD_CHECKS, storyboard_checks
+from videoagent_dagster.defs.video.checks import (
+    STORYBOARD_CHECKS,
+    for_task,
+    storyboard_checks,
+)
 from videoagent_dagster.defs.video.common import (
     STEP_RETRY_POLICY,
     retried_only_when_transient,
@@ -71,4 +75,4 @@ def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_prof
             dg.TableColumn("narration")])),
         "provider": f"{call.provider}:{call.model}", "cached": call.cached, "cost_usd": call.cost_usd,
     })
-    yield from storyboard_checks(board, video_brief)
+    yield from for_task(context.partition_key, storyboard_checks(board, video_brief))

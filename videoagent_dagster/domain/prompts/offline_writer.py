@@ -192,13 +192,29 @@ def split_sentences(text: str, n: int) -> list[str]:
     return [joiner.join(sentences[i * per:(i + 1) * per]) for i in range(n)]
 
 
+# Words spelt with a vowel but said with a consonant (a unique, a one-off, a European), and the
+# reverse (an hour, an honest).
+_CONSONANT_SOUND = re.compile(r"(?i)^(uni|us[eu]|ut[ei]|ur[ae]|eu|ewe|one\b|once\b)")
+_VOWEL_SOUND = re.compile(r"(?i)^(hour|honest|honou?r|heir)")
+
+
+def article(word: str) -> str:
+    """'a' or 'an' before an English word, by its first sound (an informative…, a documentary…)."""
+    vowel = word[:1].lower() in "aeiou" and not _CONSONANT_SOUND.match(word) or bool(_VOWEL_SOUND.match(word))
+    return "an" if vowel else "a"
+
+
 def _filler(subject: str, keys: list[str], style: dict[str, Any], lang: dict[str, Any]):
     def fill(template: str, i: int, cap: bool = True, **extra: str) -> str:
         kw = keys[i % len(keys)]
         kw2 = keys[(i + 1) % len(keys)]
-        text = template.format(subject=subject, Subject=subject[:1].upper() + subject[1:], kw=kw, kw2=kw2,
-                               mood=lang["moods"].get(style["mood"], style["mood"]),
-                               visual=lang["visual_styles"].get(style["name"], style["visual_style"]),
-                               lighting=style["lighting"], **extra)
+        values = dict(subject=subject, Subject=subject[:1].upper() + subject[1:], kw=kw, kw2=kw2,
+                      mood=lang["moods"].get(style["mood"], style["mood"]),
+                      visual=lang["visual_styles"].get(style["name"], style["visual_style"]),
+                      lighting=style["lighting"], **extra)
+        if lang is phrases.EN:  # "a {mood}" is "an informative", "a documentary": by the word put in
+            template = re.sub(r"\b([Aa])n? (?=\{(\w+)\})", lambda m: (
+                m.group(1) + article(str(values.get(m.group(2), "x")))[1:] + " "), template)
+        text = template.format(**values)
         return text[:1].upper() + text[1:] if cap and lang is phrases.EN else text
     return fill
