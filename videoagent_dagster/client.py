@@ -15,7 +15,12 @@ from typing import Any
 
 import httpx
 
-from videoagent_dagster.domain.brief import run_tags, validate_brief
+from videoagent_dagster.domain.brief import (
+    flat_brief,
+    raw_from_flat,
+    run_tags,
+    validate_brief,
+)
 from videoagent_dagster.domain.keys import TASK_PARTITIONS
 from videoagent_dagster.domain.task_keys import check_task_key, new_task_key
 
@@ -112,7 +117,6 @@ mutation Retry($parentRunId: String!) {
 }"""
 
 # The brief's own fields; the rest of video_brief's config are its options (VideoBriefConfig).
-BRIEF_FIELDS = ("topic", "style", "user", "priority", "webhook_url")
 
 
 class ClientError(RuntimeError):
@@ -221,10 +225,8 @@ class VideoagentClient:
             except ValueError as e:
                 raise ClientError(str(e)) from None
         brief = validate_brief(raw_brief, task or "check")
-        config = {"topic": brief.topic, "style": raw_brief.get("style"), "user": brief.user,
-                  "priority": brief.priority, "webhook_url": brief.webhook_url,
-                  **{k: v for k, v in (raw_brief.get("options") or {}).items()}}
-        config = {k: v for k, v in config.items() if v is not None}
+        config = flat_brief({**raw_brief, "topic": brief.topic, "user": brief.user, "priority": brief.priority,
+                             "webhook_url": brief.webhook_url})
         repo = self._repository()
         for _ in range(5):
             key = task or new_task_key(topic if isinstance(topic, str) else "")
@@ -267,8 +269,7 @@ class VideoagentClient:
             return None
         # video_brief's config back into a brief, as VideoBriefConfig.as_raw_brief reads it
         config = submitted[-1]["runConfig"]["ops"]["video_brief"].get("config") or {}
-        raw = {**{k: config[k] for k in BRIEF_FIELDS if config.get(k) is not None},
-               "options": {k: v for k, v in config.items() if k not in BRIEF_FIELDS and v is not None}}
+        raw = raw_from_flat(config)
         try:
             existing = validate_brief(raw, task) if config.get("topic") is not None else None
         except BriefError:

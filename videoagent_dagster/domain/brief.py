@@ -284,3 +284,18 @@ def run_tags(brief: Brief) -> dict[str, str]:
     the per-user concurrency limit in dagster.yaml). Here, free of Dagster, for the GraphQL client."""
     return {"dagster/priority": PRIORITY_TAG[brief.priority], "videoagent/user": brief.user,
             "videoagent/priority": brief.priority}
+
+
+def flat_brief(raw: dict[str, Any]) -> dict[str, Any]:
+    """A raw brief as one flat mapping (video_brief's launchpad config): options by their own name,
+    unset fields left out."""
+    flat = {k: v for k, v in raw.items() if k != "options"}
+    flat.update(raw.get("options") or {})
+    return {k: v for k, v in flat.items() if v is not None}
+
+
+def raw_from_flat(flat: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of flat_brief: a raw brief from a flat mapping (unset fields left out)."""
+    given = {k: v for k, v in flat.items() if v is not None}
+    return {**{k: v for k, v in given.items() if k not in OPTION_FIELDS},
+            "options": {k: v for k, v in given.items() if k in OPTION_FIELDS}}

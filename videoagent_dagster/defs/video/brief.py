@@ -13,12 +13,12 @@ from pydantic.fields import FieldInfo
 from videoagent_dagster.defs.video.partitions import video_tasks
 from videoagent_dagster.domain.brief import (
     MUSIC_NAME,
-    OPTION_FIELDS,
     Brief,
     BriefError,
     BriefOptions,
     BriefRequest,
     field_type,
+    raw_from_flat,
     validate_brief,
 )
 from videoagent_dagster.domain.keys import brief_key, music_key
@@ -49,11 +49,7 @@ def music_for(brief: Brief, media_store: MediaStore) -> str | None:
 
 class _BriefConfig(dg.Config):
     def as_raw_brief(self) -> dict | None:
-        if self.topic is None:
-            return None
-        given = {k: v for k, v in self.model_dump().items() if v is not None}
-        options = {k: given.pop(k) for k in list(given) if k in OPTION_FIELDS}
-        return {**given, "options": options}
+        return raw_from_flat(self.model_dump()) if self.topic is not None else None
 
 
 def _config_field(name: str, field: FieldInfo) -> tuple[Any, Any]:
