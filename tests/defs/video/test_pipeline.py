@@ -15,7 +15,7 @@ from videoagent_dagster.domain.keys import manifest_key
 from videoagent_dagster.domain.manifests import FinalVideo, Narration, Storyboard
 from videoagent_dagster.media.probe import probe
 
-from ..conftest import TINY
+from ...conftest import TINY
 from .helpers import check_results, materialize, submit
 
 

@@ -140,7 +140,7 @@ def test_vendor_speech_that_overruns_its_shot_is_asked_again_faster(store, insta
     speed, and every line ends inside its shot (nothing cut mid-word)."""
     from videoagent_dagster.domain.manifests import Narration
 
-    from ..measure import decoded_seconds
+    from ...measure import decoded_seconds
 
     vendors = vendor_chains
     vendors.speech_seconds = 4.0
