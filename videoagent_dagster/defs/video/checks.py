@@ -2,15 +2,20 @@
 blocking ones stop a bad storyboard or video from flowing on."""
 
 
+import functools
+import hashlib
+import json
 from pathlib import Path
 
 import dagster as dg
 
+import videoagent_dagster.media
 from videoagent_dagster.domain.brief import Brief
 from videoagent_dagster.domain.manifests import Narration, Storyboard
 from videoagent_dagster.domain.plan_rules import PlanRequest, storyboard_problems
 from videoagent_dagster.media.compose import TARGET_LUFS
 from videoagent_dagster.media.ffmpeg import SILENCE_DB, analyse
+from videoagent_dagster.storage.media_store import MediaStore
 
 DURATION_TOLERANCE = 0.10
 BLACK_MIN_S = 1.0
@@ -71,6 +76,62 @@ def storyboard_checks(board: Storyboard, brief: Brief) -> list[dg.AssetCheckResu
         dg.AssetCheckResult(check_name="valid_shots", passed=not bad,
                             metadata={"shots": len(board.shots), "problems": "; ".join(bad) or "none"}),
     ]
+
+
+@functools.cache
+def _media_code() -> str:
+    """A digest of the media code (every module of the package): what makes and inspects the files."""
+    h = hashlib.sha256()
+    for source in sorted(Path(videoagent_dagster.media.__file__).parent.rglob("*.py")):
+        h.update(source.name.encode() + b"\0" + source.read_bytes())
+    return h.hexdigest()
+
+
+def made_from(*parts) -> str:
+    """A digest of what a file, or what was found in it, is made from: files (Paths) by their bytes,
+    None as nothing, anything else as JSON; and the media code. A re-run whose digest matches may
+    use what was recorded (`reusable`) instead of making or inspecting it again."""
+    h = hashlib.sha256(_media_code().encode())
+    for part in parts:
+        if isinstance(part, Path):
+            h.update(b"file\0")
+            with part.open("rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    h.update(block)
+        else:
+            h.update(json.dumps(part, sort_keys=True, default=str).encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def reusable(store: MediaStore, record_key: str, digest: str, *made: str) -> dict | None:
+    """What `remember` recorded when the files `made` were last made, if they were made from
+    `digest` and are as they were then (same bytes); else None."""
+    if not store.exists(record_key) or not all(store.exists(k) for k in made):
+        return None
+    try:
+        record = json.loads(store.read_bytes(record_key))
+    except ValueError:
+        return None
+    if record.get("made_from") != digest or record.get("sha256") != {k: store.sha256(k) for k in made}:
+        return None
+    return record
+
+
+def remember(store: MediaStore, record_key: str, digest: str, *made: str, **facts) -> None:
+    """Record that the files `made` (as they are now) were made from `digest`, with `facts` about them."""
+    store.write_bytes(record_key, json.dumps({"made_from": digest, "sha256": {k: store.sha256(k) for k in made},
+                                              **facts}).encode())
+
+
+def as_found(found: dict) -> dict:
+    """look_at's findings as recorded (JSON) back as look_at gives them: stretches as tuples."""
+    return {k: [tuple(x) for x in v] if k in ("black", "frozen", "silent") else v for k, v in found.items()}
+
+
+def look_at_settings() -> dict:
+    """What look_at's findings depend on besides the file (part of what they are made from)."""
+    return {"black_min_s": BLACK_MIN_S, "frozen_min_s": FROZEN_MIN_S, "silence_db": SILENCE_DB}
 
 
 def look_at(video: Path, facts: dict) -> dict:
