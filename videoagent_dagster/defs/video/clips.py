@@ -50,7 +50,7 @@ def shot_clips(context: dg.AssetExecutionContext, storyboard: Storyboard, first_
         key = task_media_key(task, "clips", f"{shot_name(i)}.mp4")
         # The same vendor clip for the same shot (and the same media code) conforms and inspects the
         # same way: a re-run keeps the clip and verdict made last time instead of decoding it again.
-        record_key = task_media_key(task, "clips", f"{shot_name(i)}.made.json")
+        record_key = task_media_key(task, "clips", f"{shot_name(i)}.inputs.json")
         with tempfile.TemporaryDirectory(prefix="videoagent-shot-") as work:
             for attempt in range(max(1, video_gen.qc_attempts)):
                 request = ClipRequest(

@@ -77,7 +77,7 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
     }
     # A re-run with the same clips, sound, subtitles and settings (and the same media code) would
     # make the same bytes: the video made last time is kept, and so is what its checks found in it.
-    record_key = task_media_key(task, "final", f"{task}.made.json")
+    record_key = task_media_key(task, "final", f"{task}.inputs.json")
     digest = made_from(*clips, {k: v for k, v in how.items() if not isinstance(v, Path)},
                        *(how[k] for k in ("audio", "music", "burn_subtitles", "soft_subtitles")), look_at_settings())
     record = reusable(media_store, record_key, digest, video_key)

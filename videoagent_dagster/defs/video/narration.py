@@ -83,7 +83,7 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
                     for ln, s in zip(lines, storyboard.shots)]
         # The same lines, shots and music bed (and media code) make the same track and soundtrack:
         # a re-run keeps those made last time instead of laying and mastering them again.
-        record_key = task_media_key(task, "audio", "soundtrack.made.json")
+        record_key = task_media_key(task, "audio", "soundtrack.inputs.json")
         digest = made_from(*(a for a, _ in segments), [d for _, d in segments],
                            media_store.path(music) if music else None)
         record = reusable(media_store, record_key, digest, track_key, soundtrack_key)
