@@ -9,7 +9,9 @@ the final's size, rate and length with the encoder and settings the final is mad
 make the video in less time than encoding it once, so wall / floor is how much the pipeline adds.
 Aims: cold <= 1.5, warm <= 1.2. The machine is shared and noisy: --runs N repeats cold, warm and
 floor N times (each on a fresh store) and reports medians; the floor is encoded before, between
-and after the runs so it sees the load they saw.
+and after the runs so it sees the load they saw. CPU seconds (ours and the ffmpeg/espeak-ng
+processes we wait for) are printed too: on a loaded machine they vary far less than wall time,
+and CPU / floor CPU is what the pipeline costs beyond one encode whatever the load.
 
     .venv/bin/python bench/offline_e2e.py [--duration 30] [--resolution 720p] [--runs 1] [--keep DIR]
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -29,17 +32,25 @@ from pathlib import Path
 AIM_COLD, AIM_WARM = 1.5, 1.2
 
 
-def run_once(task: str, instance) -> tuple[float, dict[str, float], bool]:
+def cpu_seconds() -> float:
+    """CPU seconds this process and the children it waited for (ffmpeg, espeak-ng) have used."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def run_once(task: str, instance) -> tuple[float, float, dict[str, float], bool]:
+    """(wall seconds, CPU seconds, seconds per step, success) of one run of the task's video."""
     from videoagent_dagster.tasks.local_run import run_in_process, step_seconds
 
-    started = time.perf_counter()
+    cpu, started = cpu_seconds(), time.perf_counter()
     result = run_in_process(instance, task)
     wall = time.perf_counter() - started
-    return wall, step_seconds(instance, result.run_id), result.success
+    return wall, cpu_seconds() - cpu, step_seconds(instance, result.run_id), result.success
 
 
-def floor_encode(out: Path, *, width: int, height: int, fps: float, seconds: float, audio: bool) -> float:
-    """Wall seconds of one plain encode of `seconds` of a moving pattern at width x height and fps,
+def floor_encode(out: Path, *, width: int, height: int, fps: float, seconds: float, audio: bool
+                 ) -> tuple[float, float]:
+    """Wall and CPU seconds of one plain encode of `seconds` of a moving pattern at width x height and fps,
     with the final's encoder and settings (and an AAC track as the final's, when it has sound)."""
     from videoagent_dagster.defs.video.final import ComposeConfig
     from videoagent_dagster.media.compose import SAMPLE_RATE
@@ -57,9 +68,9 @@ def floor_encode(out: Path, *, width: int, height: int, fps: float, seconds: flo
     if audio:
         cmd += ["-map", "1:a", "-c:a", "aac", "-b:a", "160k", "-ar", str(SAMPLE_RATE)]
     cmd += ["-movflags", "+faststart", "-f", "mp4", str(out)]
-    started = time.perf_counter()
+    cpu, started = cpu_seconds(), time.perf_counter()
     subprocess.run(cmd, check=True)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, cpu_seconds() - cpu
 
 
 def load() -> str:
@@ -88,7 +99,7 @@ def main() -> int:
     from videoagent_dagster.tasks.operations import create_task
 
     print(f"before: {load()}", flush=True)
-    colds, warms, floors, steps = [], [], [], []
+    colds, warms, floors, steps = [], [], [], []  # (wall, cpu) pairs; seconds per step
     facts = None
     for n in range(args.runs):
         work = root / f"run{n + 1}"
@@ -100,21 +111,21 @@ def main() -> int:
         with dg.DagsterInstance.get() as instance:
             brief = create_task({"topic": args.topic, "options": {"duration": args.duration,
                                                                   "resolution": args.resolution}}, store, instance)
-            cold_wall, cold, ok_cold = run_once(brief.task, instance)
+            cold_wall, cold_cpu, cold, ok_cold = run_once(brief.task, instance)
             video = store.path(f"tasks/{brief.task}/final/{brief.task}.mp4")
             facts = facts or (probe(video) if ok_cold else None)
             if facts and n == 0:
                 floors.append(floor_of(facts, root))  # before the first warm run
-            warm_wall, warm, ok_warm = run_once(brief.task, instance)
+            warm_wall, warm_cpu, warm, ok_warm = run_once(brief.task, instance)
         if not (ok_cold and ok_warm):
             print("benchmark run failed", file=sys.stderr)
             return 1
         floors.append(floor_of(facts, root))
-        colds.append(cold_wall)
-        warms.append(warm_wall)
+        colds.append((cold_wall, cold_cpu))
+        warms.append((warm_wall, warm_cpu))
         steps.append((cold, warm))
-        print(f"run {n + 1}: cold {cold_wall:.2f} s, warm {warm_wall:.2f} s, floor {floors[-1]:.2f} s; {load()}",
-              flush=True)
+        print(f"run {n + 1}: cold {cold_wall:.2f} s ({cold_cpu:.2f} CPU s), warm {warm_wall:.2f} s ({warm_cpu:.2f} CPU s),"
+              f" floor {floors[-1][0]:.2f} s ({floors[-1][1]:.2f} CPU s); {load()}", flush=True)
 
     seconds = facts["duration"]
     w, h = facts["video"]["width"], facts["video"]["height"]
@@ -125,12 +136,17 @@ def main() -> int:
         cold = statistics.median(c.get(step, 0.0) for c, _ in steps)
         warm = statistics.median(wm.get(step, 0.0) for _, wm in steps)
         print(f"{step:<22}{cold:>9.2f}{warm:>9.2f}")
-    cold, warm, floor = statistics.median(colds), statistics.median(warms), statistics.median(floors)
+    (cold, cold_cpu), (warm, warm_cpu), (floor, floor_cpu) = (
+        (statistics.median(w for w, _ in pairs), statistics.median(c for _, c in pairs)) for pairs in (colds, warms, floors))
     print(f"{'wall (run)':<22}{cold:>9.2f}{warm:>9.2f}")
-    print(f"{'floor (one encode)':<22}{floor:>9.2f}{floor:>9.2f}   (each: {', '.join(f'{f:.2f}' for f in floors)})")
+    print(f"{'floor (one encode)':<22}{floor:>9.2f}{floor:>9.2f}   (each: {', '.join(f'{f:.2f}' for f, _ in floors)})")
     print(f"{'wall / floor':<22}{cold / floor:>9.2f}{warm / floor:>9.2f}   aims: cold <= {AIM_COLD:g} "
           f"({'met' if cold / floor <= AIM_COLD else 'MISSED'}), warm <= {AIM_WARM:g} "
           f"({'met' if warm / floor <= AIM_WARM else 'MISSED'})")
+    print(f"{'CPU s (run)':<22}{cold_cpu:>9.2f}{warm_cpu:>9.2f}")
+    print(f"{'floor CPU s':<22}{floor_cpu:>9.2f}{floor_cpu:>9.2f}   (each: {', '.join(f'{c:.2f}' for _, c in floors)})")
+    print(f"{'CPU / floor CPU':<22}{cold_cpu / floor_cpu:>9.2f}{warm_cpu / floor_cpu:>9.2f}   (less sensitive to "
+          f"the load than wall / floor)")
     print(f"video seconds / wall seconds: cold {seconds / cold:.2f}  warm {seconds / warm:.2f}")
     print(f"after: {load()}")
     if not args.keep:
@@ -138,7 +154,7 @@ def main() -> int:
     return 0
 
 
-def floor_of(facts: dict, folder: Path) -> float:
+def floor_of(facts: dict, folder: Path) -> tuple[float, float]:
     v = facts["video"]
     return floor_encode(folder / "floor.mp4", width=v["width"], height=v["height"], fps=v["fps"],
                         seconds=facts["duration"], audio=facts["audio"] is not None)
