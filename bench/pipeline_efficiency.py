@@ -11,7 +11,8 @@ Each run is a fresh process that loads the code location and then runs, as a run
 the loopback vendors stay in the parent process, as real vendors are elsewhere. It takes the median
 of --runs runs (the machine is noisy). It also times the orchestration alone — the same graph of assets, partitioned the same way, run
 the same way, with steps that do nothing — so what Dagster itself costs on this machine is seen
-beside what our steps add.
+beside what our steps add: wall - bound - orchestration is our own work on the critical path
+(probing, conforming, checking, composing, writing manifests). Aim: at most 1 s.
 
     .venv/bin/python bench/pipeline_efficiency.py [--shots 8] [--runs 3]
 """
@@ -31,6 +32,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 LATENCY = {"llm": 2.0, "image": 3.0, "video": 8.0, "tts": 1.0}
+AIM_RATIO = 1.15
+AIM_OWN_S = 1.0  # our own work on the critical path: wall - bound - orchestration
 
 
 def noop_twins_job():
@@ -101,7 +104,8 @@ def main() -> int:
     print(f"pipeline efficiency: {args.shots} shots; latencies llm {LATENCY['llm']:g} s/call, image "
           f"{LATENCY['image']:g} s, video {LATENCY['video']:g} s, speech {LATENCY['tts']:g} s per shot; "
           f"{args.runs} run(s), each on a fresh store and instance")
-    walls, floors = [], []
+    print(f"before: {load()}", flush=True)
+    walls, floors, owns = [], [], []
     for n in range(args.runs):
         work = Path(tempfile.mkdtemp(prefix="videoagent-bench-"))
         os.environ.update({"VIDEOAGENT_STORAGE": str(work / "storage"), "DAGSTER_HOME": str(work / "home")})
@@ -113,7 +117,7 @@ def main() -> int:
         results = {}
         for kind in ("pipeline", "floor"):
             child = subprocess.run([sys.executable, __file__, "--one-run", kind, "--shots", str(args.shots)],
-                                   capture_output=True, text=True)
+                                   check=False, capture_output=True, text=True)
             if child.returncode != 0 or not child.stdout.strip():
                 print(f"benchmark run failed:\n{child.stderr[-3000:]}", file=sys.stderr)
                 fake.stop()
@@ -127,16 +131,28 @@ def main() -> int:
             return 1
         walls.append(wall)
         floors.append(floor)
+        owns.append(wall - bound - floor)
         print(f"run {n + 1}: " + ", ".join(f"{step} {seconds:.2f}" for step, seconds in stages.items()))
         print(f"  vendor calls: {({k: fake.count(k) - before[k] for k in VENDOR_CALLS})}")
         print(f"  wall {wall:.2f} s / critical-path lower bound {bound:.2f} s = {wall / bound:.3f}; "
-              f"orchestration alone {floor:.2f} s")
+              f"orchestration alone {floor:.2f} s; own work {owns[-1]:.2f} s; {load()}", flush=True)
     fake.stop()
-    wall, floor = statistics.median(walls), statistics.median(floors)
-    print(f"median wall {wall:.2f} s / critical-path lower bound {bound:.2f} s = {wall / bound:.3f} (aim: <= 1.15)")
+    wall, floor, own = statistics.median(walls), statistics.median(floors), statistics.median(owns)
+    print(f"median wall {wall:.2f} s / critical-path lower bound {bound:.2f} s = {wall / bound:.3f} "
+          f"(aim: <= {AIM_RATIO:g}: {'met' if wall / bound <= AIM_RATIO else 'MISSED'})")
     print(f"orchestration alone (the same graph, run the same way, steps that do nothing): {floor:.2f} s; "
           f"bound + that = {bound + floor:.2f} s = {(bound + floor) / bound:.3f}")
+    print(f"{'':<8}{'wall':>8}{'bound':>8}{'orch.':>8}{'own':>8}   own = wall - bound - orchestration (median of "
+          f"the runs' own)")
+    print(f"{'median':<8}{wall:>8.2f}{bound:>8.2f}{floor:>8.2f}{own:>8.2f}   aim: own <= {AIM_OWN_S:g} s "
+          f"({'met' if own <= AIM_OWN_S else 'MISSED'})")
+    print(f"after: {load()}")
     return 0
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
 
 
 VENDOR_CALLS = ("openai.chat", "openai.images", "runway.create", "openai.speech")

@@ -31,3 +31,11 @@ def test_local_and_s3_behave_alike(s3, tmp_path):
     assert isinstance(local.storage, LocalFolder) and isinstance(bucket.storage, S3Bucket)
     assert _exercise(local) == _exercise(bucket)
     assert bucket.uri("a/two.bin") == "s3://videos/alike/a/two.bin"
+
+
+def test_copying_onto_a_link_of_itself_leaves_nothing_behind(tmp_path):
+    store = MediaStore(root=str(tmp_path))
+    store.write_bytes("a/x.bin", b"x")
+    store.copy("a/x.bin", "b/x.bin")
+    store.copy("a/x.bin", "b/x.bin")  # b/x.bin is already a hard link to a/x.bin
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["x.bin"]

@@ -120,7 +120,10 @@ class LocalFolder:
             os.link(src, tmp)
         except OSError:
             shutil.copyfile(src, tmp)
-        os.replace(tmp, dst)
+        try:
+            os.replace(tmp, dst)  # (does nothing when dst is already a link to src)
+        finally:
+            tmp.unlink(missing_ok=True)
 
     def delete(self, key: str) -> None:
         self._file(key).unlink(missing_ok=True)

@@ -3,6 +3,7 @@
 import json
 
 import dagster as dg
+import pytest
 
 
 def test_webhooks_on_completion_and_failure(store, instance, monkeypatch, flaky_camera):

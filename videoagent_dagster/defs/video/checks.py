@@ -90,6 +90,16 @@ def storyboard_checks(board: Storyboard, brief: Brief) -> list[dg.AssetCheckResu
     ]
 
 
+def as_found(found: dict) -> dict:
+    """look_at's findings as recorded (JSON) back as look_at gives them: stretches as tuples."""
+    return {k: [tuple(x) for x in v] if k in ("black", "frozen", "silent") else v for k, v in found.items()}
+
+
+def look_at_settings() -> dict:
+    """What look_at's findings depend on besides the file (part of what they are made from)."""
+    return {"black_min_s": BLACK_MIN_S, "frozen_min_s": FROZEN_MIN_S, "silence_db": SILENCE_DB}
+
+
 def look_at(video: Path, facts: dict) -> dict:
     """One decoding pass over the final video for every check below (detect.analyse)."""
     return analyse(video, black_min_s=BLACK_MIN_S, frozen_min_s=FROZEN_MIN_S, audio=facts["audio"] is not None)

@@ -15,6 +15,7 @@ from videoagent_dagster.defs.video.common import (
     retried_only_when_transient,
 )
 from videoagent_dagster.defs.video.partitions import video_tasks
+from videoagent_dagster.defs.video.reuse import made_from, remember, reusable
 from videoagent_dagster.domain.keys import shot_name, task_media_key
 from videoagent_dagster.domain.manifests import (
     ClipItem,
@@ -51,6 +52,9 @@ def shot_clips(context: dg.AssetExecutionContext, storyboard: Storyboard, first_
         attempts: list[dict] = []
         frames = storyboard.clip_frames(i)
         key = task_media_key(task, "clips", f"{shot_name(i)}.mp4")
+        # The same vendor clip for the same shot (and the same media code) conforms and inspects the
+        # same way: a re-run keeps the clip and verdict made last time instead of decoding it again.
+        record_key = task_media_key(task, "clips", f"{shot_name(i)}.inputs.json")
         with tempfile.TemporaryDirectory(prefix="videoagent-shot-") as work:
             for attempt in range(max(1, video_gen.qc_attempts)):
                 request = ClipRequest(
@@ -70,9 +74,15 @@ def shot_clips(context: dg.AssetExecutionContext, storyboard: Storyboard, first_
                                      "verdict": f"rejected: {str(e)[-300:]}"})
                     context.log.warning(f"shot clips: shot {i + 1} attempt {attempt + 1}: {e}")
                     continue
-                made = None
+                made, exact = None, video_gen.exact_clips(call.provider)
+                digest = made_from(media_store.path(cached), {"camera": shot.camera_movement, "frames": frames,
+                                                              "fps": fps, "width": storyboard.width,
+                                                              "height": storyboard.height, "exact": exact})
+                record = reusable(media_store, record_key, digest, key)
                 try:
-                    if video_gen.exact_clips(call.provider):
+                    if record:
+                        problems, seen = record["problems"], record["seen"]
+                    elif exact:
                         problems, seen = inspect_clip(media_store.path(cached), shot.camera_movement, frames / fps)
                     else:  # as the vendor made it: conformed to the shot and checked in one pass
                         made = Path(work) / f"attempt-{attempt + 1}.mp4"
@@ -94,11 +104,13 @@ def shot_clips(context: dg.AssetExecutionContext, storyboard: Storyboard, first_
             else:
                 raise ClipQualityError(f"every attempt failed its checks: {attempts[-1]['verdict']} "
                                        f"({len(attempts)} attempts)")
-            if made is None:
-                media_store.copy(cached, key)
-            else:
-                with media_store.writing(key) as tmp:
-                    shutil.copyfile(made, tmp)
+            if not record:
+                if made is None:
+                    media_store.copy(cached, key)
+                else:
+                    with media_store.writing(key) as tmp:
+                        shutil.copyfile(made, tmp)
+                remember(media_store, record_key, digest, key, problems=problems, seen=seen)
         # What the composer needs to place transitions, as the check's decoding pass saw it; it
         # probes the codec parameters itself only when a stream copy is possible.
         rate = Fraction(seen["fps"]).limit_denominator(1001)

@@ -3,19 +3,24 @@
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from pathlib import Path
 
 import dagster as dg
 
 from videoagent_dagster.defs.video.brief import music_for
 from videoagent_dagster.defs.video.checks import (
     FINAL_VIDEO_CHECKS,
+    as_found,
     final_video_checks,
     for_task,
     look_at,
+    look_at_settings,
     media_checks,
 )
 from videoagent_dagster.defs.video.common import image_markdown
 from videoagent_dagster.defs.video.partitions import video_tasks
+from videoagent_dagster.defs.video.reuse import made_from, remember, reusable
 from videoagent_dagster.domain.brief import Brief
 from videoagent_dagster.domain.keys import task_media_key
 from videoagent_dagster.domain.manifests import (
@@ -25,7 +30,7 @@ from videoagent_dagster.domain.manifests import (
     ShotClips,
     Storyboard,
 )
-from videoagent_dagster.media.compose import compose
+from videoagent_dagster.media.compose import Composed, compose
 from videoagent_dagster.media.picture import thumbnail
 from videoagent_dagster.media.probe import probe
 from videoagent_dagster.settings import current
@@ -59,25 +64,39 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
     # without one gets its track mastered here.
     sound = narration.soundtrack_key or narration.track_key
     music = narration.music if narration.soundtrack_key else music_for(video_brief, media_store) if sound else None
-    with media_store.writing(video_key) as tmp:
-        composed = compose(
-            [media_store.path(c.key) for c in shot_clips.clips], tmp, fps=storyboard.fps, width=storyboard.width,
-            height=storyboard.height, joins=storyboard.joins(),
-            audio=media_store.path(sound) if sound else None, master_audio=not narration.soundtrack_key,
-            music=media_store.path(music) if music and not narration.soundtrack_key else None,
-            burn_subtitles=media_store.path(narration.subtitles_ass) if opts.subtitles == "burn" else None,
-            soft_subtitles=media_store.path(narration.subtitles_srt) if opts.subtitles == "soft" else None,
-            subtitle_language=SUBTITLE_LANGUAGE.get(video_brief.language, "und"),
-            signatures=[c.signature or None for c in shot_clips.clips],
-            encoder=current().h264_encoder if config.encoder == "auto" else config.encoder, preset=config.preset, crf=config.crf)
-    context.log.info(f"final video: {composed.method}" + (f" with {composed.encoder} ({composed.why_encoded})"
-                                                          if composed.method == "encode" else ""))
-    video = media_store.path(video_key)
-    facts = probe(video)
-    # The checks' decoding pass runs while the thumbnail is taken (both mostly wait on ffmpeg).
-    looking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="final-checks")
-    found = looking.submit(look_at, video, facts)
-    looking.shutdown(wait=False)
+    clips = [media_store.path(c.key) for c in shot_clips.clips]
+    how = {
+        "fps": storyboard.fps, "width": storyboard.width, "height": storyboard.height, "joins": storyboard.joins(),
+        "audio": media_store.path(sound) if sound else None, "master_audio": not narration.soundtrack_key,
+        "music": media_store.path(music) if music and not narration.soundtrack_key else None,
+        "burn_subtitles": media_store.path(narration.subtitles_ass) if opts.subtitles == "burn" else None,
+        "soft_subtitles": media_store.path(narration.subtitles_srt) if opts.subtitles == "soft" else None,
+        "subtitle_language": SUBTITLE_LANGUAGE.get(video_brief.language, "und"),
+        "encoder": current().h264_encoder if config.encoder == "auto" else config.encoder, "preset": config.preset,
+        "crf": config.crf,
+    }
+    # A re-run with the same clips, sound, subtitles and settings (and the same media code) would
+    # make the same bytes: the video made last time is kept, and so is what its checks found in it.
+    record_key = task_media_key(task, "final", f"{task}.inputs.json")
+    digest = made_from(*clips, {k: v for k, v in how.items() if not isinstance(v, Path)},
+                       *(how[k] for k in ("audio", "music", "burn_subtitles", "soft_subtitles")), look_at_settings())
+    record = reusable(media_store, record_key, digest, video_key)
+    if record:
+        video = media_store.path(video_key)
+        composed = Composed(**record["composed"])
+        facts, found = record["facts"], None
+        context.log.info(f"final video: made earlier from the same inputs ({composed.method}), kept")
+    else:
+        with media_store.writing(video_key) as tmp:
+            composed = compose(clips, tmp, signatures=[c.signature or None for c in shot_clips.clips], **how)
+        context.log.info(f"final video: {composed.method}" + (f" with {composed.encoder} ({composed.why_encoded})"
+                                                              if composed.method == "encode" else ""))
+        video = media_store.path(video_key)
+        facts = probe(video)
+        # The checks' decoding pass runs while the thumbnail is taken (both mostly wait on ffmpeg).
+        looking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="final-checks")
+        found = looking.submit(look_at, video, facts)
+        looking.shutdown(wait=False)
     thumb_key = task_media_key(task, "final", "thumbnail.jpg")
     with media_store.writing(thumb_key) as tmp:
         # The middle of the first shot: past any fade-in, on the opening image.
@@ -102,12 +121,16 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
         "codec": f"{result.codec}/{result.audio_codec or 'no audio'}", "bitrate_kbps": round(result.bitrate / 1000),
         "size_mb": round(result.size_bytes / 1e6, 2), "shots": result.shots, "style": result.style,
         "total_cost_usd": result.total_cost_usd,
-        "composed_by": composed.method, "video_encoder": composed.encoder,
+        "composed_by": composed.method, "video_encoder": composed.encoder, "reused": bool(record),
         **({"why_encoded": composed.why_encoded} if composed.why_encoded else {}),
         "transitions": ", ".join(sorted({s.transition or "cut" for s in storyboard.shots[:-1]})) or "none",
         "subtitles_mode": opts.subtitles, "music": music or "none",
         "spent_this_run_usd": round(sum(c.cost_usd for c in calls), 4),
     })
-    seen = found.result()
+    if found is None:
+        seen = as_found(record["found"])
+    else:
+        seen = found.result()
+        remember(media_store, record_key, digest, video_key, composed=asdict(composed), facts=facts, found=seen)
     yield from for_task(task, [*final_video_checks(seen, facts, video_brief),
                                *media_checks(seen, facts, storyboard, narration)])

@@ -1,5 +1,6 @@
 """narration: each shot's line spoken, laid on one shot-aligned track, with subtitles."""
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import dagster as dg
@@ -13,6 +14,7 @@ from videoagent_dagster.defs.video.common import (
     retried_only_when_transient,
 )
 from videoagent_dagster.defs.video.partitions import video_tasks
+from videoagent_dagster.defs.video.reuse import made_from, remember, reusable
 from videoagent_dagster.domain.brief import Brief
 from videoagent_dagster.domain.keys import shot_name, task_media_key
 from videoagent_dagster.domain.manifests import Narration, NarrationLine, Storyboard
@@ -80,14 +82,29 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
     track_key = soundtrack_key = music = voice_silences = None
     if audio_on:
         track_key = task_media_key(task, "audio", "narration.wav")
-        with media_store.writing(track_key) as tmp:
-            narration_track([(media_store.path(ln.audio_key) if ln.audio_key else None, s.duration)
-                             for ln, s in zip(lines, storyboard.shots)], tmp)
-        voice_silences = silences(media_store.path(track_key))
-        music = music_for(video_brief, media_store)
         soundtrack_key = task_media_key(task, "audio", "soundtrack.wav")
-        with media_store.writing(soundtrack_key) as tmp:
-            master_soundtrack(media_store.path(track_key), tmp, music=media_store.path(music) if music else None)
+        music = music_for(video_brief, media_store)
+        segments = [(media_store.path(ln.audio_key) if ln.audio_key else None, s.duration)
+                    for ln, s in zip(lines, storyboard.shots)]
+        # The same lines, shots and music bed (and media code) make the same track and soundtrack:
+        # a re-run keeps those made last time instead of laying and mastering them again.
+        record_key = task_media_key(task, "audio", "soundtrack.inputs.json")
+        digest = made_from(*(a for a, _ in segments), [d for _, d in segments],
+                           media_store.path(music) if music else None)
+        record = reusable(media_store, record_key, digest, track_key, soundtrack_key)
+        if record:
+            voice_silences = [tuple(q) for q in record["voice_silences"]]
+        else:
+            with media_store.writing(track_key) as tmp:
+                narration_track(segments, tmp)
+            track = media_store.path(track_key)
+            # Two independent passes over the track: the voice's silences (for the checks) and the mastering.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="narration-silences") as pool:
+                heard = pool.submit(silences, track)
+                with media_store.writing(soundtrack_key) as tmp:
+                    master_soundtrack(track, tmp, music=media_store.path(music) if music else None)
+                voice_silences = heard.result()
+            remember(media_store, record_key, digest, track_key, soundtrack_key, voice_silences=voice_silences)
 
     width, height = storyboard.width, storyboard.height
     cues = cues_for_lines([(ln.text, ln.start, ln.speech_duration) for ln in lines], width, height)
