@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import asdict, replace
 
 import pytest
 from werkzeug import Response
@@ -12,6 +13,8 @@ from videoagent_dagster.domain.brief import validate_brief
 from videoagent_dagster.domain.manifests import Script, StoryboardDraft, StyleProfile
 from videoagent_dagster.domain.prompts import script_prompt, storyboard_prompt
 from videoagent_dagster.media.probe import probe
+from videoagent_dagster.media.quality import inspect_clip
+from videoagent_dagster.providers.cache import cache_key
 from videoagent_dagster.providers.chain import ProviderError
 from videoagent_dagster.providers.images import FrameRequest, ImageGenResource
 from videoagent_dagster.providers.jobs import JobBook
@@ -265,3 +268,36 @@ def test_claims_are_exclusive_on_s3(s3, tmp_path):
     assert book.claim() and not book.claim()
     book.release()
     assert book.claim()
+
+
+def _x264_options(path) -> bytes:
+    """The encoder settings libx264 writes into the stream (its SEI): 'cabac=0' is ultrafast."""
+    data = path.read_bytes()
+    at = data.find(b"options: ")
+    return data[at:data.find(b"\0", at)]
+
+
+def test_a_clip_the_final_encodes_again_is_made_faster_under_its_own_key(store, frame_key):
+    camera = video(store, "offline")
+    kept_key, kept, _ = camera.make(clip_request(store, frame_key, frames=24))
+    fast_key, fast, looked = camera.make(replace(clip_request(store, frame_key, frames=24), reencoded=True))
+    assert fast.cache_key != kept.cache_key and not fast.cached
+    # A clip for a stream-copied final has the key it had before the field existed: nothing cached is made again.
+    before = {k: v for k, v in asdict(clip_request(store, frame_key, frames=24)).items()
+              if k not in ("prompt", "frame_key", "reencoded")}
+    assert kept.cache_key == cache_key("video", "offline", "ffmpeg-camera-1", "waves", before, [store.sha256(frame_key)])
+    assert b"cabac=1" in _x264_options(store.path(kept_key)) and b"cabac=0" in _x264_options(store.path(fast_key))
+    # The clip was looked at as it was made: what a separate look at the cached file finds.
+    problems, seen = looked
+    again = inspect_clip(store.path(fast_key), "pan_right", 1.0)
+    assert problems == again[0] == [] and seen["frames"] == again[1]["frames"] == 24
+    # Served from the cache: nothing was looked at just now.
+    assert camera.make(replace(clip_request(store, frame_key, frames=24), reencoded=True))[1:] == (
+        fast.model_copy(update={"cached": True, "latency_s": 0.0}), None)
+
+
+def test_a_vendor_clip_keeps_its_cache_key_whatever_the_final_does(store, vendors, frame_key):
+    key, call = video(store, "runway,offline").generate(clip_request(store, frame_key))
+    again, call_again = video(store, "runway,offline").generate(replace(clip_request(store, frame_key), reencoded=True))
+    assert (again, call_again.cache_key) == (key, call.cache_key) and call_again.cached
+    assert vendors.count("runway.create") == 1

@@ -28,6 +28,24 @@ MOVES: dict[str, tuple[str, str, str]] = {
 SUPERSAMPLE = 2
 
 
+# Settings for a clip the final cut encodes again (picture.why_encode: a blending transition, burned
+# subtitles): about half the CPU of veryfast at the same crf; the bits it spends more are dropped
+# by the final's own encode, whose quality it barely changes. A stream-copied final is the clips
+# themselves, so those keep the default (veryfast).
+INTERMEDIATE_PRESET, INTERMEDIATE_CRF = "ultrafast", 20
+
+
+def animate_filter(move: str, *, frames: int, fps: int, width: int, height: int) -> str:
+    """The filter chain that makes `frames` frames of `move` over a still, at width x height."""
+    if move not in MOVES:
+        raise ValueError(f"camera move {move!r} is not one of {', '.join(MOVES)}")
+    zoom, x, y = (e.replace("{p}", f"(on/{max(1, frames - 1)})") for e in MOVES[move])
+    ss = SUPERSAMPLE if move != "static" else 1
+    return (f"scale={width * ss}:{height * ss}:flags=bicubic,"
+            f"zoompan=z='{zoom}':x='{x}':y='{y}':d={frames}:s={width}x{height}:fps={fps},"
+            "format=yuv420p")
+
+
 def animate(
     image: Path,
     out: Path,
@@ -42,22 +60,11 @@ def animate(
     threads: int = 0,
 ) -> None:
     """Write an H.264 MP4 of exactly `frames` frames: `move` over `image`, at width x height."""
-    if move not in MOVES:
-        raise ValueError(f"camera move {move!r} is not one of {', '.join(MOVES)}")
-    zoom, x, y = (e.replace("{p}", f"(on/{max(1, frames - 1)})") for e in MOVES[move])
-    ss = SUPERSAMPLE if move != "static" else 1
-    vf = (
-        f"scale={width * ss}:{height * ss}:flags=bicubic,"
-        f"zoompan=z='{zoom}':x='{x}':y='{y}':d={frames}:s={width}x{height}:fps={fps},"
-        "format=yuv420p"
-    )
+    vf = animate_filter(move, frames=frames, fps=fps, width=width, height=height)
     out.parent.mkdir(parents=True, exist_ok=True)
-    ffmpeg(
-        ["-i", str(image), "-vf", vf, "-frames:v", str(frames), "-r", str(fps),
-         "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-threads", str(threads),
-         "-g", str(fps * 2), "-movflags", "+faststart", "-an", "-f", "mp4", str(out)],
-        what=f"animating {image.name} ({move})",
-    )
+    ffmpeg(["-i", str(image), "-vf", vf, "-frames:v", str(frames), *clip_output(fps=fps, preset=preset, crf=crf,
+                                                                                   threads=threads), str(out)],
+           what=f"animating {image.name} ({move})")
 
 
 def conform_filter(*, frames: int, fps: int, width: int, height: int) -> str:
@@ -68,6 +75,7 @@ def conform_filter(*, frames: int, fps: int, width: int, height: int) -> str:
             "format=yuv420p")
 
 
-def conform_output(*, fps: int, preset: str, crf: int) -> list[str]:
-    return ["-r", str(fps), "-an", "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-g", str(fps * 2),
-            "-movflags", "+faststart", "-f", "mp4"]
+def clip_output(*, fps: int, preset: str, crf: int, threads: int = 0) -> list[str]:
+    """Output options of a shot clip (an H.264 MP4 without sound), all but the file name."""
+    return ["-r", str(fps), "-an", "-c:v", "libx264", "-preset", preset, "-crf", str(crf), "-threads", str(threads),
+            "-g", str(fps * 2), "-movflags", "+faststart", "-f", "mp4"]

@@ -1,5 +1,5 @@
-"""Looking at a shot clip: is it black, or frozen where its camera should move? (Its own
-clip, or a vendor's conformed and looked at in the same pass.)"""
+"""Looking at a shot clip: is it black, or frozen where its camera should move? (A clip as it is,
+or looked at in the pass that makes it: a vendor's conformed, or the offline camera's animated.)"""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from videoagent_dagster.media.detect import (
     picture_detectors,
     run_detecting,
 )
-from videoagent_dagster.media.motion import conform_filter, conform_output
+from videoagent_dagster.media.motion import animate_filter, clip_output, conform_filter
 from videoagent_dagster.media.run import Command, MediaToolError
 
 FROZEN_SHARE = 0.5  # a moving shot frozen for half its length (or a second, if shorter) is bad
@@ -28,19 +28,39 @@ def conform_and_inspect(src: Path, out: Path, camera_movement: str, *, frames: i
                         height: int, preset: str = "ultrafast", crf: int = 20) -> tuple[list[str], dict]:
     """A vendor's clip conformed (motion.conform_filter) into `out` and inspected as inspect_clip
     does, in one pass: the conformed frames go both to the encoder and to the detectors."""
-    duration = frames / fps
     cmd = Command()
-    graph = (f"{cmd.input(src).v}{conform_filter(frames=frames, fps=fps, width=width, height=height)},"
-             f"split[clip][look];[look]{picture_detectors(CLIP_BLACK_MIN_S, _frozen_min_s(duration))},nullsink")
+    made = f"{cmd.input(src).v}{conform_filter(frames=frames, fps=fps, width=width, height=height)}"
+    return _make_and_inspect(cmd, made, out, camera_movement, frames=frames, fps=fps, width=width, height=height,
+                             preset=preset, crf=crf, what="conforming", src=src)
+
+
+def animate_and_inspect(image: Path, out: Path, camera_movement: str, *, frames: int, fps: int, width: int,
+                        height: int, preset: str = "veryfast", crf: int = 20) -> tuple[list[str], dict]:
+    """motion.animate's clip of `camera_movement` over a still, written to `out` and inspected as
+    inspect_clip does, in the same pass: the frames the encoder gets go to the detectors too, so
+    the clip just made is not decoded again."""
+    cmd = Command()
+    made = f"{cmd.input(image).v}{animate_filter(camera_movement, frames=frames, fps=fps, width=width, height=height)}"
+    return _make_and_inspect(cmd, made, out, camera_movement, frames=frames, fps=fps, width=width, height=height,
+                             preset=preset, crf=crf, what="animating", src=image)
+
+
+def _make_and_inspect(cmd: Command, made: str, out: Path, camera_movement: str, *, frames: int, fps: int,
+                      width: int, height: int, preset: str, crf: int, what: str, src: Path) -> tuple[list[str], dict]:
+    """Encode the filter chain `made` (over cmd's input) into `out` while the detectors look at it."""
+    duration = frames / fps
+    graph = f"{made},split[clip][look];[look]{picture_detectors(CLIP_BLACK_MIN_S, _frozen_min_s(duration))},nullsink"
     out.parent.mkdir(parents=True, exist_ok=True)
     cmd.output("-filter_complex", graph, "-map", "[clip]", "-frames:v", str(frames),
-               *conform_output(fps=fps, preset=preset, crf=crf), "-y", str(out))
-    found = run_detecting(cmd.args, "conforming", src)
+               *clip_output(fps=fps, preset=preset, crf=crf), "-y", str(out))
+    # A stretch still frozen at the end closes at the end of what was made (probed only then), as
+    # inspect_clip would close it: not at the end of the input (a still has none; a vendor's clip may be longer).
+    found = run_detecting(cmd.args, what, out)
     if found["returncode"] != 0 or found["frames"] == 0:
         tail = " | ".join(found["errors"].splitlines()[-4:]) or "no frames came out"
-        raise MediaToolError(f"conforming {src.name}: ffmpeg exited with {found['returncode']}: {tail}")
+        raise MediaToolError(f"{what} {src.name}: ffmpeg exited with {found['returncode']}: {tail}")
     # What was made, not what came in (ffmpeg's stream description is the input's); the decoder's
-    # complaints about the vendor's file were concealed in what was encoded.
+    # complaints about the input were concealed in what was encoded.
     found.update(width=width, height=height, fps=float(fps), errors="")
     return _problems(found, camera_movement, duration), found
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from videoagent_dagster.domain.prompts import offline_writer
 from videoagent_dagster.media.frames import render_frame
-from videoagent_dagster.media.motion import animate
+from videoagent_dagster.media.motion import INTERMEDIATE_CRF, INTERMEDIATE_PRESET, animate
+from videoagent_dagster.media.quality import animate_and_inspect
 from videoagent_dagster.media.speech import speak_within
 from videoagent_dagster.providers.chain import register
 from videoagent_dagster.providers.images import ImageProvider
@@ -53,6 +54,14 @@ class OfflineCamera(VideoProvider):
     preset: str = "veryfast"
 
     def animate(self, request, frame, out, book=None):
-        animate(frame, out, move=request.camera_movement, frames=request.frames, fps=request.fps,
-                width=request.width, height=request.height, preset=self.preset)
+        animate(frame, out, move=request.camera_movement, **self._how(request))
         return {}
+
+    def animate_and_inspect(self, request, frame, out, book=None):
+        # One ffmpeg pass makes the clip and looks at it: the clip is not decoded again to be inspected.
+        return {}, animate_and_inspect(frame, out, request.camera_movement, **self._how(request))
+
+    def _how(self, request) -> dict:
+        fast = {"preset": INTERMEDIATE_PRESET, "crf": INTERMEDIATE_CRF} if request.reencoded else {"preset": self.preset}
+        return {"frames": request.frames, "fps": request.fps, "width": request.width, "height": request.height,
+                **fast}

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,6 +27,7 @@ from videoagent_dagster.providers.chain import (
     Spending,
     StageResource,
     Usage,
+    parse_chain,
     serve_request,
     verified,
 )
@@ -54,6 +55,10 @@ class ClipRequest:
     width: int
     height: int
     attempt: int = 0  # > 0 when an earlier result failed quality control: a new seed, a new cache key
+    # The final cut encodes the picture again (a blending transition, burned subtitles): a clip made
+    # here (the offline camera) may be encoded for speed. Part of the cache key only when True, so
+    # the keys of clips already cached stay as they were.
+    reencoded: bool = False
 
 
 @dataclass
@@ -65,6 +70,12 @@ class VideoProvider(Provider):
     def animate(self, request: ClipRequest, frame: Path, out: Path, book: JobBook) -> Usage:
         """Write an MP4 for the request to `out` (see exact_clips); return what it used."""
         raise NotImplementedError
+
+    def animate_and_inspect(self, request: ClipRequest, frame: Path, out: Path, book: JobBook
+                            ) -> tuple[Usage, tuple[list[str], dict] | None]:
+        """animate, and what a provider that looks at its clip while making it saw there (as
+        quality.inspect_clip reports it); None from one that does not (the clip is inspected after)."""
+        return self.animate(request, frame, out, book), None
 
 
 DEFAULT_JOB_ATTEMPTS = 3  # jobs submitted for one clip when the vendor's own faults end them
@@ -242,26 +253,48 @@ class VideoGenResource(StageResource):
         return REGISTRY["video"][provider].exact_clips
 
     def generate(self, request: ClipRequest, spend: Spending | None = None) -> tuple[str, ProviderCall]:
+        return self.make(request, spend)[:2]
+
+    def make(self, request: ClipRequest, spend: Spending | None = None
+             ) -> tuple[str, ProviderCall, tuple[list[str], dict] | None]:
+        """The clip's cache key, who served it, and what its provider saw in it while making it
+        (problems, findings: see VideoProvider.animate_and_inspect), when it was made just now by
+        one that looks; else None."""
         store = self.media_store
         frame = store.path(request.frame_key)
+        providers = parse_chain("video", self.chain)
+        if request.reencoded and not all(p.exact_clips for p in providers):
+            # A vendor's clip is the same either way: its cache key must not change with the final's
+            # encoding (a new key would pay for the clip again). The chain's own fallback then makes
+            # its clips as for a stream copy.
+            request = replace(request, reencoded=False)
         settings = {**self.provider_settings(), "deadline_s": self.deadline_s, "poll_s": self.poll_s,
                     "job_attempts": self.job_attempts}
+        looked: dict[str, tuple[list[str], dict]] = {}
+
+        def produce(provider: VideoProvider, out: Path, key: str) -> Usage:
+            looked.clear()  # only what the provider that serves saw
+            usage, seen = self._animate_checked(provider, request, frame, out, JobBook(store, key))
+            if seen is not None:
+                looked["seen"] = seen
+            return usage
+
         # The frame's bytes (its sha256) matter, not where it sits.
-        return serve_request(store, "video", self.chain, request, prompt_field="prompt", ext="mp4",
-                             private=("frame_key",), input_hashes=[request.frame_sha256], settings=settings,
-                             produce=lambda p, out, key: self._animate_checked(p, request, frame, out,
-                                                                              JobBook(store, key)),
-                             what=f"animating {Path(request.frame_key).name}", spend=spend)
+        key, call = serve_request(store, "video", self.chain, request, prompt_field="prompt", ext="mp4",
+                                  private=("frame_key", *(() if request.reencoded else ("reencoded",))),
+                                  input_hashes=[request.frame_sha256], settings=settings, produce=produce,
+                                  what=f"animating {Path(request.frame_key).name}", spend=spend)
+        return key, call, None if call.cached else looked.get("seen")
 
     @staticmethod
     def _animate_checked(provider: VideoProvider, request: ClipRequest, frame: Path, out: Path,
-                         book: JobBook) -> Usage:
-        """The provider's clip, verified before it may be cached (it decodes, lasts what was asked).
-        A rejected clip's job is forgotten too, so the next attempt submits a new job instead of
-        fetching the same bad result again."""
-        usage = provider.animate(request, frame, out, book)
+                         book: JobBook) -> tuple[Usage, tuple[list[str], dict] | None]:
+        """The provider's clip, verified before it may be cached (it decodes, lasts what was asked),
+        and what the provider saw in it. A rejected clip's job is forgotten too, so the next attempt
+        submits a new job instead of fetching the same bad result again."""
+        usage, seen = provider.animate_and_inspect(request, frame, out, book)
         try:
-            return verified(usage, lambda: verify_clip(out, request.frames / request.fps))
+            return verified(usage, lambda: verify_clip(out, request.frames / request.fps)), seen
         except ResultRejected:
             book.clear()
             raise

@@ -16,6 +16,7 @@ from videoagent_dagster.defs.video.common import (
 )
 from videoagent_dagster.defs.video.partitions import video_tasks
 from videoagent_dagster.defs.video.reuse import made_from, remember, reusable
+from videoagent_dagster.domain.brief import Brief
 from videoagent_dagster.domain.keys import shot_name, task_media_key
 from videoagent_dagster.domain.manifests import (
     ClipItem,
@@ -23,6 +24,7 @@ from videoagent_dagster.domain.manifests import (
     ShotClips,
     Storyboard,
 )
+from videoagent_dagster.media.picture import why_encode
 from videoagent_dagster.media.quality import conform_and_inspect, inspect_clip
 from videoagent_dagster.media.run import MediaToolError
 from videoagent_dagster.providers.cache import evict
@@ -39,13 +41,14 @@ class ClipQualityError(RuntimeError):
 @dg.asset(partitions_def=video_tasks, group_name="video", pool="video", kinds={"mp4"},
           retry_policy=STEP_RETRY_POLICY)
 @retried_only_when_transient
-def shot_clips(context: dg.AssetExecutionContext, storyboard: Storyboard, first_frames: FirstFrames,
-               video_gen: VideoGenResource, media_store: MediaStore) -> ShotClips:
+def shot_clips(context: dg.AssetExecutionContext, video_brief: Brief, storyboard: Storyboard,
+               first_frames: FirstFrames, video_gen: VideoGenResource, media_store: MediaStore) -> ShotClips:
     """One clip per shot, exactly as long as its storyboard shot (in whole frames) plus the overlap
     of the transition into the next shot; checked (black, frozen) and made again when it fails."""
     task = context.partition_key
     fps = storyboard.fps
     spend = Spending(media_store, task)
+    reencoded = final_reencodes(video_brief, storyboard)
 
     def film(i: int, shot) -> ClipItem:
         frame = first_frames.frames[i]
@@ -61,10 +64,10 @@ def shot_clips(context: dg.AssetExecutionContext, storyboard: Storyboard, first_
                     prompt=f"{shot.description} Camera: {shot.camera_movement.replace('_', ' ')}.",
                     frame_key=frame.key, frame_sha256=frame.sha256, camera_movement=shot.camera_movement,
                     frames=frames, fps=fps, width=storyboard.width,
-                    height=storyboard.height, attempt=attempt,
+                    height=storyboard.height, attempt=attempt, reencoded=reencoded,
                 )
                 try:
-                    cached, call = video_gen.generate(request, spend=spend)
+                    cached, call, looked = video_gen.make(request, spend=spend)
                 except ProviderError as e:
                     if not e.rejected:
                         raise
@@ -82,6 +85,8 @@ def shot_clips(context: dg.AssetExecutionContext, storyboard: Storyboard, first_
                 try:
                     if record:
                         problems, seen = record["problems"], record["seen"]
+                    elif looked is not None:  # seen by the camera as it made the clip, in the same ffmpeg pass
+                        problems, seen = looked
                     elif exact:
                         problems, seen = inspect_clip(media_store.path(cached), shot.camera_movement, frames / fps)
                     else:  # as the vendor made it: conformed to the shot and checked in one pass
@@ -132,3 +137,12 @@ def shot_clips(context: dg.AssetExecutionContext, storyboard: Storyboard, first_
         **calls_summary(calls),
     })
     return ShotClips(clips=clips)
+
+
+def final_reencodes(brief: Brief, storyboard: Storyboard) -> bool:
+    """Whether final_video will encode the picture whatever its clips are: compose's own rule
+    (picture.why_encode) on the storyboard's joins and the brief's subtitles. (Music changes only
+    the sound; the picture is still copied.)"""
+    # Only whether subtitles are burned in matters to the rule, not where the file is.
+    burned = Path("subtitles.ass") if brief.options.subtitles == "burn" else None
+    return bool(why_encode(storyboard.joins(), burned))
