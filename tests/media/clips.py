@@ -41,3 +41,11 @@ def frame_at(video, index, fps=24):
                          check=True, capture_output=True).stdout
     w, h = probe(video)["video"]["width"], probe(video)["video"]["height"]
     return np.frombuffer(raw, np.uint8).reshape(h, w, 3).astype(int)
+
+
+def x264_options(path) -> bytes:
+    """The settings libx264 wrote into a clip's stream (its SEI): 'cabac=0' there is ultrafast."""
+    data = path.read_bytes()
+    at = data.find(b"options: ")
+    assert at != -1, f"{path} has no x264 settings in it"
+    return data[at:data.find(b"\0", at)]

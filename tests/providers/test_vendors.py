@@ -22,6 +22,8 @@ from videoagent_dagster.providers.llm import LLMResource
 from videoagent_dagster.providers.speech import SpeechRequest, TTSResource
 from videoagent_dagster.providers.video import ClipRequest, VideoGenResource
 
+from ..media.clips import x264_options
+
 
 def json_error(status, message, headers=None, code="x"):
     import json
@@ -270,13 +272,6 @@ def test_claims_are_exclusive_on_s3(s3, tmp_path):
     assert book.claim()
 
 
-def _x264_options(path) -> bytes:
-    """The encoder settings libx264 writes into the stream (its SEI): 'cabac=0' is ultrafast."""
-    data = path.read_bytes()
-    at = data.find(b"options: ")
-    return data[at:data.find(b"\0", at)]
-
-
 def test_a_clip_the_final_encodes_again_is_made_faster_under_its_own_key(store, frame_key):
     camera = video(store, "offline")
     kept_key, kept, _ = camera.make(clip_request(store, frame_key, frames=24))
@@ -286,7 +281,7 @@ def test_a_clip_the_final_encodes_again_is_made_faster_under_its_own_key(store, 
     before = {k: v for k, v in asdict(clip_request(store, frame_key, frames=24)).items()
               if k not in ("prompt", "frame_key", "reencoded")}
     assert kept.cache_key == cache_key("video", "offline", "ffmpeg-camera-1", "waves", before, [store.sha256(frame_key)])
-    assert b"cabac=1" in _x264_options(store.path(kept_key)) and b"cabac=0" in _x264_options(store.path(fast_key))
+    assert b"cabac=1" in x264_options(store.path(kept_key)) and b"cabac=0" in x264_options(store.path(fast_key))
     # The clip was looked at as it was made: what a separate look at the cached file finds.
     problems, seen = looked
     again = inspect_clip(store.path(fast_key), "pan_right", 1.0)

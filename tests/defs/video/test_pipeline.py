@@ -16,6 +16,7 @@ from videoagent_dagster.domain.manifests import FinalVideo, Narration, Storyboar
 from videoagent_dagster.media.probe import probe
 
 from ...conftest import TINY
+from ...media.clips import x264_options
 from .helpers import check_results, materialize, submit
 
 
@@ -239,3 +240,22 @@ def test_a_black_clip_is_caught_and_made_again(store, instance, monkeypatch):
     for clip in clips.clips:
         assert [a["attempt"] for a in clip.attempts] == [1, 2]
         assert clip.attempts[0]["verdict"].startswith("black") and clip.attempts[1]["verdict"] == "ok"
+
+
+def test_clips_are_encoded_for_speed_only_when_the_final_encodes_them_again(store, instance):
+    from videoagent_dagster.domain.manifests import ShotClips
+
+    short = {"duration": 5, "resolution": "180p", "shots": 2, "subtitles": "soft"}
+    keys = []
+    for transition, method in (("cut", "stream_copy"), ("crossfade", "encode")):
+        task = submit(store, instance, "Lighthouses along a stormy coast", transition=transition, **short)
+        result = materialize(instance, task)
+        assert result.success and all(check_results(result).values()), check_results(result)
+        meta = result.asset_materializations_for_node("final_video")[0].metadata
+        assert meta["composed_by"].value == method
+        clips = manifest(store, task, "shot_clips", ShotClips)
+        # A stream-copied final is its clips: they keep veryfast. Blended, they are encoded again: ultrafast.
+        assert [b"cabac=0" in x264_options(store.path(c.key)) for c in clips.clips] == [method == "encode"] * 2
+        assert [[a["verdict"] for a in c.attempts] for c in clips.clips] == [["ok"], ["ok"]]
+        keys.append({c.call.cache_key for c in clips.clips})
+    assert not keys[0] & keys[1]  # the faster clips are cached apart from the others
