@@ -253,6 +253,7 @@ class VideoGenResource(StageResource):
         return REGISTRY["video"][provider].exact_clips
 
     def generate(self, request: ClipRequest, spend: Spending | None = None) -> tuple[str, ProviderCall]:
+        """The clip's cache key and who served it."""
         return self.make(request, spend)[:2]
 
     def make(self, request: ClipRequest, spend: Spending | None = None
@@ -262,8 +263,7 @@ class VideoGenResource(StageResource):
         one that looks; else None."""
         store = self.media_store
         frame = store.path(request.frame_key)
-        providers = parse_chain("video", self.chain)
-        if request.reencoded and not all(p.exact_clips for p in providers):
+        if request.reencoded and not all(p.exact_clips for p in parse_chain("video", self.chain)):
             # A vendor's clip is the same either way: its cache key must not change with the final's
             # encoding (a new key would pay for the clip again). The chain's own fallback then makes
             # its clips as for a stream copy.
