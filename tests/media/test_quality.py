@@ -7,7 +7,11 @@ import pytest
 
 from videoagent_dagster.media.detect import analyse
 from videoagent_dagster.media.probe import probe
-from videoagent_dagster.media.quality import animate_and_inspect, conform_and_inspect, inspect_clip
+from videoagent_dagster.media.quality import (
+    animate_and_inspect,
+    conform_and_inspect,
+    inspect_clip,
+)
 from videoagent_dagster.media.run import MediaToolError
 
 

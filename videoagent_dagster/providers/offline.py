@@ -8,7 +8,11 @@ from dataclasses import dataclass
 
 from videoagent_dagster.domain.prompts import offline_writer
 from videoagent_dagster.media.frames import render_frame
-from videoagent_dagster.media.motion import INTERMEDIATE_CRF, INTERMEDIATE_PRESET, animate
+from videoagent_dagster.media.motion import (
+    INTERMEDIATE_CRF,
+    INTERMEDIATE_PRESET,
+    animate,
+)
 from videoagent_dagster.media.quality import animate_and_inspect
 from videoagent_dagster.media.speech import speak_within
 from videoagent_dagster.providers.chain import register
@@ -62,6 +66,7 @@ class OfflineCamera(VideoProvider):
         return {}, animate_and_inspect(frame, out, request.camera_movement, **self._how(request))
 
     def _how(self, request) -> dict:
-        fast = {"preset": INTERMEDIATE_PRESET, "crf": INTERMEDIATE_CRF} if request.reencoded else {"preset": self.preset}
+        encoding = ({"preset": INTERMEDIATE_PRESET, "crf": INTERMEDIATE_CRF} if request.reencoded
+                    else {"preset": self.preset})
         return {"frames": request.frames, "fps": request.fps, "width": request.width, "height": request.height,
-                **fast}
+                **encoding}
