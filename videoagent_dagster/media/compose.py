@@ -76,23 +76,24 @@ def compose(
         work = Path(tmp)
         # Lists and subtitle files get plain names in a private folder, so no path needs
         # escaping inside ffmpeg's filter syntax.
-        (work / "clips.txt").write_text(concat_list(clips), encoding="utf-8")
         cmd = Command()
 
-        def joined():
-            return cmd.input("clips.txt", "-f", "concat", "-safe", "0")
+        def joined(listing: str):
+            name = f"clips{cmd.args.count('-i')}.txt"
+            (work / name).write_text(listing, encoding="utf-8")
+            return cmd.input(name, "-f", "concat", "-safe", "0")
 
         if why:
             if burn_subtitles is not None:
                 shutil.copyfile(burn_subtitles, work / "subs.ass")
-            graph = picture_graph(signatures, joins, fps, width, height,
+            graph = picture_graph(clips, signatures, joins, fps, width, height,
                                   "subs.ass" if burn_subtitles is not None else None, read=joined)
             name = pick_h264_encoder(encoder)
             cmd.output("-filter_complex", graph, "-map", "[vout]", "-r", str(fps),
                        *encoder_args(name, preset=preset, crf=crf, fps=fps))
             result = Composed("encode", name, why)
         else:
-            cmd.output("-map", joined().stream("v:0"), "-c:v", "copy")
+            cmd.output("-map", joined(concat_list(clips)).stream("v:0"), "-c:v", "copy")
             result = Composed("stream_copy", "copy")
         sound = audio
         if audio is not None and (master_audio or music is not None):
