@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from videoagent_dagster.media.audio import SAMPLE_RATE, master_soundtrack
+from videoagent_dagster.media.detect import picture_detectors, read_log
 from videoagent_dagster.media.encoders import encoder_args, pick_h264_encoder
 from videoagent_dagster.media.picture import (
     check_joins,
@@ -18,7 +19,8 @@ from videoagent_dagster.media.picture import (
     why_encode,
     why_not_stream_copy,
 )
-from videoagent_dagster.media.run import Command
+from videoagent_dagster.media.probe import probe
+from videoagent_dagster.media.run import Command, run
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,9 @@ class Composed:
     method: str  # "stream_copy" or "encode"
     encoder: str  # "copy" when stream-copied
     why_encoded: str = ""
+    # Black and frozen stretches ((start, end) lists under "black" and "frozen") the picture
+    # detectors found in the encoded picture, when asked for (None when stream-copied).
+    stretches: dict | None = None
 
 
 def compose(
@@ -49,6 +54,7 @@ def compose(
     preset: str = "veryfast",
     crf: int = 21,
     audio_bitrate: str = "160k",
+    detect_stretches: tuple[float, float] | None = None,
 ) -> Composed:
     """Join clips with their transitions, lay the sound under them, add subtitles: at most one video encode.
 
@@ -61,6 +67,9 @@ def compose(
     here (`master_soundtrack`: `music` laid under it, loudness normalised) unless `master_audio` is
     False, when it is the finished soundtrack already. When every join is a cut, nothing is burned in and every clip already has the
     output's codec parameters, the clips are joined by stream copy and only the sound is encoded.
+    `detect_stretches` (black, frozen minimum seconds): when the picture is encoded, a branch of the
+    encoded picture runs through detect's picture detectors too, and what they found comes back as
+    `Composed.stretches` — the same stretches a decoding pass over the written file would find, without that pass.
     Output: H.264 + AAC MP4 with the index at the front (faststart), so it plays while downloading.
     """
     joins = check_joins(clips, joins)
@@ -88,8 +97,10 @@ def compose(
                 shutil.copyfile(burn_subtitles, work / "subs.ass")
             graph = picture_graph(clips, signatures, joins, fps, width, height,
                                   "subs.ass" if burn_subtitles is not None else None, read=joined)
+            if detect_stretches is not None:
+                graph += f";[vout]split[vpic][look];[look]{picture_detectors(*detect_stretches)},nullsink"
             name = pick_h264_encoder(encoder)
-            cmd.output("-filter_complex", graph, "-map", "[vout]", "-r", str(fps),
+            cmd.output("-filter_complex", graph, "-map", "[vpic]" if detect_stretches else "[vout]", "-r", str(fps),
                        *encoder_args(name, preset=preset, crf=crf, fps=fps))
             result = Composed("encode", name, why)
         else:
@@ -107,5 +118,12 @@ def compose(
             cmd.output("-map", cmd.input("subs.srt").stream("s:0"), "-c:s", "mov_text",
                        "-metadata:s:s:0", f"language={subtitle_language}")
         cmd.output("-movflags", "+faststart", "-f", "mp4", str(out.resolve()))
-        cmd.run("composing the final video", cwd=work, timeout=3600)
+        if result.method == "encode" and detect_stretches is not None:
+            # The detectors report to ffmpeg's log, at info level.
+            proc = run(["ffmpeg", "-hide_banner", "-nostdin", "-nostats", "-loglevel", "level+info", "-y", *cmd.args],
+                       "composing the final video", timeout=3600, cwd=work)
+            found = read_log(proc.stderr.decode(errors="replace"), "", lambda: probe(out)["duration"])
+            result = replace(result, stretches={k: found[k] for k in ("black", "frozen")})
+        else:
+            cmd.run("composing the final video", cwd=work, timeout=3600)
     return result
