@@ -6,9 +6,9 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from videoagent_dagster.media.detect import loudness
+from videoagent_dagster.media.detect import loudness, run_detecting, sound_detectors
 from videoagent_dagster.media.probe import probe
-from videoagent_dagster.media.run import Command, ffmpeg
+from videoagent_dagster.media.run import Command, MediaToolError
 
 SAMPLE_RATE = 48000
 TARGET_LUFS = -14.0
@@ -69,33 +69,36 @@ def mix_music(narration: Path, music: Path, out: Path) -> None:
 def master_soundtrack(voice: Path, out: Path, *, music: Path | None = None) -> None:
     """The finished soundtrack as a WAV: the voice (over `music`, ducked, when given) brought to the
     streaming norm — -14 LUFS integrated, true peak under -1 dBTP — measured first, then normalised
-    (audio only: quick, and done beside the picture work rather than after it)."""
+    while its loudness is measured again as it is written (audio only: quick, and done beside the
+    picture work rather than after it)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="videoagent-sound-") as tmp:
         sound = voice
         if music is not None:
             sound = Path(tmp) / "mix.wav"
             mix_music(voice, music, sound)
-        ffmpeg(["-i", str(sound), "-af", mastering_chain(sound), "-ar", str(SAMPLE_RATE), "-c:a", "pcm_s16le",
-                "-f", "wav", str(out)], what="mastering the soundtrack")
+        measured = loudness(sound)["integrated_lufs"]
+        # Speech is peaky: reaching -14 LUFS usually needs more gain than loudnorm's linear mode
+        # allows under the peak ceiling. So: gain, then a look-ahead limiter holding peaks under the
+        # ceiling (0.5 dB to spare for true peaks and AAC). Limiting costs loudness, so what was
+        # written is measured as it is written (ebur128 at the end of the chain) and written again
+        # with the gain corrected only when 0.5 LU or more off, twice at most. Silence stays as it is.
+        ceiling = 10 ** ((TRUE_PEAK_DBTP - 0.5) / 20)
+        gain = TARGET_LUFS - measured
+        for _ in range(3):
+            chain = "anull" if measured <= SILENT_LUFS else \
+                f"volume={gain:.2f}dB,alimiter=limit={ceiling:.4f}:attack=2:release=50:level=disabled"
+            written = _write_measuring(sound, out, f"{chain},aresample={SAMPLE_RATE}")
+            if measured <= SILENT_LUFS or abs(written - TARGET_LUFS) < 0.5:
+                break
+            gain += TARGET_LUFS - written
 
 
-def mastering_chain(audio: Path) -> str:
-    """The filters that bring `audio` to TARGET_LUFS with its true peak under TRUE_PEAK_DBTP."""
-    measured = loudness(audio)["integrated_lufs"]
-    if measured <= SILENT_LUFS:  # silence: nothing to normalise
-        return "anull"
-    # Speech is peaky: reaching -14 LUFS usually needs more gain than loudnorm's linear mode allows
-    # under the peak ceiling. So: gain, then a look-ahead limiter holding peaks under the ceiling
-    # (0.5 dB to spare for true peaks and AAC); limiting costs loudness, so the gain is corrected
-    # from a measurement of the result (audio only: quick), twice at most.
-    ceiling = 10 ** ((TRUE_PEAK_DBTP - 0.5) / 20)
-    gain = TARGET_LUFS - measured
-    chain = ""
-    for _ in range(3):
-        chain = f"volume={gain:.2f}dB,alimiter=limit={ceiling:.4f}:attack=2:release=50:level=disabled"
-        measured = loudness(audio, chain)["integrated_lufs"]
-        if abs(measured - TARGET_LUFS) < 0.5:
-            break
-        gain += TARGET_LUFS - measured
-    return chain
+def _write_measuring(sound: Path, out: Path, chain: str) -> float:
+    """Write `sound` through `chain` to `out` (16-bit WAV) and return the integrated loudness (LUFS)
+    of what was written, measured on the way."""
+    found = run_detecting(["-y", "-i", str(sound), "-vn", "-af", f"{chain},{sound_detectors(silence=False)}",
+                           "-c:a", "pcm_s16le", "-f", "wav", str(out)], "mastering the soundtrack", sound)
+    if found["returncode"] != 0:
+        raise MediaToolError(found["errors"] or f"mastering the soundtrack {sound}: ffmpeg failed")
+    return found["loudness"]["integrated_lufs"]
