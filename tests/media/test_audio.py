@@ -7,7 +7,13 @@ import numpy as np
 import pytest
 
 from videoagent_dagster.domain.styles import CATALOGUE
-from videoagent_dagster.media.audio import SAMPLE_RATE, SILENT_LUFS, master_soundtrack, mix_music, narration_track
+from videoagent_dagster.media.audio import (
+    SAMPLE_RATE,
+    SILENT_LUFS,
+    master_soundtrack,
+    mix_music,
+    narration_track,
+)
 from videoagent_dagster.media.compose import compose
 from videoagent_dagster.media.detect import loudness
 from videoagent_dagster.media.frames import render_frame

@@ -31,7 +31,7 @@ class Composed:
     encoder: str  # "copy" when stream-copied
     why_encoded: str = ""
     # Black and frozen stretches ((start, end) lists under "black" and "frozen") the picture
-    # detectors found in the encoded picture, when asked for (None when stream-copied).
+    # detectors found in the picture as it was encoded, when asked for (None when stream-copied).
     stretches: dict | None = None
 
 
@@ -67,9 +67,11 @@ def compose(
     here (`master_soundtrack`: `music` laid under it, loudness normalised) unless `master_audio` is
     False, when it is the finished soundtrack already. When every join is a cut, nothing is burned in and every clip already has the
     output's codec parameters, the clips are joined by stream copy and only the sound is encoded.
-    `detect_stretches` (black, frozen minimum seconds): when the picture is encoded, a branch of the
-    encoded picture runs through detect's picture detectors too, and what they found comes back as
-    `Composed.stretches` — the same stretches a decoding pass over the written file would find, without that pass.
+    `detect_stretches` (black, frozen minimum seconds): when the picture is encoded, a branch of it
+    runs through detect's picture detectors on its way to the encoder, and what they found comes
+    back as `Composed.stretches`, sparing a pass over the written file. They see the picture as it
+    was made: the same black stretches as in the file; a freeze may start a few frames later in the
+    file, while x264 settles on a still picture.
     Output: H.264 + AAC MP4 with the index at the front (faststart), so it plays while downloading.
     """
     joins = check_joins(clips, joins)
