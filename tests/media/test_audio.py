@@ -15,7 +15,7 @@ from videoagent_dagster.media.audio import (
     narration_track,
 )
 from videoagent_dagster.media.compose import compose
-from videoagent_dagster.media.detect import loudness
+from videoagent_dagster.media.detect import loudness, silences
 from videoagent_dagster.media.frames import render_frame
 from videoagent_dagster.media.motion import animate
 from videoagent_dagster.media.probe import probe
@@ -30,7 +30,10 @@ def test_narration_track_places_each_line_at_its_shot(tmp_path):
     b = tmp_path / "b.wav"
     speak("Second.", b, language="en")
     out = tmp_path / "track.wav"
-    narration_track([(a, 1.5), (None, 1.0), (b, 2.0)], out)
+    heard = narration_track([(a, 1.5), (None, 1.0), (b, 2.0)], out)
+    # Heard on the way as a pass over the written track hears it: the silent shot (and the quiet
+    # tail after "Second."), and the loudness.
+    assert heard["silent"] == silences(out) and heard["silent"] and heard["loudness"] == loudness(out)
     with wave.open(str(out)) as w:
         rate = w.getframerate()
         s = np.abs(np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(int))
