@@ -4,11 +4,18 @@ import subprocess
 import wave
 
 import numpy as np
+import pytest
 
 from videoagent_dagster.domain.styles import CATALOGUE
-from videoagent_dagster.media.audio import mix_music, narration_track
+from videoagent_dagster.media.audio import (
+    SAMPLE_RATE,
+    SILENT_LUFS,
+    master_soundtrack,
+    mix_music,
+    narration_track,
+)
 from videoagent_dagster.media.compose import compose
-from videoagent_dagster.media.detect import loudness
+from videoagent_dagster.media.detect import loudness, silences
 from videoagent_dagster.media.frames import render_frame
 from videoagent_dagster.media.motion import animate
 from videoagent_dagster.media.probe import probe
@@ -23,7 +30,10 @@ def test_narration_track_places_each_line_at_its_shot(tmp_path):
     b = tmp_path / "b.wav"
     speak("Second.", b, language="en")
     out = tmp_path / "track.wav"
-    narration_track([(a, 1.5), (None, 1.0), (b, 2.0)], out)
+    heard = narration_track([(a, 1.5), (None, 1.0), (b, 2.0)], out)
+    # Heard on the way as a pass over the written track hears it: the silent shot (and the quiet
+    # tail after "Second."), and the loudness.
+    assert heard["silent"] == silences(out) and heard["silent"] and heard["loudness"] == loudness(out)
     with wave.open(str(out)) as w:
         rate = w.getframerate()
         s = np.abs(np.frombuffer(w.readframes(w.getnframes()), np.int16).astype(int))
@@ -78,3 +88,29 @@ def test_final_loudness_is_normalised(tmp_path):
     compose([clip], out, fps=24, width=320, height=180, audio=audio, preset="ultrafast")
     level = loudness(out)
     assert abs(level["integrated_lufs"] + 14) <= 1.5 and level["true_peak_dbtp"] <= -1.0, level
+
+
+def test_mastering_measures_what_it_writes(tmp_path, monkeypatch):
+    """One measuring pass before, then loudness measured while writing: written again only when
+    0.5 LU or more off. Silence is written as silence."""
+    from videoagent_dagster.media import audio
+
+    line = tmp_path / "line.wav"
+    speak("The lighthouse keeper climbs the stairs at dusk and lights the lamp.", line, language="en")
+    writes = []
+    write = audio._write_measuring
+    monkeypatch.setattr(audio, "_write_measuring", lambda *a: writes.append(write(*a)) or writes[-1])
+    out = tmp_path / "mastered.wav"
+    master_soundtrack(line, out)
+    level = loudness(out)
+    # As the final check allows (peaky speech loses loudness to the limiter); the limiter holds
+    # sample peaks at -2 dBFS, true peaks land within about a dB of that.
+    assert abs(level["integrated_lufs"] + 14) <= 1.5 and level["true_peak_dbtp"] <= -0.5, level
+    assert writes[-1] == pytest.approx(level["integrated_lufs"], abs=0.05)  # measured on the way = the file
+    assert all(abs(w + 14) >= 0.5 for w in writes[:-1]) and len(writes) <= 3
+    assert probe(out)["audio"]["sample_rate"] == SAMPLE_RATE
+    quiet = tmp_path / "quiet.wav"
+    narration_track([(None, 2.0)], quiet)
+    writes.clear()
+    master_soundtrack(quiet, out)
+    assert len(writes) == 1 and loudness(out)["integrated_lufs"] <= SILENT_LUFS

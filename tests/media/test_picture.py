@@ -1,5 +1,7 @@
 """Joining clips: which joins force an encode, and every transition landing on its frames."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -85,15 +87,21 @@ def test_the_picture_graph_reads_the_joined_clips_by_handle():
     cmd = Command()
     cmd.input("music.wav")  # an input before the readers: they are 1 and 2, not 0 and 1
 
-    def read():
-        return cmd.input("clips.txt", "-f", "concat", "-safe", "0")
+    listings = []
 
-    graph = picture_graph(sigs, [("crossfade", 12)], 24, 320, 180, "subs.ass", read=read)
+    def read(listing):
+        listings.append(listing)
+        return cmd.input(f"clips{len(listings)}.txt", "-f", "concat", "-safe", "0")
+
+    clips = [Path("/a.mp4"), Path("/b.mp4")]
+    graph = picture_graph(clips, sigs, [("crossfade", 12)], 24, 320, 180, "subs.ass", read=read)
     assert graph.startswith("[1:v]scale=320:180")  # at the clips' rate: no fps filter
-    assert ";[2:v]scale=" in graph and "[0:v]" not in graph and graph.endswith("ass=subs.ass,format=yuv420p[vout]")
-    assert cmd.args == ["-i", "music.wav", "-f", "concat", "-safe", "0", "-i", "clips.txt",
-                        "-f", "concat", "-safe", "0", "-i", "clips.txt"]
+    assert ";[2:v]select=" in graph and "[0:v]" not in graph and graph.endswith("ass=subs.ass,format=yuv420p[vout]")
+    assert cmd.args == ["-i", "music.wav", "-f", "concat", "-safe", "0", "-i", "clips1.txt",
+                        "-f", "concat", "-safe", "0", "-i", "clips2.txt"]
+    # The second reader reads only the incoming head: clip 2's first 12 frames, placed as long as the clip.
+    assert listings == ["file '/a.mp4'\nfile '/b.mp4'\n", "file '/b.mp4'\noutpoint 0.500000\nduration 1.250000\n"]
     cut = Command()
-    assert picture_graph(sigs, [("cut", 0)], 24, 320, 180, None, read=lambda: cut.input("clips.txt")) == (
+    assert picture_graph(clips, sigs, [("cut", 0)], 24, 320, 180, None, read=lambda _: cut.input("clips.txt")) == (
         "[0:v]scale=320:180:force_original_aspect_ratio=increase,crop=320:180,setsar=1,format=yuv420p,settb=1/24,"
         "format=yuv420p[vout]")

@@ -30,12 +30,13 @@ def sound_detectors(silence: bool = True, loudness: bool = True) -> str:
                     + ["ebur128=peak=true"] * loudness)
 
 
-def analyse(path: str | Path, *, black_min_s: float, frozen_min_s: float, audio: bool = True) -> dict:
+def analyse(path: str | Path, *, black_min_s: float, frozen_min_s: float, audio: bool = True,
+            picture: bool = True) -> dict:
     """One decoding pass for what the quality checks look at: black and frozen stretches
-    ((start, end) lists); when `audio`, silent stretches of 0.5 s or more and EBU R128 loudness;
-    what the decoders complained about (`errors`, '' when the file decodes cleanly); and the
+    ((start, end) lists; empty when not `picture`: the picture is only decoded); when `audio`,
+    silent stretches of 0.5 s or more and EBU R128 loudness; what the decoders complained about (`errors`, '' when the file decodes cleanly); and the
     picture as decoded: `frames`, and `width`, `height`, `fps` as the stream declares them."""
-    args = ["-map", "0:v:0", "-vf", picture_detectors(black_min_s, frozen_min_s)]
+    args = ["-map", "0:v:0", *(["-vf", picture_detectors(black_min_s, frozen_min_s)] if picture else [])]
     if audio:
         args += ["-map", "0:a:0", "-af", sound_detectors()]
     found = run_detecting(["-i", str(path), *args, "-f", "null", "-"], "analysing", path)

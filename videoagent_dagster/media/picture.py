@@ -33,6 +33,14 @@ def concat_list(clips: list[Path]) -> str:
     return "".join(f"file '{_concat_escape(c)}'\n" for c in clips)
 
 
+def _heads_list(clips: list[Path], heads: list[tuple[int, int, int]], fps: int) -> str:
+    """A concat list of only the heads, (clip, head frames, clip frames) each: every clip read up to
+    the end of its head (`outpoint`; B-frames may bring a few frames past it), yet placed on the
+    timeline as long as the whole clip (`duration`), so those few never collide with the next head."""
+    return "".join(f"file '{_concat_escape(clips[i])}'\noutpoint {head / fps:.6f}\nduration {frames / fps:.6f}\n"
+                   for i, head, frames in heads)
+
+
 def _concat_escape(path: Path) -> str:
     return str(path.resolve()).replace("'", "'\\''")
 
@@ -111,14 +119,16 @@ def _between_frames(ranges: list[tuple[int, int]]) -> str:
     return "+".join(f"between(n,{a},{a + k - 1})" for a, k in ranges)
 
 
-def picture_graph(signatures: list[dict], joins: list[tuple[str, int]], fps: int, width: int, height: int,
-                  burn: str | None, read: Callable[[], Input]) -> str:
-    """The filter graph over the joined clips, out as [vout]. `read()` adds a reader of the joined
-    clips to the command and returns its handle: called once, or twice when there are transitions.
-    `burn` names an ASS file to draw in (a plain name: it is not escaped).
+def picture_graph(clips: list[Path], signatures: list[dict], joins: list[tuple[str, int]], fps: int, width: int,
+                  height: int, burn: str | None, read: Callable[[str], Input]) -> str:
+    """The filter graph over the joined clips, out as [vout]. `read(listing)` adds a concat reader
+    of that list to the command and returns its handle: called once with every clip, and again
+    with only the incoming heads when there are transitions. `burn` names an ASS file to draw in
+    (a plain name: it is not escaped).
 
     Transitions use two decoders whatever the number of shots: the picture (every frame but the
-    incoming heads) and the heads, shifted to their windows and laid over the picture — alpha-faded
+    incoming heads) and the heads (only they are decoded, when the clips are at the output's rate),
+    shifted to their windows and laid over the picture — alpha-faded
     (crossfade), after a fade to black (fade_black), moving in from the right (slide) or revealed
     behind a moving edge (wipe). Memory stays flat as the video grows."""
     at_rate = all(float(Fraction(sig.get("r_frame_rate") or "0/1")) == fps for sig in signatures)
@@ -126,7 +136,7 @@ def picture_graph(signatures: list[dict], joins: list[tuple[str, int]], fps: int
             f"crop={width}:{height},setsar=1,format=yuv420p,settb=1/{fps}")
     tail = (f"ass={burn}," if burn else "") + "format=yuv420p[vout]"
     heads, windows = _transition_plan(signatures, joins, fps)
-    picture = read()
+    picture = read(concat_list(clips))
     if not windows:
         return f"{picture.v}{norm},{tail}"
     chains = [f"{picture.v}{norm},select='not({_between_frames(heads)})',setpts=N"]
@@ -135,7 +145,20 @@ def picture_graph(signatures: list[dict], joins: list[tuple[str, int]], fps: int
     for k in range(1, len(windows)):
         offset.append(f"gte(N,{done})*{windows[k].start - windows[k - 1].start - heads[k - 1][1]}")
         done += heads[k][1]
-    s = [f"{read().v}{norm},select='{_between_frames(heads)}',setpts='N+{'+'.join(offset)}',format=yuva420p"]
+    shift = f"setpts='N+{'+'.join(offset)}',format=yuva420p"
+    if at_rate:  # a reader of the heads alone, each picked by its time on that reader's timeline
+        spans, listed, at, start = [], [], 0, 0
+        head_at = dict(heads)  # joined-stream frame -> head frames
+        for i, sig in enumerate(signatures):
+            frames = _frames(sig)
+            if head_at.get(start):
+                listed.append((i, head_at[start], frames))
+                spans.append(f"between(t,{(at - 0.5) / fps:.6f},{(at + head_at[start] - 0.5) / fps:.6f})")
+                at += frames
+            start += frames
+        s = [f"{read(_heads_list(clips, listed, fps)).v}select='{'+'.join(spans)}',{norm},{shift}"]
+    else:  # the fps filter renumbers frames: every frame decoded, the heads picked by number
+        s = [f"{read(concat_list(clips)).v}{norm},select='{_between_frames(heads)}',{shift}"]
     wipes = [w for w in windows if w.kind == "wipe"]
     if wipes:  # the heads' alpha from a mask whose edge moves across each wipe window
         total = windows[-1].start + windows[-1].frames

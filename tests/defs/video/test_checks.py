@@ -11,6 +11,7 @@ import pytest
 
 from videoagent_dagster.defs.video.checks import (
     FINAL_VIDEO_CHECKS,
+    STRETCHES,
     final_video_checks,
     look_at,
     media_checks,
@@ -103,6 +104,37 @@ def test_a_missing_line_is_caught_under_a_music_bed(tmp_path):
     result = _results(video, _board(2, 3.0), narration)["narration_audible"]
     assert not result.passed and "shot 2" in result.metadata["problems"].value
     assert "silent in the voice" in result.metadata["problems"].value and "shot 1" not in result.metadata["problems"].value
+
+
+def test_the_stretches_compose_finds_while_encoding_are_what_look_at_finds_in_the_file(tmp_path):
+    """compose runs the picture detectors inside its encode; look_at given what they found decodes
+    the written file only for its errors and its sound, and finds the same as one full pass."""
+    moving = _grey(tmp_path / "moving.mp4", 3)
+    # 2 s of black, then a still picture to the end: a black stretch, and a frozen one still open at the end.
+    black = tmp_path / "black.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "color=black:size=320x180:rate=24:d=2", *X264, "-pix_fmt", "yuv420p", black)
+    still = tmp_path / "still.mp4"
+    _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=320x180:rate=24:d=3", "-vf", "select=eq(n\\,0),loop=71:1:0",
+            *X264, "-pix_fmt", "yuv420p", still)
+    voice = _sound(tmp_path / "voice.m4a", "sine=frequency=440:sample_rate=48000", seconds=7.0)
+    video = tmp_path / "v.mp4"
+    composed = compose([moving, black, still], video, fps=24, width=320, height=180, audio=voice,
+                       joins=[("fade_black", 12), ("crossfade", 12)], preset="ultrafast", detect_stretches=STRETCHES)
+    assert composed.method == "encode"
+    facts = probe(video)
+    whole = look_at(video, facts)
+    seen = look_at(video, facts, composed.stretches)
+    assert seen["black"] == whole["black"] == [(2.75, 4.04167)]  # from the middle of the fade to black
+    # Still from the end of the crossfade (frame 108) to the end of the file. In the written file x264
+    # takes a few frames to settle on the still picture, so a pass over the file finds it a little later.
+    assert seen["frozen"] == [(4.5, facts["duration"])] and abs(facts["duration"] - 7.0) < 0.05
+    assert len(whole["frozen"]) == 1 and 4.5 < whole["frozen"][0][0] <= 4.75
+    assert {k: v for k, v in seen.items() if k != "frozen"} == {k: v for k, v in whole.items() if k != "frozen"}
+    assert seen["errors"] == "" and seen["frames"] == 168 and abs(seen["loudness"]["integrated_lufs"] + 14) < 1.5
+    # Stream-copied, nothing is detected while composing: look_at makes its full pass.
+    copied = compose([moving, black], tmp_path / "copy.mp4", fps=24, width=320, height=180,
+                     detect_stretches=STRETCHES)
+    assert copied.method == "stream_copy" and copied.stretches is None
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -100,9 +100,16 @@ def look_at_settings() -> dict:
     return {"black_min_s": BLACK_MIN_S, "frozen_min_s": FROZEN_MIN_S, "silence_db": SILENCE_DB}
 
 
-def look_at(video: Path, facts: dict) -> dict:
-    """One decoding pass over the final video for every check below (detect.analyse)."""
-    return analyse(video, black_min_s=BLACK_MIN_S, frozen_min_s=FROZEN_MIN_S, audio=facts["audio"] is not None)
+STRETCHES = (BLACK_MIN_S, FROZEN_MIN_S)  # compose's detect_stretches: what look_at looks for in the picture
+
+
+def look_at(video: Path, facts: dict, stretches: dict | None = None) -> dict:
+    """One decoding pass over the final video for every check below (detect.analyse). `stretches`:
+    the black and frozen stretches compose found while encoding (Composed.stretches, found with
+    STRETCHES); then the pass only decodes the picture (decodes_cleanly) and analyses the sound."""
+    found = analyse(video, black_min_s=BLACK_MIN_S, frozen_min_s=FROZEN_MIN_S, audio=facts["audio"] is not None,
+                    picture=stretches is None)
+    return found | (stretches or {})
 
 
 def media_checks(found: dict, facts: dict, board: Storyboard, narration: Narration) -> list[dg.AssetCheckResult]:

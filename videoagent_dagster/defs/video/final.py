@@ -3,7 +3,7 @@
 
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import dagster as dg
@@ -11,6 +11,7 @@ import dagster as dg
 from videoagent_dagster.defs.video.brief import music_for
 from videoagent_dagster.defs.video.checks import (
     FINAL_VIDEO_CHECKS,
+    STRETCHES,
     as_found,
     final_video_checks,
     for_task,
@@ -88,14 +89,15 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
         context.log.info(f"final video: made earlier from the same inputs ({composed.method}), kept")
     else:
         with media_store.writing(video_key) as tmp:
-            composed = compose(clips, tmp, signatures=[c.signature or None for c in shot_clips.clips], **how)
+            composed = compose(clips, tmp, signatures=[c.signature or None for c in shot_clips.clips],
+                               detect_stretches=STRETCHES, **how)
         context.log.info(f"final video: {composed.method}" + (f" with {composed.encoder} ({composed.why_encoded})"
                                                               if composed.method == "encode" else ""))
         video = media_store.path(video_key)
         facts = probe(video)
         # The checks' decoding pass runs while the thumbnail is taken (both mostly wait on ffmpeg).
         looking = ThreadPoolExecutor(max_workers=1, thread_name_prefix="final-checks")
-        found = looking.submit(look_at, video, facts)
+        found = looking.submit(look_at, video, facts, composed.stretches)
         looking.shutdown(wait=False)
     thumb_key = task_media_key(task, "final", "thumbnail.jpg")
     with media_store.writing(thumb_key) as tmp:
@@ -131,6 +133,8 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
         seen = as_found(record["found"])
     else:
         seen = found.result()
-        remember(media_store, record_key, digest, video_key, composed=asdict(composed), facts=facts, found=seen)
+        # The stretches compose found are kept once, with the rest of the findings.
+        remember(media_store, record_key, digest, video_key, composed=asdict(replace(composed, stretches=None)),
+                 facts=facts, found=seen)
     yield from for_task(task, [*final_video_checks(seen, facts, video_brief),
                                *media_checks(seen, facts, storyboard, narration)])

@@ -1,6 +1,5 @@
 """narration: each shot's line spoken, laid on one shot-aligned track, with subtitles."""
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import dagster as dg
@@ -19,7 +18,6 @@ from videoagent_dagster.domain.brief import Brief
 from videoagent_dagster.domain.keys import shot_name, task_media_key
 from videoagent_dagster.domain.manifests import Narration, NarrationLine, Storyboard
 from videoagent_dagster.media.audio import master_soundtrack, narration_track
-from videoagent_dagster.media.detect import silences
 from videoagent_dagster.media.probe import media_duration
 from videoagent_dagster.media.subtitles import cues_for_lines, write_ass, write_srt
 from videoagent_dagster.providers.speech import SpeechRequest, TTSResource
@@ -95,15 +93,14 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
         if record:
             voice_silences = [tuple(q) for q in record["voice_silences"]]
         else:
+            # The track is heard as it is written: the voice's silences (for the checks) and its
+            # loudness (where the mastering starts from).
             with media_store.writing(track_key) as tmp:
-                narration_track(segments, tmp)
-            track = media_store.path(track_key)
-            # Two independent passes over the track: the voice's silences (for the checks) and the mastering.
-            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="narration-silences") as pool:
-                heard = pool.submit(silences, track)
-                with media_store.writing(soundtrack_key) as tmp:
-                    master_soundtrack(track, tmp, music=media_store.path(music) if music else None)
-                voice_silences = heard.result()
+                heard = narration_track(segments, tmp)
+            with media_store.writing(soundtrack_key) as tmp:
+                master_soundtrack(media_store.path(track_key), tmp, music=media_store.path(music) if music else None,
+                                  voice_lufs=heard["loudness"]["integrated_lufs"])
+            voice_silences = heard["silent"]
             remember(media_store, record_key, digest, track_key, soundtrack_key, voice_silences=voice_silences)
 
     width, height = storyboard.width, storyboard.height
