@@ -44,7 +44,8 @@ class RunwayVideo(RemoteVideoProvider):
 
     def prepare(self):
         super().prepare()
-        self.client(0), self.client(self.retries())
+        # Each resource is imported on its first use, under a lock every shot's thread waits on.
+        self.client(0).image_to_video, self.client(self.retries()).tasks  # noqa: B018
 
     def submit(self, request, frame, seconds):
         shape = orientation(request.width, request.height)
