@@ -32,7 +32,7 @@ class AnthropicMessages(LLMProvider):
                                 self.retries(), self.timeout())
 
     def prepare(self):
-        self.client().messages  # noqa: B018 - the SDK imports each resource on first use
+        self.client().messages  # the SDK imports each resource on first use
 
     def complete(self, stage, schema, prompt, inputs, conversation):
         import anthropic

@@ -66,7 +66,7 @@ class OpenAIChat(LLMProvider):
         return openai_client(key, base_url, self.retries(), self.timeout())
 
     def prepare(self):
-        self.client().chat.completions  # noqa: B018 - the SDK imports each resource on first use
+        self.client().chat.completions  # the SDK imports each resource on first use
 
     def complete(self, stage, schema, prompt, inputs, conversation):
         import openai
@@ -126,7 +126,7 @@ class OpenAIImages(ImageProvider):
                              self.timeout())
 
     def prepare(self):
-        self.client().images  # noqa: B018 - the SDK imports each resource on first use
+        self.client().images  # the SDK imports each resource on first use
 
     def render(self, request, out):
         client = self.client()
@@ -159,7 +159,7 @@ class OpenAIVoice(SpeechProvider):
                              self.retries(), self.timeout())
 
     def prepare(self):
-        self.client().audio.speech  # noqa: B018 - the SDK imports each resource on first use
+        self.client().audio.speech  # the SDK imports each resource on first use
 
     def speak(self, request, out):
         client = self.client()

@@ -45,7 +45,7 @@ class RunwayVideo(RemoteVideoProvider):
     def prepare(self):
         super().prepare()
         # Each resource is imported on its first use, under a lock every shot's thread waits on.
-        self.client(0).image_to_video, self.client(self.retries()).tasks  # noqa: B018
+        self.client(0).image_to_video, self.client(self.retries()).tasks
 
     def submit(self, request, frame, seconds):
         shape = orientation(request.width, request.height)

@@ -40,7 +40,7 @@ class VeoVideo(RemoteVideoProvider):
 
     def prepare(self):
         super().prepare()
-        self.client(1).models, self.client(1 + self.retries()).operations  # noqa: B018 - built on first use
+        self.client(1).models, self.client(1 + self.retries()).operations  # built on first use
 
     def submit(self, request, frame, seconds):
         from google.genai import types
