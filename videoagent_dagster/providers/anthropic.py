@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from videoagent_dagster.providers.chain import register
 from videoagent_dagster.providers.errors import VendorRefused
 from videoagent_dagster.providers.llm import SYSTEM_PROMPT, Answer, LLMProvider
-from videoagent_dagster.providers.vendor_sdk import env_base_url, require_env
+from videoagent_dagster.providers.vendor_sdk import env_base_url, require_env, shared
 
 
-@lru_cache(maxsize=32)
+@shared
 def anthropic_client(api_key: str, base_url: str | None, max_retries: int, timeout: float):
     import anthropic
 
@@ -28,11 +27,17 @@ class AnthropicMessages(LLMProvider):
 
     sdk_modules = ("anthropic",)
 
+    def client(self):
+        return anthropic_client(require_env("ANTHROPIC_API_KEY", self.name), env_base_url("ANTHROPIC_BASE_URL"),
+                                self.retries(), self.timeout())
+
+    def prepare(self):
+        self.client().messages  # the SDK imports each resource on first use
+
     def complete(self, stage, schema, prompt, inputs, conversation):
         import anthropic
 
-        key = require_env("ANTHROPIC_API_KEY", self.name)
-        client = anthropic_client(key, env_base_url("ANTHROPIC_BASE_URL"), self.retries(), self.timeout())
+        client = self.client()
         messages = [{"role": "user", "content": prompt}]
         for answer, correction in conversation:
             messages += [{"role": "assistant", "content": answer}, {"role": "user", "content": correction}]

@@ -65,6 +65,10 @@ class Provider:
         """Seconds a vendor request may take (the resource's timeout_s)."""
         return float(self.setting("timeout_s", DEFAULT_TIMEOUT_S))
 
+    def prepare(self) -> None:
+        """Build what a call needs once per process (its SDK or HTTP client), ahead of the first
+        call: warm_up runs it in the background. A missing key may fail here; the call says so."""
+
     def explain(self, e: BaseException, key_var: str | None) -> VendorError:
         """A vendor error as one that says what happened and what to fix (see vendor_sdk.explain)."""
         return explain(e, self.name, key_var, self.retries(), self.timeout())
@@ -226,17 +230,26 @@ def serve_request(store: MediaStore, stage: str, chain: str, request: Any, *, pr
                      input_hashes=input_hashes or [], ext=ext, produce=produce, what=what, spend=spend)
 
 
-def warm_up(stage: str, chain: str) -> None:
-    """Import the chain's vendor SDKs in the background: a run's resources are set up before its
-    first step, so the imports (a third of a second each) overlap with earlier stages instead of
-    delaying the first call."""
+def warm_up(stage: str, chain: str, settings: dict[str, Any] | None = None) -> None:
+    """Import the chain's vendor SDKs and build their clients (Provider.prepare) in the background:
+    a run's resources are set up before its first step, so the imports (a third of a second each)
+    and the clients overlap with earlier stages instead of delaying the first calls."""
     try:
-        modules = [m for p in parse_chain(stage, chain) for m in p.sdk_modules]
+        providers = [p for p in parse_chain(stage, chain, settings) if p.sdk_modules]
     except ValueError:
         return  # an unknown provider is reported, with the known ones, at the first call
-    if modules:
-        threading.Thread(target=lambda: [importlib.import_module(m) for m in modules], daemon=True,
-                         name=f"warm-up-{stage}").start()
+
+    def warm() -> None:
+        for p in providers:
+            try:
+                for module in p.sdk_modules:
+                    importlib.import_module(module)
+                p.prepare()
+            except Exception:  # noqa: BLE001 - a missing key or SDK is reported, with the fix, at the first call
+                pass
+
+    if providers:
+        threading.Thread(target=warm, daemon=True, name=f"warm-up-{stage}").start()
 
 
 class StageResource(dg.ConfigurableResource):
@@ -253,7 +266,7 @@ class StageResource(dg.ConfigurableResource):
         return {"max_retries": self.max_retries, "timeout_s": self.timeout_s}
 
     def setup_for_execution(self, context) -> None:
-        warm_up(self.stage(), self.chain)
+        warm_up(self.stage(), self.chain, self.provider_settings())
 
     @classmethod
     def stage(cls) -> str:

@@ -7,7 +7,6 @@ import base64
 import json
 import os
 from dataclasses import dataclass
-from functools import lru_cache
 
 from pydantic import ValidationError
 
@@ -27,14 +26,21 @@ from videoagent_dagster.providers.vendor_sdk import (
     env_base_url,
     orientation,
     require_env,
+    shared,
 )
 
 
-@lru_cache(maxsize=32)
+@shared
 def openai_client(api_key: str, base_url: str | None, max_retries: int, timeout: float):
+    """The SDK client for these settings; every retries setting shares one connection pool (with_options)."""
+    return _openai_base(api_key, base_url, timeout).with_options(max_retries=max_retries)
+
+
+@shared
+def _openai_base(api_key: str, base_url: str | None, timeout: float):
     import openai
 
-    return openai.OpenAI(api_key=api_key, base_url=base_url or None, max_retries=max_retries, timeout=timeout)
+    return openai.OpenAI(api_key=api_key, base_url=base_url or None, timeout=timeout)
 
 
 @dataclass
@@ -58,6 +64,9 @@ class OpenAIChat(LLMProvider):
         if base_url is None and self.base_url_var != "OPENAI_BASE_URL":
             require_env(self.base_url_var, self.name)  # no default endpoint: say which variable to set
         return openai_client(key, base_url, self.retries(), self.timeout())
+
+    def prepare(self):
+        self.client().chat.completions  # the SDK imports each resource on first use
 
     def complete(self, stage, schema, prompt, inputs, conversation):
         import openai
@@ -111,10 +120,16 @@ class OpenAIImages(ImageProvider):
 
     SIZES = {"landscape": "1536x1024", "portrait": "1024x1536", "square": "1024x1024"}
 
-    def render(self, request, out):
+    def client(self):
         # SDK retries off: a retried create after a timeout could bill twice (see retry.py).
-        client = openai_client(require_env("OPENAI_API_KEY", self.name), env_base_url("OPENAI_BASE_URL"), 0,
-                               self.timeout())
+        return openai_client(require_env("OPENAI_API_KEY", self.name), env_base_url("OPENAI_BASE_URL"), 0,
+                             self.timeout())
+
+    def prepare(self):
+        self.client().images  # the SDK imports each resource on first use
+
+    def render(self, request, out):
+        client = self.client()
         size = self.SIZES[orientation(request.width, request.height)]
         extra = {"response_format": "b64_json"} if self.model.startswith("dall-e") else {}
         if self.model.startswith("dall-e-3"):
@@ -139,9 +154,15 @@ class OpenAIVoice(SpeechProvider):
 
     sdk_modules = ("openai",)
 
+    def client(self):
+        return openai_client(require_env("OPENAI_API_KEY", self.name), env_base_url("OPENAI_BASE_URL"),
+                             self.retries(), self.timeout())
+
+    def prepare(self):
+        self.client().audio.speech  # the SDK imports each resource on first use
+
     def speak(self, request, out):
-        client = openai_client(require_env("OPENAI_API_KEY", self.name), env_base_url("OPENAI_BASE_URL"),
-                               self.retries(), self.timeout())
+        client = self.client()
         try:
             with client.audio.speech.with_streaming_response.create(
                 model=self.model, voice=request.voice or "alloy", input=request.text, response_format="wav",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from videoagent_dagster.providers.chain import register
 from videoagent_dagster.providers.jobs import JobState
@@ -11,15 +10,22 @@ from videoagent_dagster.providers.vendor_sdk import (
     env_base_url,
     orientation,
     require_env,
+    shared,
 )
 from videoagent_dagster.providers.video import RemoteVideoProvider, frame_data_uri
 
 
-@lru_cache(maxsize=32)
+@shared
 def runway_client(api_key: str, base_url: str | None, max_retries: int, timeout: float):
+    """The SDK client for these settings; creates (no SDK retries) and polls share one pool (with_options)."""
+    return _runway_base(api_key, base_url, timeout).with_options(max_retries=max_retries)
+
+
+@shared
+def _runway_base(api_key: str, base_url: str | None, timeout: float):
     from runwayml import RunwayML
 
-    return RunwayML(api_key=api_key, base_url=base_url or None, max_retries=max_retries, timeout=timeout)
+    return RunwayML(api_key=api_key, base_url=base_url or None, timeout=timeout)
 
 
 @register("video", "runway", "gen4_turbo")
@@ -35,6 +41,11 @@ class RunwayVideo(RemoteVideoProvider):
     def client(self, retries: int):
         return runway_client(require_env(self.key_var, self.name), env_base_url("RUNWAYML_BASE_URL"), retries,
                              self.timeout())
+
+    def prepare(self):
+        super().prepare()
+        # Each resource is imported on its first use, under a lock every shot's thread waits on.
+        self.client(0).image_to_video, self.client(self.retries()).tasks
 
     def submit(self, request, frame, seconds):
         shape = orientation(request.width, request.height)

@@ -26,6 +26,9 @@ class StabilityImages(ImageProvider):
 
     RATIOS = {"landscape": "16:9", "portrait": "9:16", "square": "1:1"}
 
+    def prepare(self):
+        http_client(self.timeout())
+
     def render(self, request, out):
         import httpx
 

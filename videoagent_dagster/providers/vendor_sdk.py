@@ -2,12 +2,14 @@
 
 The SDKs already retry transient failures (connection errors, 408/409/429/5xx) with exponential
 backoff and jitter, honouring Retry-After: we only set how many times and how long to wait. Each
-vendor module builds its SDK client once (lru_cache: a client costs tens of milliseconds)."""
+vendor module builds its SDK client once per process and settings (`shared`), and the warm-up
+(chain.warm_up) builds it before the first call."""
 
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+import threading
+from functools import lru_cache, wraps
 
 from videoagent_dagster.providers.errors import ProviderConfigError
 
@@ -15,10 +17,29 @@ DEFAULT_MAX_RETRIES = 3
 DEFAULT_TIMEOUT_S = 120.0
 
 
-@lru_cache(maxsize=8)
+_building = threading.RLock()  # reentrant: a client built from another shared one
+
+
+def shared(build):
+    """`build(*args)` made once per process and arguments, even when many threads ask at the same
+    moment (lru_cache alone lets each of them build its own): a video stage's shots all start
+    together, and every SDK or httpx client built loads the CA store into a new SSL context — tens
+    of ms of CPU each, most of a second of wall time when eight threads do it at once. The clients
+    are thread-safe, so one serves every thread."""
+    cached = lru_cache(maxsize=32)(build)
+
+    @wraps(build)
+    def get(*args):
+        with _building:
+            return cached(*args)
+
+    get.cache_clear, get.cache_info = cached.cache_clear, cached.cache_info
+    return get
+
+
+@shared
 def http_client(timeout: float):
-    """One pooled HTTP client per timeout, shared by every thread (httpx clients are thread-safe):
-    building a client loads the CA store, about 20 ms of CPU — per poll of a video job, that adds up."""
+    """One pooled HTTP client per timeout, shared by every thread (downloads, plain-HTTP vendors)."""
     import httpx
 
     return httpx.Client(timeout=timeout)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from videoagent_dagster.providers.chain import register
 from videoagent_dagster.providers.errors import ProviderConfigError
 from videoagent_dagster.providers.jobs import JobState
-from videoagent_dagster.providers.vendor_sdk import env_base_url, require_env
+from videoagent_dagster.providers.vendor_sdk import env_base_url, require_env, shared
 from videoagent_dagster.providers.video import RemoteVideoProvider
 
 
-@lru_cache(maxsize=8)
+@shared
 def _veo_client(api_key: str, base_url: str | None, attempts: int, timeout: float):
     from google import genai
     from google.genai import types
@@ -38,6 +37,10 @@ class VeoVideo(RemoteVideoProvider):
     def client(self, attempts: int):
         return _veo_client(require_env(self.key_var, self.name), env_base_url("GOOGLE_VERTEX_BASE_URL"),
                            max(1, attempts), self.timeout())
+
+    def prepare(self):
+        super().prepare()
+        self.client(1).models, self.client(1 + self.retries()).operations  # built on first use
 
     def submit(self, request, frame, seconds):
         from google.genai import types

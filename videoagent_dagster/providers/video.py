@@ -98,6 +98,11 @@ class RemoteVideoProvider(VideoProvider):
     def poll(self, job_id: str) -> JobState:
         raise NotImplementedError
 
+    def prepare(self) -> None:
+        import av  # noqa: F401 - for verify_clip
+
+        http_client(self.timeout())  # the downloads'
+
     def fetch(self, url: str, dest: Path) -> None:
         """Download a result URL (with the vendor's auth where it needs it)."""
         with http_client(self.timeout()).stream("GET", url, follow_redirects=True) as resp:
