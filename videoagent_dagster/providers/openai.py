@@ -25,22 +25,18 @@ from videoagent_dagster.providers.speech import SpeechProvider
 from videoagent_dagster.providers.vendor_sdk import (
     env_base_url,
     orientation,
+    pooled,
     require_env,
-    shared,
 )
 
 
-@shared
-def openai_client(api_key: str, base_url: str | None, max_retries: int, timeout: float):
-    """The SDK client for these settings; every retries setting shares one connection pool (with_options)."""
-    return _openai_base(api_key, base_url, timeout).with_options(max_retries=max_retries)
-
-
-@shared
 def _openai_base(api_key: str, base_url: str | None, timeout: float):
     import openai
 
     return openai.OpenAI(api_key=api_key, base_url=base_url or None, timeout=timeout)
+
+
+openai_client = pooled(_openai_base)  # the SDK client for these settings
 
 
 @dataclass

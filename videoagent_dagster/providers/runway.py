@@ -9,23 +9,19 @@ from videoagent_dagster.providers.jobs import JobState
 from videoagent_dagster.providers.vendor_sdk import (
     env_base_url,
     orientation,
+    pooled,
     require_env,
-    shared,
 )
 from videoagent_dagster.providers.video import RemoteVideoProvider, frame_data_uri
 
 
-@shared
-def runway_client(api_key: str, base_url: str | None, max_retries: int, timeout: float):
-    """The SDK client for these settings; creates (no SDK retries) and polls share one pool (with_options)."""
-    return _runway_base(api_key, base_url, timeout).with_options(max_retries=max_retries)
-
-
-@shared
 def _runway_base(api_key: str, base_url: str | None, timeout: float):
     from runwayml import RunwayML
 
     return RunwayML(api_key=api_key, base_url=base_url or None, timeout=timeout)
+
+
+runway_client = pooled(_runway_base)  # the SDK client for these settings
 
 
 @register("video", "runway", "gen4_turbo")

@@ -37,6 +37,19 @@ def shared(build):
     return get
 
 
+def pooled(base):
+    """An SDK client maker (api_key, base_url, max_retries, timeout) over `base(api_key, base_url,
+    timeout)`: one client per settings, and every retries setting of it (creates run with none,
+    polls with the SDK's) shares the base's connection pool through the SDK's `with_options`."""
+    base = shared(base)
+
+    @shared
+    def client(api_key: str, base_url: str | None, max_retries: int, timeout: float):
+        return base(api_key, base_url, timeout).with_options(max_retries=max_retries)
+
+    return client
+
+
 @shared
 def http_client(timeout: float):
     """One pooled HTTP client per timeout, shared by every thread (downloads, plain-HTTP vendors)."""
