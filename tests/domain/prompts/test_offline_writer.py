@@ -129,3 +129,13 @@ def test_article_goes_by_sound_not_spelling():
 
     assert [article(w) for w in ("informative", "awe", "upbeat", "hour", "honest")] == ["an"] * 5
     assert [article(w) for w in ("documentary", "unique", "European", "one-off", "useful", "history")] == ["a"] * 6
+
+
+def test_every_styles_mood_reads_as_an_adjective_in_english():
+    from videoagent_dagster.domain.styles import CATALOGUE
+
+    for style in CATALOGUE:
+        synopsis = write_script(inputs("A documentary about wildlife in Africa", style=style))["synopsis"]
+        mood = synopsis.split(" short film")[0].split(" ", 1)[1]
+        assert mood not in ("awe", "wonder"), (style, synopsis)
+        assert synopsis.startswith(("A ", "An ")), synopsis

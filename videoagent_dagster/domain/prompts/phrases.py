@@ -110,7 +110,8 @@ EN = {
         "extreme_close_up": "a single detail fills the frame", "aerial": "top-down, strong leading lines",
         "over_the_shoulder": "foreground silhouette frames the subject",
     },
-    "moods": {},
+    # The catalogue's mood names are adjectives but two, which read as nouns before "short film".
+    "moods": {"awe": "awe-inspiring", "wonder": "wondrous"},
     "visual_styles": {},
 }
 
