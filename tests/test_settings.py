@@ -75,3 +75,8 @@ def test_the_estimate_prices_the_chains_the_resources_use(monkeypatch):
     assert est.providers["video"].startswith("runway:") and est.providers["llm"].startswith("openai:")
     chain = resources["video_gen"].chain  # through dg.EnvVar, since it is set in the environment
     assert isinstance(chain, dg.EnvVar) and chain.get_value().startswith("runway:gen4_turbo")
+
+
+def test_env_example_lists_every_setting():
+    listed = set(re.findall(r"(VIDEOAGENT_[A-Z0-9_]+)=", (README.parent / ".env.example").read_text()))
+    assert listed == {Settings.variable(name) for name in Settings.model_fields}
