@@ -8,7 +8,6 @@ import threading
 
 import dagster as dg
 
-from videoagent_dagster.providers.chain import warm_up
 from videoagent_dagster.providers.images import ImageGenResource
 from videoagent_dagster.providers.llm import LLMResource
 from videoagent_dagster.providers.speech import TTSResource
@@ -57,13 +56,11 @@ def load_plugins(settings: Settings) -> None:
 
 
 def warm_up_process(settings: Settings) -> None:
-    """Start, in the background, what a run in this process needs once: the configured vendors'
-    SDK imports (a third of a second each) and the H.264 encoder choice (an ffmpeg probe). A run
-    worker loads the definitions before its run starts, so the run's first steps find them done."""
+    """Start, in the background, the H.264 encoder choice (an ffmpeg probe), remembered for the
+    process: a run worker loads the definitions before its run starts, so the final cut finds it
+    made. (The vendors' SDK imports and clients are warmed by each stage resource's setup, with its
+    own settings, in the processes that run steps only.)"""
     from videoagent_dagster.media.encoders import pick_h264_encoder
-
-    for stage, chain in settings.chains().items():
-        warm_up(stage, chain)
 
     def choose_encoder() -> None:
         try:
