@@ -225,13 +225,13 @@ def add_brief_options(parser: argparse.ArgumentParser, *, local: bool) -> None:
 
 
 def _raw_brief(args: argparse.Namespace) -> dict:
-    from videoagent_dagster.domain.brief import OPTION_FIELDS, TOP_FIELDS
+    """The brief the options ask for: the options are the brief's fields, flat (add_brief_options)."""
+    from videoagent_dagster.domain.brief import OPTION_FIELDS, TOP_FIELDS, raw_from_flat
 
-    options = {k: getattr(args, k) for k in OPTION_FIELDS if getattr(args, k, None) is not None}
-    if options.get("music"):
-        options["music"] = Path(options["music"]).name  # a file is copied into the library under its name
-    raw = {k: getattr(args, k) for k in TOP_FIELDS if k != "options" and getattr(args, k, None) is not None}
-    return {**raw, "options": options}
+    flat = {k: getattr(args, k, None) for k in (*TOP_FIELDS, *OPTION_FIELDS) if k != "options"}
+    if flat.get("music"):
+        flat["music"] = Path(flat["music"]).name  # a file is copied into the library under its name
+    return raw_from_flat(flat)
 
 
 def _make(args: argparse.Namespace) -> int:
