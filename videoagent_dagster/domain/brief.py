@@ -274,9 +274,7 @@ def from_text(model: type[BaseModel], name: str, text: str) -> Any:
 
 def raw_brief_from_text(cells: dict[str, str]) -> dict[str, Any]:
     """A raw brief from flat text cells (a CSV row): top fields as they are, options by name."""
-    raw: dict[str, Any] = {k: v for k, v in cells.items() if k not in OPTION_FIELDS}
-    raw["options"] = {k: from_text(BriefOptions, k, v) for k, v in cells.items() if k in OPTION_FIELDS}
-    return raw
+    return raw_from_flat({k: from_text(BriefOptions, k, v) if k in OPTION_FIELDS else v for k, v in cells.items()})
 
 
 def run_tags(brief: Brief) -> dict[str, str]:
