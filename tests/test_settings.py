@@ -80,3 +80,13 @@ def test_the_estimate_prices_the_chains_the_resources_use(monkeypatch):
 def test_env_example_lists_every_setting():
     listed = set(re.findall(r"(VIDEOAGENT_[A-Z0-9_]+)=", (README.parent / ".env.example").read_text()))
     assert listed == {Settings.variable(name) for name in Settings.model_fields}
+
+
+def test_the_cli_names_an_unusable_setting_without_a_traceback(monkeypatch, capsys):
+    from videoagent_dagster.cli import main
+
+    monkeypatch.setenv("VIDEOAGENT_DAILY_BUDGET_USD", "lots")
+    assert main(["make", "Tide pools", "--estimate"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("videoagent: a setting cannot be used: VIDEOAGENT_DAILY_BUDGET_USD='lots'")
+    assert "Traceback" not in err

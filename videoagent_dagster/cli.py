@@ -95,6 +95,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from videoagent_dagster.settings import SettingsError
+
+    try:
+        return _command(argv)
+    except SettingsError as e:  # a variable set to something unusable: say which, no traceback
+        print(f"videoagent: a setting cannot be used: {e}", file=sys.stderr)
+        return 2
+
+
+def _command(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command in ("submit", "status", "list", "cancel", "retry", "download"):
         return _remote(args)
