@@ -73,6 +73,23 @@ def _parser() -> argparse.ArgumentParser:
     ui = sub.add_parser("ui", help="open the Dagster UI (dagster dev) on the same local instance")
     ui.add_argument("--port", type=int, default=3000)
 
+    serve = sub.add_parser("serve", help="the REST API and the creator page, on this instance (starts a Dagster "
+                                         "webserver and daemon unless --dagster-url names running ones)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--dagster-url", help="a running Dagster webserver to use instead of starting one")
+
+    keys = sub.add_parser("keys", help="API keys of the REST gateway: create, list, revoke")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="a new key for a user (printed once; only its hash is kept)")
+    create.add_argument("user")
+    create.add_argument("--role", choices=("user", "admin"), default="user",
+                        help="admin sees every user's tasks (default user)")
+    create.add_argument("--label", default="", help="what the key is for")
+    keys_sub.add_parser("list", help="every key: id, user, role, when made and revoked")
+    revoke = keys_sub.add_parser("revoke", help="a key stops working at once")
+    revoke.add_argument("key_id", help="the key's id (or the whole key)")
+
     url = current().url
     remote = {}
     for name, help_text in (("submit", "submit a brief to a running webserver (GraphQL)"),
@@ -108,7 +125,13 @@ def _command(argv: list[str] | None) -> int:
     args = _parser().parse_args(argv)
     if args.command in ("submit", "status", "list", "cancel", "retry", "download"):
         return _remote(args)
+    if args.command == "serve":
+        from videoagent_dagster.api.serve import serve
+
+        return serve(args.host, args.port, args.dagster_url)
     ensure_dagster_home()
+    if args.command == "keys":
+        return _keys(args)
     if args.command == "ui":
         return _ui(args.port)
     return _make(args) if args.command == "make" else _resume(args)
@@ -153,14 +176,40 @@ def _remote(args: argparse.Namespace) -> int:
     return 0
 
 
+def _keys(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from videoagent_dagster.api.accounts import Accounts, KeyError_
+
+    accounts = Accounts(current().database_url)
+    try:
+        if args.keys_command == "create":
+            key_id, key = accounts.create_key(args.user, args.role, args.label)
+            print(f"key {key_id} for user {args.user} ({args.role}); shown once, keep it:\n{key}")
+        elif args.keys_command == "revoke":
+            accounts.revoke(args.key_id)
+            print(f"revoked {args.key_id}")
+        else:
+            def when(t):
+                return datetime.fromtimestamp(t, timezone.utc).strftime("%Y-%m-%d %H:%M") if t else "-"
+
+            rows = [{"id": k["key_id"], "user": k["user"], "role": k["role"], "created": when(k["created_at"]),
+                     "revoked": when(k["revoked_at"]), "label": k["label"]} for k in accounts.keys()]
+            print(_table(rows, ("id", "user", "role", "created", "revoked", "label")) if rows else "no keys")
+    except KeyError_ as e:
+        print(f"videoagent: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
 LIST_COLUMNS = ("task", "run_status", "user", "priority", "run_id")
 
 
-def _table(rows: list[dict]) -> str:
-    """`videoagent list` for people: one aligned line per task."""
-    cells = [[c.upper().replace("_", " ") for c in LIST_COLUMNS]]
-    cells += [["-" if row.get(c) is None else str(row[c]) for c in LIST_COLUMNS] for row in rows]
-    widths = [max(len(line[i]) for line in cells) for i in range(len(LIST_COLUMNS))]
+def _table(rows: list[dict], columns: tuple[str, ...] = LIST_COLUMNS) -> str:
+    """A list for people (`videoagent list`, `keys list`): one aligned line per row."""
+    cells = [[c.upper().replace("_", " ") for c in columns]]
+    cells += [["-" if row.get(c) is None else str(row[c]) for c in columns] for row in rows]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(columns))]
     return "\n".join("  ".join(v.ljust(w) for v, w in zip(line, widths)).rstrip() for line in cells)
 
 

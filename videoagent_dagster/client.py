@@ -51,7 +51,10 @@ LOGS_QUERY = """
 query Logs($runId: ID!, $afterCursor: String) {
   logsForRun(runId: $runId, afterCursor: $afterCursor, limit: 10000) {
     __typename
-    ... on EventConnection { cursor hasMore events { __typename ... on MessageEvent { message stepKey level } } }
+    ... on EventConnection { cursor hasMore events { __typename
+      ... on MessageEvent { message stepKey level timestamp }
+      ... on ExecutionStepFailureEvent { error { message } }
+      ... on RunFailureEvent { pipelineFailureError: error { message } } } }
     ... on PythonError { message }
     ... on RunNotFoundError { message }
   }
@@ -160,6 +163,87 @@ class TaskStatus:
         return asdict(self)
 
 
+QUEUED = ("QUEUED", "NOT_STARTED", "STARTING")
+FINISHED = ("SUCCESS", "FAILURE", "CANCELED")
+
+
+class RunProgress:
+    """What a run's event log says of its task, folded in as the events arrive: the stage, the
+    progress 0-1, the running steps ("shot clips 3/5") and the first failure. `videoagent status`
+    feeds it a whole log once; the REST gateway feeds it each new page of a log it follows, so a
+    status is never worked out by reading a log again."""
+
+    def __init__(self, task: str, run_id: str):
+        self.task, self.run_id = task, run_id
+        self.done: set[str] = set()
+        self.started: list[str] = []
+        self.last_message: dict[str, str] = {}
+        self.error: dict[str, str] | None = None  # {step, message} of the first failed step
+        self.started_at: float | None = None  # the first step's start (epoch seconds)
+        self.cursor: str | None = None
+
+    def feed(self, events: list[dict[str, Any]]) -> None:
+        for e in events:
+            step, kind = e.get("stepKey"), e["__typename"]
+            if kind == "ExecutionStepStartEvent" and self.started_at is None and e.get("timestamp"):
+                self.started_at = float(e["timestamp"]) / 1000
+            if kind == "RunFailureEvent" and self.error is None:
+                failure = (e.get("pipelineFailureError") or {}).get("message") or e.get("message") or "the run failed"
+                self.error = {"step": "run", "message": failure.strip()}
+            if not step:
+                continue
+            if kind == "ExecutionStepSuccessEvent":
+                self.done.add(step)
+            elif kind == "ExecutionStepStartEvent":
+                self.started.append(step)
+            elif kind == "LogMessageEvent":
+                self.last_message[step] = e["message"]
+            elif kind == "ExecutionStepFailureEvent" and (self.error is None or self.error["step"] == "run"):
+                message = ((e.get("error") or {}).get("message") or e.get("message") or "failed").strip()
+                # Dagster prefixes a Failure's description with the exception's type name
+                self.error = {"step": step, "message": re.sub(r"^[\w.]*(Failure|Error|Exception): ", "", message)}
+
+    def shots(self) -> dict[str, Any]:
+        """{total, completed, current} of the shot stage running now (or last counted)."""
+        for step in ("shot_clips", "first_frames", "narration"):
+            m = re.search(r"(\d+)/(\d+)", self.last_message.get(step, ""))
+            if m and step not in self.done:
+                return {"total": int(m.group(2)), "completed": int(m.group(1)),
+                        "current": min(int(m.group(1)) + 1, int(m.group(2))), "stage": STEP_NAMES[step]}
+        total = next((int(m.group(2)) for s in ("shot_clips", "first_frames") if
+                      (m := re.search(r"(\d+)/(\d+)", self.last_message.get(s, "")))), None)
+        finished = "shot_clips" in self.done
+        return {"total": total, "completed": total if finished else 0, "current": None, "stage": None}
+
+    def status(self, run_status: str) -> TaskStatus:
+        task, run_id = self.task, self.run_id
+        if run_status in QUEUED:
+            return TaskStatus(task, "pending", 0.0, "waiting in the queue", run_id, run_status)
+        # Steps can run side by side (narration beside frames and clips): the stage word is the
+        # earliest running step's, the text names each running step.
+        order = list(WEIGHTS)
+        running = sorted({s for s in self.started if s not in self.done},
+                         key=lambda s: order.index(s) if s in order else len(order))
+        progress = sum(WEIGHTS.get(s, 0) for s in self.done)
+        texts = []
+        for current in running:
+            m = re.search(r"(\d+)/(\d+)", self.last_message.get(current, ""))
+            name = STEP_NAMES.get(current, current)
+            if m:
+                progress += WEIGHTS.get(current, 0) * int(m.group(1)) / max(1, int(m.group(2)))
+                name += f" {m.group(1)}/{m.group(2)}"
+            texts.append(name)
+        step_text = ", ".join(texts)
+        if run_status == "SUCCESS":
+            return TaskStatus(task, "completed", 1.0, "done", run_id, run_status)
+        if run_status in ("CANCELED", "CANCELING"):
+            return TaskStatus(task, "cancelled", round(progress, 3), step_text or "cancelled", run_id, run_status)
+        if run_status == "FAILURE":
+            return TaskStatus(task, "failed", round(progress, 3), step_text or "failed", run_id, run_status)
+        stage = STAGES.get(running[0], "pending") if running else "pending"
+        return TaskStatus(task, stage, round(min(progress, 0.99), 3), step_text, run_id, run_status)
+
+
 def _failure(result: dict[str, Any]) -> str:
     """What a GraphQL union result that is not a success says about itself."""
     errors = result.get("errors")
@@ -244,15 +328,29 @@ class VideoagentClient:
                                   "through this client); choose another key, or leave it out to have one made")
         else:
             raise ClientError(f"could not find a free task key for {topic!r} in 5 tries")
+        return Submitted(key, self._launch(key, validate_brief(raw_brief, key), config))
+
+    def start(self, brief) -> str:
+        """Launch the run of a task whose brief is stored already (prepare_task: the REST gateway's
+        path); video_brief reads the stored brief. Returns the run id."""
+        repo = self._repository()
+        added = self._execute(ADD_PARTITION, {"repositorySelector": repo, "partitionsDefName": TASK_PARTITIONS,
+                                              "partitionKey": brief.task})["addDynamicPartition"]
+        if added["__typename"] not in ("AddDynamicPartitionSuccess", "DuplicateDynamicPartitionError"):
+            raise ClientError(f"could not add partition {brief.task}: {added.get('message', added['__typename'])}")
+        return self._launch(brief.task, brief, None)
+
+    def _launch(self, key: str, brief, config: dict[str, Any] | None) -> str:
+        run_config = {"ops": {"video_brief": {"config": config}}} if config else {}
         launched = self._execute(LAUNCH, {"executionParams": {
-            "selector": {**repo, "jobName": JOB},
-            "runConfigData": {"ops": {"video_brief": {"config": config}}},
+            "selector": {**self._repository(), "jobName": JOB},
+            "runConfigData": run_config,
             "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in
-                                           {PARTITION_TAG: key, **run_tags(validate_brief(raw_brief, key))}.items()]},
+                                           {PARTITION_TAG: key, **run_tags(brief)}.items()]},
         }})["launchRun"]
         if launched["__typename"] != "LaunchRunSuccess":
             raise ClientError(f"could not launch task {key}: {_failure(launched)}")
-        return Submitted(key, launched["run"]["runId"])
+        return launched["run"]["runId"]
 
     def _run_with_brief(self, task: str, brief) -> str | None:
         """The latest run of a task if the task was submitted with this brief (the same validated
@@ -278,11 +376,17 @@ class VideoagentClient:
                                          == brief.model_dump(exclude={"task", "created_at"}))
         return runs[0]["runId"] if same else None
 
-    def runs(self, task: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    def runs(self, task: str | None = None, limit: int = 100, *, statuses: list[str] | None = None,
+             run_ids: list[str] | None = None) -> list[dict[str, Any]]:
         """A task's runs (or every task's), newest first: every run of a partition, whichever job
         ran it (make_video, or the asset graph's job when the UI materialised the partition)."""
         tags = [{"key": PARTITION_TAG, "value": task}] if task else []
-        data = self._execute(RUNS_QUERY, {"filter": {"tags": tags}, "limit": limit})
+        filter_: dict[str, Any] = {"tags": tags}
+        if statuses:
+            filter_["statuses"] = statuses
+        if run_ids:
+            filter_["runIds"] = run_ids
+        data = self._execute(RUNS_QUERY, {"filter": filter_, "limit": limit})
         result = data["runsOrError"]
         if result["__typename"] != "Runs":
             raise ClientError(_failure(result))
@@ -296,55 +400,24 @@ class VideoagentClient:
 
     def status(self, task: str) -> TaskStatus:
         run = self._latest(task)
-        state = run["status"]
-        if state in ("QUEUED", "NOT_STARTED", "STARTING"):
-            return TaskStatus(task, "pending", 0.0, "waiting in the queue", run["runId"], state)
-        events = self._events(run["runId"])
-        done, started, last_message = set(), [], {}
-        for e in events:
-            step = e.get("stepKey")
-            if not step:
-                continue
-            if e["__typename"] == "ExecutionStepSuccessEvent":
-                done.add(step)
-            elif e["__typename"] == "ExecutionStepStartEvent":
-                started.append(step)
-            elif e["__typename"] == "LogMessageEvent":
-                last_message[step] = e["message"]
-        # Steps can run side by side (narration beside frames and clips): the stage word is the
-        # earliest running step's, the text names each running step.
-        order = list(WEIGHTS)
-        running = sorted((s for s in started if s not in done),
-                         key=lambda s: order.index(s) if s in order else len(order))
-        progress = sum(WEIGHTS.get(s, 0) for s in done)
-        texts = []
-        for current in running:
-            m = re.search(r"(\d+)/(\d+)", last_message.get(current, ""))
-            name = STEP_NAMES.get(current, current)
-            if m:
-                progress += WEIGHTS.get(current, 0) * int(m.group(1)) / max(1, int(m.group(2)))
-                name += f" {m.group(1)}/{m.group(2)}"
-            texts.append(name)
-        step_text = ", ".join(texts)
-        if state == "SUCCESS":
-            return TaskStatus(task, "completed", 1.0, "done", run["runId"], state)
-        if state in ("CANCELED", "CANCELING"):
-            return TaskStatus(task, "cancelled", round(progress, 3), step_text or "cancelled", run["runId"], state)
-        if state == "FAILURE":
-            return TaskStatus(task, "failed", round(progress, 3), step_text or "failed", run["runId"], state)
-        stage = STAGES.get(running[0], "pending") if running else "pending"
-        return TaskStatus(task, stage, round(min(progress, 0.99), 3), step_text, run["runId"], state)
+        progress = RunProgress(task, run["runId"])
+        if run["status"] not in QUEUED:
+            progress.feed(self._events(run["runId"]))
+        return progress.status(run["status"])
 
     def _events(self, run_id: str) -> list[dict[str, Any]]:
-        events, cursor = [], None
-        while True:
-            data = self._execute(LOGS_QUERY, {"runId": run_id, "afterCursor": cursor})["logsForRun"]
-            if data["__typename"] != "EventConnection":
-                raise ClientError(_failure(data))
-            events += data["events"]
-            cursor = data["cursor"]
-            if not data["hasMore"]:
-                return events
+        events, cursor, more = [], None, True
+        while more:
+            page, cursor, more = self.events_after(run_id, cursor)
+            events += page
+        return events
+
+    def events_after(self, run_id: str, cursor: str | None) -> tuple[list[dict[str, Any]], str | None, bool]:
+        """One page of a run's event log after `cursor`: (events, the new cursor, whether more follow)."""
+        data = self._execute(LOGS_QUERY, {"runId": run_id, "afterCursor": cursor})["logsForRun"]
+        if data["__typename"] != "EventConnection":
+            raise ClientError(_failure(data))
+        return data["events"], data["cursor"], data["hasMore"]
 
     def list(self, limit: int = 100) -> list[dict[str, Any]]:
         """The latest run of each task, newest first."""

@@ -59,6 +59,14 @@ class Settings(BaseSettings):
 
     url: str = Field("http://127.0.0.1:3000", description="the Dagster webserver the remote commands use")
 
+    # the REST gateway (videoagent serve)
+    database_url: str | None = Field(None, description="the gateway's database (API keys, its tasks)")
+    link_secret: SecretStr = Field(SecretStr(""), description="HMAC key of the links the gateway hands out")
+    link_ttl_s: int = Field(86400, ge=60, description="how long a handed-out link opens")
+    rate_limit_per_minute: int = Field(600, ge=1, description="requests a minute per API key")
+    redis_url: str | None = Field(None, description="Redis for the rate limit shared by gateways")
+    public_url: str | None = Field(None, description="the gateway's address as callers reach it")
+
     llm_base_url: str | None = Field(None, description="endpoint of the `compatible` LLM provider")
     llm_api_key: SecretStr | None = Field(None, description="key of the `compatible` LLM provider")
     llm_json_mode: bool = Field(False, description="JSON mode instead of a schema for `compatible`")
@@ -76,7 +84,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("shot_concurrency", "prices", "batch_manifest", "s3_endpoint", "llm_base_url",
-                     mode="before")
+                     "database_url", "redis_url", "public_url", mode="before")
     @classmethod
     def _blank_is_unset(cls, value):
         return None if isinstance(value, str) and not value.strip() else value

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 import os
 import threading
 
 import dagster as dg
 
+from videoagent_dagster.providers.chain import load_plugins
 from videoagent_dagster.providers.images import ImageGenResource
 from videoagent_dagster.providers.llm import LLMResource
 from videoagent_dagster.providers.speech import TTSResource
@@ -48,13 +48,6 @@ def build_resources(settings: Settings | None = None) -> dict:
     }
 
 
-def load_plugins(settings: Settings) -> None:
-    """VIDEOAGENT_PLUGINS: modules imported at load, e.g. to register providers of your own with
-    `providers.chain.register`."""
-    for module in settings.plugin_modules():
-        importlib.import_module(module)
-
-
 def warm_up_process(settings: Settings) -> None:
     """Start, in the background, the H.264 encoder choice (an ffmpeg probe), remembered for the
     process: a run worker loads the definitions before its run starts, so the final cut finds it
@@ -74,6 +67,6 @@ def warm_up_process(settings: Settings) -> None:
 @dg.definitions
 def resources() -> dg.Definitions:
     settings = current()
-    load_plugins(settings)
+    load_plugins(settings.plugin_modules())
     warm_up_process(settings)
     return dg.Definitions(resources=build_resources(settings))

@@ -271,3 +271,12 @@ class StageResource(dg.ConfigurableResource):
     @classmethod
     def stage(cls) -> str:
         raise NotImplementedError
+
+
+def load_plugins(modules: list[str]) -> None:
+    """VIDEOAGENT_PLUGINS: modules imported at load, e.g. to register providers of your own with
+    `register` (every process that builds or prices chains: code location, gateway)."""
+    import importlib
+
+    for module in modules:
+        importlib.import_module(module)

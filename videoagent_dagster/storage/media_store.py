@@ -68,6 +68,7 @@ class Storage(Protocol):
     def create_exclusive(self, key: str, data: bytes) -> bool: ...
     def copy(self, src_key: str, dst_key: str) -> None: ...
     def delete(self, key: str) -> None: ...
+    def presigned_url(self, key: str, expires_s: int) -> str | None: ...  # None: serve the bytes yourself
 
 
 class LocalFolder:
@@ -127,6 +128,9 @@ class LocalFolder:
 
     def delete(self, key: str) -> None:
         self._file(key).unlink(missing_ok=True)
+
+    def presigned_url(self, key: str, expires_s: int) -> str | None:
+        return None  # a folder has no URL of its own: the gateway serves it
 
 
 class S3Bucket:
@@ -214,6 +218,10 @@ class S3Bucket:
         self._s3.delete_object(Bucket=self.bucket, Key=self._object(key))
         self.base.joinpath(*check_key(key)).unlink(missing_ok=True)  # and its local copy
 
+    def presigned_url(self, key: str, expires_s: int) -> str | None:
+        return self._s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": self._object(key)},
+                                               ExpiresIn=expires_s)
+
 
 def storage_for(root: str, endpoint: str | None, cache_dir: str | None) -> Storage:
     if root.startswith("s3://"):
@@ -256,6 +264,11 @@ class MediaStore(dg.ConfigurableResource):
 
     def uri(self, key: str) -> str:
         return self.storage.uri(key)
+
+    def presigned_url(self, key: str, expires_s: int) -> str | None:
+        """A URL anyone can GET the object from for expires_s (S3), or None (a local folder)."""
+        check_key(key)
+        return self.storage.presigned_url(key, expires_s)
 
     # -- reading ------------------------------------------------------------------------------------
     def exists(self, key: str) -> bool:

@@ -115,3 +115,8 @@ def reserve(brief: Brief, store: MediaStore, chains: dict[str, str] | None = Non
     except TimeoutError as e:
         raise BudgetError(f"user {brief.user!r}'s budget ledger is busy ({e}); submit again") from None
     return est
+
+
+def release(brief: Brief, store: MediaStore) -> None:
+    """Take back a reservation whose task was never started (its launch failed)."""
+    store.delete(_entry_key(brief))

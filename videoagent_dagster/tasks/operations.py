@@ -18,7 +18,7 @@ from videoagent_dagster.domain.keys import (
 from videoagent_dagster.domain.manifests import FinalVideo
 from videoagent_dagster.domain.task_keys import new_task_key
 from videoagent_dagster.storage.media_store import MediaStore
-from videoagent_dagster.tasks.budget import reserve
+from videoagent_dagster.tasks.budget import release, reserve
 
 
 class TaskExists(ValueError):
@@ -50,6 +50,13 @@ def prepare_task(raw_brief: dict[str, Any], store: MediaStore, task: str | None 
     if not store.create_exclusive(brief_key(key), body) and _stored_brief(store, key) != raw_brief:
         raise TaskExists(f"task {key} was just created with another brief; submit again for a new task")
     return brief
+
+
+def discard_task(brief: Brief, store: MediaStore) -> None:
+    """Undo prepare_task for a task that could not be started: its brief and its budget reservation
+    go, so nothing half-made is left behind."""
+    release(brief, store)
+    store.delete(brief_key(brief.task))
 
 
 def create_task(raw_brief: dict[str, Any], store: MediaStore, instance: dg.DagsterInstance,

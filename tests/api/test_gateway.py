@@ -1,0 +1,231 @@
+"""The REST API and WebSocket against real processes (tests/api/conftest.py): what a product
+calling videoagent sees."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+from websockets.sync.client import connect
+
+from tests.services import held
+from tests.test_deployment import wait_for
+from videoagent_dagster.api.accounts import Accounts
+from videoagent_dagster.api.links import LinkSigner
+from videoagent_dagster.media.probe import probe
+
+from .conftest import TINY
+
+STAGE_ORDER = ["pending", "style_detection", "story_generation", "storyboard_breakdown", "image_generation",
+               "video_generation", "composing", "completed"]
+
+
+def events_until_end(service, key: str, task: str, timeout: float = 180) -> list[dict]:
+    url = service.url.replace("http://", "ws://") + f"/api/v1/ws/tasks/{task}"
+    out = []
+    with connect(url, additional_headers={"Authorization": f"Bearer {key}"}, open_timeout=10) as ws:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = json.loads(ws.recv(timeout=deadline - time.monotonic()))
+            out.append(message)
+            if message["event"] in ("task_completed", "task_failed"):
+                return out
+    raise AssertionError(f"no end event in {timeout} s: {[m['event'] for m in out]}")
+
+
+def test_create_follow_over_websocket_and_download(service, ana, tmp_path):
+    with service.http(ana) as http:
+        with held(service.control):  # the shots wait, so the socket is open before the run ends
+            created = http.post("/api/v1/tasks", json={"topic": "Tide pools at dawn", "options": TINY,
+                                                       "user": "someone-else"})
+            assert created.status_code == 201, created.text
+            body = created.json()
+            task = body["task_id"]
+            assert body["status"] == "pending" and body["estimated_cost_usd"] == 0 and body["estimated_duration"] > 0
+            assert body["created_at"] and body["webhook_url"] is None
+            stored = json.loads((service.storage / "briefs" / f"{task}.json").read_text())
+            assert stored["user"] == "ana"  # the key's user, never the body's
+            url = service.url.replace("http://", "ws://") + f"/api/v1/ws/tasks/{task}?token={ana}"
+            with connect(url, open_timeout=10) as ws:
+                first = json.loads(ws.recv(timeout=10))
+            assert first["event"] == "status_changed" and first["task_id"] == task  # the state first
+            assert set(first["data"]) >= {"status", "progress", "current_step", "storyboard", "error"}
+            wait_for(lambda: http.get(f"/api/v1/tasks/{task}").json()["status"] == "video_generation", 120,
+                     "shot clips")
+            mid = http.get(f"/api/v1/tasks/{task}").json()
+            assert "shot clips" in mid["current_step"] and 0 < mid["progress"] < 1
+            assert mid["storyboard"]["total"] == 3 and mid["started_at"] and mid["elapsed"] > 0
+        events = events_until_end(service, ana, task)
+    names = [e["event"] for e in events]
+    assert names[-1] == "task_completed" and "progress_update" in names or "status_changed" in names[1:]
+    seen = [e["data"]["status"] for e in events]
+    ranks = [STAGE_ORDER.index(s) for s in seen]
+    assert ranks == sorted(ranks), seen  # the stages only go forward
+    done = events[-1]["data"]
+    assert done["status"] == "completed" and done["progress"] == 1.0
+
+    with service.http(ana) as http:
+        state = http.get(f"/api/v1/tasks/{task}").json()
+        whole = http.get(f"/api/v1/tasks/{task}/video")
+        assert whole.status_code == 200 and whole.headers["content-type"] == "video/mp4"
+        part = http.get(f"/api/v1/tasks/{task}/video", headers={"Range": "bytes=100-1099"})
+        assert part.status_code == 206 and part.content == whole.content[100:1100]
+        assert part.headers["content-range"] == f"bytes 100-1099/{len(whole.content)}"
+        video = tmp_path / "video.mp4"
+        video.write_bytes(whole.content)
+        facts, meta = probe(video), http.get(f"/api/v1/tasks/{task}/video/metadata").json()
+        assert meta["duration"] == pytest.approx(facts["duration"], abs=0.01)
+        assert (meta["width"], meta["height"], meta["codec"]) == (320, 180, facts["video"]["codec"])
+        assert meta["fps"] == pytest.approx(facts["video"]["fps"]) and meta["file_size"] == len(whole.content)
+        assert meta["has_audio"] is True and meta["audio_codec"] == facts["audio"]["codec"]
+        early, late = (http.get(f"/api/v1/tasks/{task}/thumbnail", params={"time": t}) for t in (0.5, 5))
+        assert early.status_code == late.status_code == 200 and early.headers["content-type"] == "image/jpeg"
+        assert early.content != late.content
+        assert http.get(f"/api/v1/tasks/{task}/thumbnail", params={"time": 60}).status_code == 422
+        assert "-->" in http.get(f"/api/v1/tasks/{task}/files/subtitles.srt").text
+        assert len(http.get(f"/api/v1/tasks/{task}/files/storyboard").json()["shots"]) == 3
+        assert http.get(f"/api/v1/tasks/{task}/files/otio").status_code == 200
+        assert len(http.get(f"/api/v1/tasks/{task}/frames").json()["frames"]) == 3
+
+    # links in the state open without a key, until they expire or are altered
+    link = state["links"]["video"]
+    assert httpx.get(link).content == whole.content
+    parts = urlsplit(link)
+    query = parse_qs(parts.query)
+    altered = link.replace(query["sig"][0], query["sig"][0][:-2] + ("AA" if not query["sig"][0].endswith("AA") else "BB"))
+    assert httpx.get(altered).status_code == 403
+    secret = Accounts(f"sqlite:///{service.work / 'dagster_home' / 'videoagent.db'}").secret("link")
+    expired = LinkSigner(secret, 60).sign(parts.path, now=time.time() - 3600)
+    refused = httpx.get(service.url + expired)
+    assert refused.status_code == 403 and "expired" in refused.text
+    assert httpx.get(service.url + LinkSigner(secret, 60).sign(parts.path)).status_code == 200
+
+
+def test_a_bad_brief_is_refused_field_by_field_and_nothing_is_written(service, ana):
+    before = sorted((service.storage / "briefs").glob("*.json")) if (service.storage / "briefs").exists() else []
+    with service.http(ana) as http:
+        bad = http.post("/api/v1/tasks", json={"topic": " ", "options": {"duration": 9000, "resolution": "333p"}})
+        assert bad.status_code == 422
+        problems = bad.json()["detail"]["problems"]
+        assert [p.split(":")[0] for p in problems] == ["topic", "options.duration", "options.resolution"]
+        assert "allowed: a number of seconds from 5 to 600" in problems[1]  # the CLI's wording
+        garbage = http.post("/api/v1/tasks", content=b"\xff{not json", headers={"Content-Type": "application/json"})
+        assert garbage.status_code == 422
+        assert http.post("/api/v1/tasks", json=[1, 2]).status_code == 422
+        private = http.post("/api/v1/tasks", json={"topic": "x", "webhook_url": "http://169.254.169.254/hook"})
+        # (this service allows private webhooks for its own receivers; the refusal is tested in test_gateway_app)
+        assert private.status_code in (201, 422)
+        if private.status_code == 201:
+            http.post(f"/api/v1/tasks/{private.json()['task_id']}/cancel")
+    after = sorted((service.storage / "briefs").glob("*.json"))
+    assert len(after) == len(before) + (1 if private.status_code == 201 else 0)
+
+
+def test_keys_see_only_their_own_tasks_and_a_revoked_key_stops(service, ana, finished):
+    task = finished["created"]["task_id"]
+    ben, admin = service.new_key("ben"), service.new_key("root", "admin")
+    with service.http(ben) as http:
+        assert http.get(f"/api/v1/tasks/{task}").status_code == 404
+        assert http.get(f"/api/v1/tasks/{task}/video").status_code == 404
+        assert http.post(f"/api/v1/tasks/{task}/retry").status_code == 404
+        assert task not in [t["task_id"] for t in http.get("/api/v1/tasks").json()["tasks"]]
+    with service.http(admin) as http:
+        assert http.get(f"/api/v1/tasks/{task}").json()["status"] == "completed"
+        assert task in [t["task_id"] for t in http.get("/api/v1/tasks", params={"page_size": 100}).json()["tasks"]]
+    with service.http(None) as http:
+        assert http.get(f"/api/v1/tasks/{task}").status_code == 401
+    with service.http("va_nothing_here") as http:
+        assert http.get("/api/v1/tasks").status_code == 401
+    key_id = ben.split("_")[1]
+    service.videoagent("keys", "revoke", key_id)
+    with service.http(ben) as http:
+        assert http.get("/api/v1/tasks").status_code == 401
+    assert "ben" in service.videoagent("keys", "list").stdout
+
+
+def test_idempotency_key_makes_one_task(service):
+    key = service.new_key("cara")
+    brief = {"topic": "Paper boats", "options": TINY}
+    with service.http(key) as http:
+        one = http.post("/api/v1/tasks", json=brief, headers={"Idempotency-Key": "order-17"})
+        two = http.post("/api/v1/tasks", json=brief, headers={"Idempotency-Key": "order-17"})
+        assert one.status_code == two.status_code == 201
+        assert one.json()["task_id"] == two.json()["task_id"] and one.json()["run_id"] == two.json()["run_id"]
+        other = http.post("/api/v1/tasks", json={**brief, "topic": "Paper planes"}, headers={"Idempotency-Key": "order-17"})
+        assert other.status_code == 422 and "Idempotency-Key" in other.text
+        page = http.get("/api/v1/tasks").json()
+        assert page["total"] == 1
+        wait_for(lambda: http.get(f"/api/v1/tasks/{one.json()['task_id']}").json()["status"] in ("completed", "failed"),
+                 180, "paper boats")
+
+
+def test_cancel_and_retry_after_a_failure_redoes_only_what_failed(service, ana):
+    calls = service.control / "calls.txt"
+    with service.http(ana) as http:
+        with held(service.control):
+            task = http.post("/api/v1/tasks", json={"topic": "Cancelled kites", "options": TINY}).json()["task_id"]
+            wait_for(lambda: http.get(f"/api/v1/tasks/{task}").json()["status"] == "video_generation", 120, "clips")
+            cancelled = http.post(f"/api/v1/tasks/{task}/cancel")
+            assert cancelled.status_code == 200
+            state = wait_for(lambda: (s := http.get(f"/api/v1/tasks/{task}").json())["status"] == "cancelled" and s,
+                             60, "cancelled")
+        assert http.post(f"/api/v1/tasks/{task}/cancel").status_code == 409
+        assert state["progress"] < 1
+
+        (service.control / "fail-shot_002").touch()
+        try:
+            failing = http.post("/api/v1/tasks", json={"topic": "Fragile glass", "options": TINY}).json()["task_id"]
+            events = events_until_end(service, ana, failing)
+        finally:
+            (service.control / "fail-shot_002").unlink()
+        assert events[-1]["event"] == "task_failed"
+        failed = http.get(f"/api/v1/tasks/{failing}").json()
+        assert failed["status"] == "failed" and failed["error"]["step"] == "shot_clips"
+        assert "shot" in failed["error"]["message"]
+        assert "error_occurred" in [e["event"] for e in events] or events[0]["data"]["error"]
+        before = calls.read_text().splitlines()
+        retried = http.post(f"/api/v1/tasks/{failing}/retry")
+        assert retried.status_code == 200, retried.text
+        assert http.post(f"/api/v1/tasks/{failing}/retry").status_code == 409  # running again
+        done = wait_for(lambda: (s := http.get(f"/api/v1/tasks/{failing}").json())["status"] in ("completed", "failed")
+                        and s, 180, "the retry")
+        assert done["status"] == "completed", done
+        assert calls.read_text().splitlines()[len(before):] == ["shot_002"]  # only the failed shot again
+
+
+def test_list_filters_by_status_and_pages_stably(service, ana, finished):
+    with service.http(ana) as http:
+        everything = http.get("/api/v1/tasks", params={"page_size": 100}).json()
+        assert everything["total"] == len(everything["tasks"]) >= 1
+        completed = http.get("/api/v1/tasks", params={"status": "completed", "page_size": 100}).json()
+        assert completed["tasks"] and all(t["status"] == "completed" for t in completed["tasks"])
+        assert completed["tasks"][0]["links"]["video"]
+        pages = [http.get("/api/v1/tasks", params={"page": p, "page_size": 1}).json() for p in
+                 range(1, everything["total"] + 1)]
+        assert [p["tasks"][0]["task_id"] for p in pages] == [t["task_id"] for t in everything["tasks"]]
+        assert http.get("/api/v1/tasks", params={"status": "done"}).status_code == 422
+        assert http.get("/api/v1/tasks", params={"page_size": 0}).status_code == 422
+
+
+def test_health_version_and_openapi(service):
+    assert httpx.get(service.url + "/api/v1/health").json()["status"] == "ok"
+    ready = httpx.get(service.url + "/api/v1/health/ready").json()
+    assert ready["checks"] == {"dagster": "ok", "database": "ok", "media_store": "ok"}
+    spec = httpx.get(service.url + "/openapi.json").json()
+    assert "/api/v1/tasks" in spec["paths"] and "/api/v1/tasks/{task_id}/video" in spec["paths"]
+    assert httpx.get(service.url + "/docs").status_code == 200
+    page = httpx.get(service.url + "/")
+    assert page.status_code == 200 and "<title>videoagent</title>" in page.text
+
+
+def test_a_webhook_carries_links_that_download_the_video(service, ana, finished):
+    """The finished task's links work for whoever holds them (as a webhook receiver would)."""
+    links = finished["state"]["links"]
+    for name in ("video", "thumbnail", "subtitles.srt", "contact_sheet", "edl"):
+        got = httpx.get(links[name])
+        assert got.status_code == 200 and got.content, name
+    assert Path(urlsplit(links["video"]).path).name == "video"

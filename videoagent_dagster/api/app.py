@@ -1,0 +1,628 @@
+"""The REST gateway (FastAPI): the original design's /api/v1 paths and payloads, a WebSocket of
+each task's events, API keys, signed links, and the creator page at `/`.
+
+It is a front end like the CLI: tasks are made by the task operations (validate, budget, store
+the brief) and launched through Dagster's GraphQL (VideoagentClient); what it says of a task comes
+from the event stream the tracker follows; files come from the media store."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import math
+import mimetypes
+import time
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from importlib import metadata as package_metadata
+from pathlib import Path
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import (
+    Depends,
+    FastAPI,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    WebSocket,
+    WebSocketDisconnect,
+)
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from videoagent_dagster.api.accounts import Accounts, Caller
+from videoagent_dagster.api.links import LinkSigner
+from videoagent_dagster.api.ratelimit import RateLimiter
+from videoagent_dagster.api.tracker import Tracker, message_of
+from videoagent_dagster.client import ClientError, VideoagentClient
+from videoagent_dagster.defs.notify.delivery import WebhookRefused, check_target
+from videoagent_dagster.domain.brief import (
+    BriefError,
+    brief_json_schema,
+    validate_brief,
+)
+from videoagent_dagster.domain.keys import brief_key, manifest_key, task_media_key
+from videoagent_dagster.domain.manifests import EditorExport
+from videoagent_dagster.domain.task_keys import new_task_key
+from videoagent_dagster.providers.chain import load_plugins
+from videoagent_dagster.providers.spending import spent
+from videoagent_dagster.settings import Settings, current
+from videoagent_dagster.storage.media_store import MediaStore, media_store_from_env
+from videoagent_dagster.tasks.budget import BudgetError, estimate
+from videoagent_dagster.tasks.operations import (
+    TaskExists,
+    discard_task,
+    final_video_of,
+    prepare_task,
+)
+
+PAGE = Path(__file__).with_name("page.html")
+TERMINAL = ("completed", "failed", "cancelled")
+STATUSES = ("pending", "style_detection", "story_generation", "storyboard_breakdown", "image_generation",
+            "video_generation", "composing", *TERMINAL)
+# Files of a task the API hands out, by name: where each is in the media store (None: not made yet).
+FILES = ("video", "thumbnail", "subtitles.srt", "subtitles.ass", "contact_sheet", "storyboard", "otio",
+         "fcp_xml", "edl")
+
+
+def _version() -> str:
+    try:
+        return package_metadata.version("videoagent-dagster")
+    except package_metadata.PackageNotFoundError:
+        return "0"
+
+
+# -- response shapes (the OpenAPI document at /docs) --------------------------------------------------
+class Storyboard(BaseModel):
+    total: int | None = Field(None, description="shots in the storyboard, once it is known")
+    completed: int = Field(0, description="shots of the running shot stage done")
+    current: int | None = Field(None, description="the shot being made")
+
+
+class StepError(BaseModel):
+    step: str
+    message: str
+
+
+class TaskState(BaseModel):
+    task_id: str
+    status: str = Field(description="pending, style_detection, story_generation, storyboard_breakdown, "
+                                    "image_generation, video_generation, composing, completed, failed, cancelled")
+    progress: float = Field(ge=0, le=1)
+    current_step: str = Field(description='e.g. "shot clips 3/5"')
+    created_at: str
+    started_at: str | None
+    elapsed: float = Field(description="seconds since the run started")
+    estimated_remaining: float | None = Field(description="seconds, a rough guess from the progress so far")
+    storyboard: Storyboard
+    error: StepError | None
+    cost_usd: float = Field(description="what the task's paid calls have cost so far")
+    run_id: str | None
+    run_status: str | None
+    links: dict[str, str] = Field(default_factory=dict, description="signed links to the task's files")
+
+
+class TaskCreated(BaseModel):
+    task_id: str
+    status: str
+    estimated_duration: float = Field(description="seconds the video will take to make, roughly")
+    estimated_cost_usd: float
+    created_at: str
+    webhook_url: str | None
+    run_id: str
+
+
+class TaskPage(BaseModel):
+    tasks: list[TaskState]
+    total: int
+    page: int
+    page_size: int
+
+
+class Estimated(BaseModel):
+    estimated_cost_usd: float
+    by_stage: dict[str, float]
+    providers: dict[str, str]
+    estimated_duration: float
+
+
+class VideoMetadata(BaseModel):
+    duration: float
+    resolution: str
+    width: int
+    height: int
+    fps: float
+    format: str
+    codec: str | None
+    audio_codec: str | None
+    has_audio: bool
+    bitrate: int
+    file_size: int
+    created_at: str | None
+
+
+def estimated_seconds(duration: float, shots: int, chains: dict[str, str]) -> float:
+    """A rough time to make a video: offline work scales with the video's length; a vendor video
+    stage adds about a minute per wave of 16 shots (its jobs run side by side)."""
+    seconds = 8 + 0.4 * duration
+    if any(p.split(":")[0] != "offline" for p in chains["video"].split(",")):
+        seconds += 60 * math.ceil(shots / 16)
+    if any(p.split(":")[0] != "offline" for p in chains["llm"].split(",")):
+        seconds += 20
+    return round(seconds, 1)
+
+
+@dataclass
+class Gateway:
+    """Everything a request needs, made once per process."""
+
+    settings: Settings
+    store: MediaStore
+    accounts: Accounts
+    client: VideoagentClient
+    tracker: Tracker
+    links: LinkSigner
+    limiter: RateLimiter
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None, dagster_url: str | None = None) -> Gateway:
+        settings = settings or current()
+        load_plugins(settings.plugin_modules())  # providers of one's own price and estimate too
+        store = media_store_from_env()
+        accounts = Accounts(settings.database_url)
+        client = VideoagentClient(dagster_url or settings.url, timeout=30)
+        secret = settings.link_secret.get_secret_value() or accounts.secret("link")
+        return cls(settings, store, accounts, client, Tracker(client, lambda task: spent(store, task)),
+                   LinkSigner(secret, settings.link_ttl_s),
+                   RateLimiter(settings.rate_limit_per_minute, settings.redis_url))
+
+
+bearer = HTTPBearer(auto_error=False, description="an API key from `videoagent keys create`")
+
+
+def gw(request: Request) -> Gateway:
+    return request.app.state.gateway
+
+
+def caller(request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+           ) -> Caller:
+    """The API key's caller; 401 without a valid key, 429 over the key's rate."""
+    g = gw(request)
+    found = g.accounts.caller(credentials.credentials) if credentials else None
+    if found is None:
+        raise HTTPException(401, "a valid API key is required: Authorization: Bearer <key>",
+                            headers={"WWW-Authenticate": "Bearer"})
+    wait = g.limiter.hit(found.key_id)
+    if wait is not None:
+        raise HTTPException(429, f"more than {g.limiter.per_minute} requests a minute with this key; "
+                                 f"try again in {math.ceil(wait)} s", headers={"Retry-After": str(math.ceil(wait))})
+    return found
+
+
+Who = Annotated[Caller, Depends(caller)]
+
+
+def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAPI:
+    """The gateway app; `follow` starts the thread that follows Dagster's runs."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        gw = app.state.gateway = gateway or Gateway.from_settings()
+        if follow:
+            gw.tracker.start()
+        try:
+            yield
+        finally:
+            gw.tracker.stop()
+
+    app = FastAPI(title="videoagent", version=_version(), lifespan=lifespan,
+                  description="Make narrated, subtitled videos from a topic. Authenticate with "
+                              "`Authorization: Bearer <API key>` (`videoagent keys create`).")
+    def owned(g: Gateway, who: Caller, task: str) -> float:
+        """The task's creation time if the caller may see it; 404 otherwise (also for another's)."""
+        record = g.accounts.task(task)
+        if record is not None and (who.admin or record.user == who.user):
+            return record.created_at
+        if record is None and who.admin and g.store.exists(brief_key(task)):  # made by the CLI, intake, …
+            return time.time()
+        raise HTTPException(404, f"no task {task!r}")
+
+    def state(g: Gateway, task: str, created_at: float, base: str) -> dict[str, Any]:
+        view = g.tracker.view(task, created_at)
+        out = dict(view.state)
+        out["links"] = file_links(g, task, base) if out["status"] == "completed" else {}
+        return out
+
+    def file_links(g: Gateway, task: str, base: str) -> dict[str, str]:
+        return {name: base + g.links.sign(f"/api/v1/links/{task}/{name}") for name in FILES}
+
+    def base_url(request: Request) -> str:
+        return (gw(request).settings.public_url or str(request.base_url)).rstrip("/")
+
+    # -- the page and the service's own state ----------------------------------------------------------
+    @app.get("/", include_in_schema=False)
+    def page() -> HTMLResponse:
+        return HTMLResponse(PAGE.read_text(encoding="utf-8"))
+
+    @app.get("/api/v1/health", tags=["service"])
+    def health() -> dict[str, str]:
+        """Liveness: the gateway answers."""
+        return {"status": "ok", "version": _version()}
+
+    @app.get("/api/v1/health/ready", tags=["service"])
+    def ready(request: Request) -> JSONResponse:
+        """Readiness: the Dagster webserver, the gateway's database and the media store answer."""
+        g, checks = gw(request), {}
+        for name, probe in (("dagster", lambda: g.client.runs(limit=1)),
+                            ("database", lambda: g.accounts.engine.connect().close()),
+                            ("media_store", lambda: g.store.exists("briefs/.ready"))):
+            try:
+                probe()
+                checks[name] = "ok"
+            except Exception as e:  # noqa: BLE001 - reported, not raised
+                checks[name] = f"failing: {str(e)[:200]}"
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
+
+    @app.get("/api/v1/version", tags=["service"])
+    def version() -> dict[str, str]:
+        return {"version": _version(), "api": "v1"}
+
+    @app.get("/api/v1/schema/brief", tags=["tasks"])
+    def schema() -> dict[str, Any]:
+        """The JSON schema of the body of POST /api/v1/tasks."""
+        return brief_json_schema()
+
+    # -- tasks -------------------------------------------------------------------------------------------
+    def brief_of(body: Any, who: Caller) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise HTTPException(422, {"message": "the brief was not accepted",
+                                      "problems": [f"brief: expected a JSON object, got {type(body).__name__}"]})
+        raw = {k: v for k, v in body.items() if k != "user"}
+        options = raw.get("options")
+        if isinstance(options, dict) and "voice_type" in options:  # the original design's name for voice
+            options = dict(options)
+            options.setdefault("voice", options.pop("voice_type"))
+            raw["options"] = options
+        raw["user"] = who.user  # whose the task is comes from the key, never from the body
+        return raw
+
+    def checked(g: Gateway, raw: dict[str, Any], task: str):
+        try:
+            brief = validate_brief(raw, task)
+        except BriefError as e:
+            raise HTTPException(422, {"message": "the brief was not accepted", "problems": e.problems}) from None
+        if brief.webhook_url:
+            try:
+                check_target(brief.webhook_url)
+            except WebhookRefused as e:
+                raise HTTPException(422, {"message": "the brief was not accepted",
+                                          "problems": [f"webhook_url: {e}"]}) from None
+        return brief
+
+    async def json_body(request: Request) -> Any:
+        try:
+            return json.loads(await request.body() or b"null")
+        except (ValueError, UnicodeDecodeError):
+            raise HTTPException(422, {"message": "the body is not JSON", "problems": ["body: not JSON"]}) from None
+
+    @app.post("/api/v1/tasks/estimate", tags=["tasks"], response_model=Estimated)
+    async def estimate_task(request: Request, who: Who) -> dict[str, Any]:
+        """What a brief would cost and take, with the configured providers; nothing is made."""
+        g = gw(request)
+        brief = checked(g, brief_of(await json_body(request), who), "estimate")
+        est = estimate(brief)
+        from videoagent_dagster.domain.plan_rules import plan_shots
+
+        shots = len(plan_shots(brief.options.duration, brief.options.fps, brief.options.shots))
+        return {"estimated_cost_usd": est.total, "by_stage": est.by_stage, "providers": est.providers,
+                "estimated_duration": estimated_seconds(brief.options.duration, shots, g.settings.chains())}
+
+    @app.post("/api/v1/tasks", status_code=201, tags=["tasks"], response_model=TaskCreated,
+              responses={402: {"description": "over the user's daily budget"},
+                         422: {"description": "the brief was not accepted: every problem named"}})
+    async def create(request: Request, who: Who,
+                     idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> Any:
+        """Make a video task from a brief (topic, style, options, priority, webhook_url) and start it.
+        The same Idempotency-Key with the same body gives back the same task, never a second one."""
+        g = gw(request)
+        body = await json_body(request)
+        raw = brief_of(body, who)
+        digest = hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        if idempotency_key:
+            earlier = g.accounts.task_by_idempotency(who.user, idempotency_key)
+            if earlier is not None:
+                return replay(g, earlier, digest, raw)
+        topic = raw.get("topic") if isinstance(raw.get("topic"), str) else ""
+        task = new_task_key(topic)
+        brief = checked(g, raw, task)
+        try:  # the Idempotency-Key is taken first, so two requests with it cannot both make a task
+            g.accounts.add_task(task, who.user, idempotency_key, digest)
+        except sa.exc.IntegrityError:
+            earlier = g.accounts.task_by_idempotency(who.user, idempotency_key or "")
+            if earlier is None:
+                raise
+            return replay(g, earlier, digest, raw)
+        try:
+            brief = await asyncio.to_thread(prepare_task, raw, g.store, task)
+        except BudgetError as e:
+            g.accounts.forget_task(task)
+            raise HTTPException(402, str(e)) from None
+        except TaskExists as e:
+            g.accounts.forget_task(task)
+            raise HTTPException(409, str(e)) from None
+        try:
+            run_id = await asyncio.to_thread(g.client.start, brief)
+        except ClientError as e:
+            await asyncio.to_thread(discard_task, brief, g.store)
+            g.accounts.forget_task(task)
+            raise HTTPException(503, f"the task could not be started: {e}") from None
+        record = g.accounts.task(task)
+        g.tracker.created(task, run_id, record.created_at)
+        return created_body(g, brief, run_id, record.created_at)
+
+    def created_body(g: Gateway, brief, run_id: str, created_at: float) -> dict[str, Any]:
+        from videoagent_dagster.api.tracker import _iso
+        from videoagent_dagster.domain.plan_rules import plan_shots
+
+        shots = len(plan_shots(brief.options.duration, brief.options.fps, brief.options.shots))
+        return {"task_id": brief.task, "status": "pending", "run_id": run_id,
+                "estimated_duration": estimated_seconds(brief.options.duration, shots, g.settings.chains()),
+                "estimated_cost_usd": estimate(brief).total, "created_at": _iso(created_at),
+                "webhook_url": brief.webhook_url}
+
+    def replay(g: Gateway, earlier, digest: str, raw: dict[str, Any]) -> Any:
+        if earlier.body_sha256 != digest:
+            raise HTTPException(422, {"message": "this Idempotency-Key was used with another body",
+                                      "problems": [f"Idempotency-Key: already made task {earlier.task} "
+                                                   "from a different brief; use a new key"]})
+        view = g.tracker.view(earlier.task, earlier.created_at)
+        brief = validate_brief(raw, earlier.task)
+        return JSONResponse(created_body(g, brief, view.run_id or "", earlier.created_at), status_code=201)
+
+    @app.get("/api/v1/tasks", tags=["tasks"], response_model=TaskPage)
+    def list_tasks(request: Request, who: Who,
+                   status: Annotated[str | None, Query(description=", ".join(STATUSES))] = None,
+                   page: Annotated[int, Query(ge=1, le=100000)] = 1,
+                   page_size: Annotated[int, Query(ge=1, le=100)] = 20) -> dict[str, Any]:
+        """The caller's tasks (an admin's: everyone's), newest first."""
+        g = gw(request)
+        if status is not None and status not in STATUSES:
+            raise HTTPException(422, {"message": "unknown status", "problems": [
+                f"status: {status!r} is not allowed; allowed: {', '.join(STATUSES)}"]})
+        user = None if who.admin else who.user
+        base = base_url(request)
+        if status is None:
+            records, total = g.accounts.tasks(user, offset=(page - 1) * page_size, limit=page_size)
+            states = [state(g, r.task, r.created_at, base) for r in records]
+        else:
+            records, _ = g.accounts.tasks(user, offset=0, limit=1_000_000)
+            matching = [s for r in records if (s := state(g, r.task, r.created_at, base))["status"] == status]
+            total, states = len(matching), matching[(page - 1) * page_size:page * page_size]
+        return {"tasks": states, "total": total, "page": page, "page_size": page_size}
+
+    @app.get("/api/v1/tasks/{task_id}", tags=["tasks"], response_model=TaskState)
+    def get_task(request: Request, task_id: str, who: Who) -> dict[str, Any]:
+        g = gw(request)
+        return state(g, task_id, owned(g, who, task_id), base_url(request))
+
+    @app.post("/api/v1/tasks/{task_id}/cancel", tags=["tasks"], response_model=TaskState)
+    def cancel(request: Request, task_id: str, who: Who) -> dict[str, Any]:
+        """Stop the task's run (409 when it has ended)."""
+        g = gw(request)
+        created_at = owned(g, who, task_id)
+        view = g.tracker.view(task_id, created_at)
+        if view.state["status"] in TERMINAL or view.run_status in ("CANCELING",):
+            raise HTTPException(409, f"task {task_id} is {view.state['status']}: there is nothing to cancel")
+        try:
+            g.client.cancel(task_id)
+        except ClientError as e:
+            raise HTTPException(409, str(e)) from None
+        g.tracker.tick()
+        return state(g, task_id, created_at, base_url(request))
+
+    @app.post("/api/v1/tasks/{task_id}/retry", tags=["tasks"], response_model=TaskState)
+    def retry(request: Request, task_id: str, who: Who) -> dict[str, Any]:
+        """Run a failed or cancelled task again from where it stopped: what succeeded is reused."""
+        g = gw(request)
+        created_at = owned(g, who, task_id)
+        view = g.tracker.view(task_id, created_at)
+        if view.state["status"] not in ("failed", "cancelled"):
+            raise HTTPException(409, f"task {task_id} is {view.state['status']}: only a failed or cancelled task "
+                                     "can be retried")
+        try:
+            run_id = g.client.retry(task_id)
+        except ClientError as e:
+            raise HTTPException(409, str(e)) from None
+        g.tracker.relaunched(task_id, run_id)
+        return state(g, task_id, created_at, base_url(request))
+
+    # -- files ---------------------------------------------------------------------------------------
+    def file_key(g: Gateway, task: str, name: str) -> str:
+        """Where a task's file is in the media store; 404 while it is not there."""
+        key = None
+        if name == "video":
+            final = final_video_of(g.store, task)
+            key = final.key if final else None
+        elif name == "thumbnail":
+            key = task_media_key(task, "final", "thumbnail.jpg")
+        elif name in ("subtitles.srt", "subtitles.ass"):
+            key = task_media_key(task, "audio", name)
+        elif name == "contact_sheet":
+            key = task_media_key(task, "frames", "contact_sheet.png")
+        elif name == "storyboard":
+            key = manifest_key(task, "storyboard")
+        elif name in ("otio", "fcp_xml", "edl"):
+            export_key = manifest_key(task, "editor_export")
+            if g.store.exists(export_key):
+                key = getattr(EditorExport.model_validate_json(g.store.read_bytes(export_key)), f"{name}_key")
+        elif name.startswith("frame_") and name[6:].isdigit():
+            key = task_media_key(task, "frames", f"shot_{int(name[6:]):03d}.png")
+        else:
+            raise HTTPException(404, f"no file {name!r}; files: {', '.join(FILES)}, frame_N")
+        if key is None or not g.store.exists(key):
+            raise HTTPException(404, f"task {task} has no {name} yet")
+        return key
+
+    def serve(g: Gateway, key: str, filename: str) -> Response:
+        url = g.store.presigned_url(key, min(g.settings.link_ttl_s, 7 * 86400))
+        if url is not None:
+            return RedirectResponse(url, status_code=307)
+        media_type = mimetypes.guess_type(key)[0] or ("application/json" if key.endswith(".json")
+                                                      else "application/octet-stream")
+        # FileResponse answers Range requests (206) itself
+        return FileResponse(g.store.path(key), media_type=media_type, filename=filename,
+                            content_disposition_type="inline")
+
+    def filename_of(task: str, name: str, key: str) -> str:
+        return f"{task}-{name}{Path(key).suffix}" if not name.endswith(Path(key).suffix) else f"{task}-{name}"
+
+    @app.get("/api/v1/tasks/{task_id}/video", tags=["files"],
+             responses={206: {"description": "a byte range"}, 307: {"description": "to the object store"}})
+    def video(request: Request, task_id: str, who: Who) -> Response:
+        """The finished video; HTTP Range is honoured (or a redirect to a presigned S3 URL)."""
+        g = gw(request)
+        owned(g, who, task_id)
+        key = file_key(g, task_id, "video")
+        return serve(g, key, f"{task_id}.mp4")
+
+    metadata_cache: dict[str, dict[str, Any]] = {}
+
+    @app.get("/api/v1/tasks/{task_id}/video/metadata", tags=["files"], response_model=VideoMetadata)
+    def video_metadata(request: Request, task_id: str, who: Who) -> dict[str, Any]:
+        """The finished video's facts, read from the file itself (ffprobe)."""
+        g = gw(request)
+        owned(g, who, task_id)
+        key = file_key(g, task_id, "video")
+        if task_id not in metadata_cache:
+            from videoagent_dagster.media.probe import probe
+
+            facts = probe(g.store.path(key))
+            v, a = facts["video"] or {}, facts["audio"]
+            metadata_cache[task_id] = {
+                "duration": round(facts["duration"], 3), "width": v.get("width", 0), "height": v.get("height", 0),
+                "resolution": f"{v.get('width', 0)}x{v.get('height', 0)}", "fps": round(v.get("fps", 0.0), 3),
+                "format": "mp4", "codec": v.get("codec"), "audio_codec": a["codec"] if a else None,
+                "has_audio": a is not None, "bitrate": facts["bitrate"], "file_size": facts["size_bytes"],
+                "created_at": g.tracker.view(task_id).state.get("created_at")}
+        return metadata_cache[task_id]
+
+    @app.get("/api/v1/tasks/{task_id}/thumbnail", tags=["files"])
+    def thumbnail(request: Request, task_id: str, who: Who,
+                  time_s: Annotated[float | None, Query(alias="time", ge=0, le=600,
+                                                        description="seconds into the video")] = None) -> Response:
+        """A JPEG of the video: its thumbnail, or the frame at `time` seconds (made once, then kept)."""
+        g = gw(request)
+        owned(g, who, task_id)
+        if time_s is None:
+            return serve(g, file_key(g, task_id, "thumbnail"), f"{task_id}-thumbnail.jpg")
+        return serve(g, frame_at(g, task_id, time_s), f"{task_id}-{time_s:g}s.jpg")
+
+    def frame_at(g: Gateway, task: str, at: float) -> str:
+        from videoagent_dagster.media.picture import thumbnail as take
+
+        final = final_video_of(g.store, task)
+        if final is None:
+            raise HTTPException(404, f"task {task} has no video yet")
+        if at > final.duration:
+            raise HTTPException(422, {"message": "time is past the end", "problems": [
+                f"time: {at:g} s is past the end of the {final.duration:.2f} s video"]})
+        at = min(at, max(0.0, final.duration - 1 / final.fps))  # the last frame, not past it
+        key = task_media_key(task, "final", f"thumbnails/at_{round(at * 1000):07d}ms.jpg")
+        if not g.store.exists(key):
+            with g.store.writing(key) as tmp:
+                take(g.store.path(final.key), tmp, at=at)
+        return key
+
+    @app.get("/api/v1/tasks/{task_id}/files/{name}", tags=["files"])
+    def task_file(request: Request, task_id: str, name: str, who: Who) -> Response:
+        """storyboard (JSON), contact_sheet, subtitles.srt, subtitles.ass, otio, fcp_xml, edl, frame_N."""
+        g = gw(request)
+        owned(g, who, task_id)
+        key = file_key(g, task_id, name)
+        return serve(g, key, filename_of(task_id, name, key))
+
+    @app.get("/api/v1/tasks/{task_id}/frames", tags=["files"])
+    def frames(request: Request, task_id: str, who: Who) -> dict[str, list[str]]:
+        """Signed links to the first frames made so far, in shot order (they appear as they are made)."""
+        g = gw(request)
+        owned(g, who, task_id)
+        base = base_url(request)
+        made = sorted(k for k in g.store.list(f"tasks/{task_id}/frames/") if Path(k).name.startswith("shot_")
+                      and k.endswith(".png"))
+        return {"frames": [base + g.links.sign(f"/api/v1/links/{task_id}/frame_{int(Path(k).stem[5:])}")
+                           for k in made]}
+
+    @app.get("/api/v1/links/{task_id}/{name}", tags=["files"],
+             responses={403: {"description": "expired or altered"}})
+    def signed_file(request: Request, task_id: str, name: str, expires: str | None = None,
+                    sig: str | None = None) -> Response:
+        """A handed-out link: opens for whoever holds it until it expires, no key needed."""
+        g = gw(request)
+        refused = g.links.check(f"/api/v1/links/{task_id}/{name}", expires, sig)
+        if refused:
+            raise HTTPException(403, refused)
+        key = file_key(g, task_id, name)
+        return serve(g, key, filename_of(task_id, name, key))
+
+    # -- live events ---------------------------------------------------------------------------------
+    @app.websocket("/api/v1/ws/tasks/{task_id}")
+    async def task_events(websocket: WebSocket, task_id: str, token: str | None = None) -> None:
+        """The task's events as they happen: task_created, status_changed, progress_update,
+        error_occurred, task_completed, task_failed; the current state first. Authenticate with
+        `Authorization: Bearer <key>` or `?token=<key>` (browsers cannot set the header)."""
+        g: Gateway = websocket.app.state.gateway
+        header = websocket.headers.get("authorization", "")
+        presented = header[7:] if header.lower().startswith("bearer ") else token or ""
+        who = await asyncio.to_thread(g.accounts.caller, presented) if presented else None
+        await websocket.accept()
+        if who is None:
+            await websocket.close(code=4401, reason="a valid API key is required")
+            return
+        try:
+            created_at = await asyncio.to_thread(owned, g, who, task_id)
+        except HTTPException:
+            await websocket.close(code=4404, reason=f"no task {task_id!r}")
+            return
+        queue = g.tracker.subscribe(task_id)
+        try:
+            view = await asyncio.to_thread(g.tracker.view, task_id, created_at)
+            current_state = dict(view.state)
+            await websocket.send_json(message_of("status_changed", task_id, current_state))
+            if current_state["status"] == "completed":
+                await websocket.send_json(message_of("task_completed", task_id, current_state))
+            elif current_state["status"] in ("failed", "cancelled"):
+                await websocket.send_json(message_of("task_failed", task_id, current_state))
+            closed = asyncio.ensure_future(_drain(websocket))
+            while not closed.done():
+                getter = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait({getter, closed}, return_when=asyncio.FIRST_COMPLETED)
+                if getter in done:
+                    await websocket.send_json(getter.result())
+                else:
+                    getter.cancel()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            g.tracker.unsubscribe(task_id, queue)
+
+    return app
+
+
+async def _drain(websocket: WebSocket) -> None:
+    """Read (and ignore) what the client sends until it goes away."""
+    try:
+        while True:
+            await websocket.receive_text()
+    except (WebSocketDisconnect, RuntimeError):
+        return

@@ -1,0 +1,82 @@
+"""`videoagent serve`: the gateway on this machine's instance, with a Dagster webserver and daemon
+of its own (`dagster dev`) unless --dagster-url names running ones."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_dagster(home: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    """`dagster dev` (webserver + daemon) on a free loopback port; returns it and its URL once it answers."""
+    import shutil
+
+    from videoagent_dagster.cli import dev_command
+    from videoagent_dagster.client import ClientError, VideoagentClient
+
+    exe = shutil.which("dagster", path=str(Path(sys.executable).parent)) or shutil.which("dagster")
+    if not exe:
+        raise SystemExit("videoagent: the dagster command is not installed in this environment")
+    port = _free_port()
+    env = dict(os.environ, PYTHONWARNINGS="ignore:Function `dev_command` is superseded")
+    proc = subprocess.Popen(dev_command(exe, port, home), stdout=log.open("a"), stderr=subprocess.STDOUT, env=env,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    client, deadline = VideoagentClient(url, timeout=5), time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"videoagent: dagster dev exited; see {log}")
+        try:
+            client.runs(limit=1)
+            return proc, url
+        except ClientError:
+            time.sleep(0.5)
+    stop(proc)
+    raise SystemExit(f"videoagent: dagster dev did not answer in 180 s; see {log}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(30)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def serve(host: str, port: int, dagster_url: str | None) -> int:
+    import uvicorn
+
+    from videoagent_dagster.api.app import Gateway, create_app
+    from videoagent_dagster.cli import ensure_dagster_home
+
+    home = ensure_dagster_home()
+    dagster = None
+    if dagster_url is None:
+        print("videoagent: starting a Dagster webserver and daemon on this instance …", flush=True)
+        dagster, dagster_url = start_dagster(home, home / "dagster-dev.log")
+    try:
+        gateway = Gateway.from_settings(dagster_url=dagster_url)
+        if not gateway.accounts.keys():
+            _, key = gateway.accounts.create_key("local", "admin", "made by the first `videoagent serve`")
+            print(f"videoagent: no API keys yet; made an admin key for user 'local' (shown once):\n  {key}")
+        print(f"videoagent: the page and the API on http://{host}:{port}/ (API docs: /docs); "
+              f"Dagster UI on {dagster_url}", flush=True)
+        uvicorn.run(create_app(gateway), host=host, port=port, log_level="warning")
+    finally:
+        if dagster is not None:
+            stop(dagster)
+    return 0
