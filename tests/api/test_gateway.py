@@ -66,7 +66,7 @@ def test_create_follow_over_websocket_and_download(service, ana, tmp_path):
     ranks = [STAGE_ORDER.index(s) for s in seen]
     assert ranks == sorted(ranks), seen  # the stages only go forward
     done = events[-1]["data"]
-    assert done["status"] == "completed" and done["progress"] == 1.0
+    assert done["status"] == "completed" and done["progress"] == 1.0 and done["links"]["video"]
 
     with service.http(ana) as http:
         state = http.get(f"/api/v1/tasks/{task}").json()

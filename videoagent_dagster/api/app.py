@@ -595,9 +595,17 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
             await websocket.close(code=4404, reason=f"no task {task_id!r}")
             return
         queue = g.tracker.subscribe(task_id)
+        scheme = "https" if websocket.url.scheme == "wss" else "http"
+        base = (g.settings.public_url or f"{scheme}://{websocket.url.netloc}").rstrip("/")
+
+        def with_links(message: dict[str, Any]) -> dict[str, Any]:
+            if message["data"].get("status") == "completed":  # the finished task's files, as GET gives them
+                message = {**message, "data": {**message["data"], "links": file_links(g, task_id, base)}}
+            return message
+
         try:
             view = await asyncio.to_thread(g.tracker.view, task_id, created_at)
-            current_state = dict(view.state)
+            current_state = with_links(message_of("status_changed", task_id, dict(view.state)))["data"]
             await websocket.send_json(message_of("status_changed", task_id, current_state))
             if current_state["status"] == "completed":
                 await websocket.send_json(message_of("task_completed", task_id, current_state))
@@ -608,7 +616,7 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
                 getter = asyncio.ensure_future(queue.get())
                 done, _ = await asyncio.wait({getter, closed}, return_when=asyncio.FIRST_COMPLETED)
                 if getter in done:
-                    await websocket.send_json(getter.result())
+                    await websocket.send_json(with_links(getter.result()))
                 else:
                     getter.cancel()
         except WebSocketDisconnect:

@@ -203,7 +203,7 @@ def validate_brief(raw: dict[str, Any], task: str, now: datetime | None = None) 
             elif style != style_raw.strip().lower():
                 style_warning = f"style {style_raw!r} is not in the catalogue; using the closest, {style!r}"
 
-    options_raw = raw.get("options") or {}
+    options_raw = {} if raw.get("options") is None else raw["options"]
     options = None
     if not isinstance(options_raw, dict):
         problems.append(f"options: {options_raw!r} is not an object")
