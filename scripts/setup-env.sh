@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepare this checkout: system tools (ffmpeg, espeak-ng, Noto CJK fonts), a virtualenv in
 # .venv with videoagent and its dev extras. Safe to run again; it skips what is already there.
+# --tests also installs what only the tests use: Debian's chromium, for the creator page's test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,9 @@ command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 # (no grep -q: with pipefail, its early exit would SIGPIPE fc-list and read as "missing")
 fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null || need+=(fonts-noto-cjk)
+if [ "${1:-}" = "--tests" ]; then
+  command -v chromium >/dev/null || need+=(chromium)
+fi
 if ((${#need[@]})); then
   echo "setup: installing ${need[*]}" >&2
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -17,6 +17,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import boto3
+import httpx
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
@@ -183,6 +184,10 @@ def test_a_brief_in_the_intake_bucket_becomes_a_video_and_a_webhook(deployment):
     assert done[0].headers[SIGNATURE_HEADER] == sign(body, "it-secret")
     payload = json.loads(body)
     assert payload["event"] == "task.completed" and payload["video_url"] == f"s3://videos/media/tasks/{task}/final/{task}.mp4"
+    # the design's shape: links the receiver can open (no gateway named here: presigned S3 URLs)
+    opened = httpx.get(payload["output"]["video_url"])
+    assert opened.status_code == 200 and opened.content[4:8] == b"ftyp"
+    assert len(opened.content) == head["ContentLength"] and payload["output"]["metadata"]["duration"] > 0
     # Moved aside by the first tick that sees its run.
     wait_for(lambda: s3.list_objects_v2(Bucket="videos", Prefix="intake/accepted/ana/tide-pools.json").get("Contents"),
              60, "the brief to be moved to accepted/")

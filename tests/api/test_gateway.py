@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -14,9 +13,8 @@ from websockets.sync.client import connect
 
 from tests.services import held
 from tests.test_deployment import wait_for
-from videoagent_dagster.api.accounts import Accounts
-from videoagent_dagster.api.links import LinkSigner
 from videoagent_dagster.media.probe import probe
+from videoagent_dagster.tasks.links import LinkSigner
 
 from .conftest import TINY
 
@@ -98,7 +96,7 @@ def test_create_follow_over_websocket_and_download(service, ana, tmp_path):
     query = parse_qs(parts.query)
     altered = link.replace(query["sig"][0], query["sig"][0][:-2] + ("AA" if not query["sig"][0].endswith("AA") else "BB"))
     assert httpx.get(altered).status_code == 403
-    secret = Accounts(f"sqlite:///{service.work / 'dagster_home' / 'videoagent.db'}").secret("link")
+    secret = (service.storage / "secrets" / "link-key").read_text()
     expired = LinkSigner(secret, 60).sign(parts.path, now=time.time() - 3600)
     refused = httpx.get(service.url + expired)
     assert refused.status_code == 403 and "expired" in refused.text
@@ -222,10 +220,36 @@ def test_health_version_and_openapi(service):
     assert page.status_code == 200 and "<title>videoagent</title>" in page.text
 
 
-def test_a_webhook_carries_links_that_download_the_video(service, ana, finished):
-    """The finished task's links work for whoever holds them (as a webhook receiver would)."""
-    links = finished["state"]["links"]
-    for name in ("video", "thumbnail", "subtitles.srt", "contact_sheet", "edl"):
-        got = httpx.get(links[name])
-        assert got.status_code == 200 and got.content, name
-    assert Path(urlsplit(links["video"]).path).name == "video"
+def test_a_webhook_carries_links_that_download_the_video(service, ana, httpserver, monkeypatch, tmp_path):
+    """The webhook sensor's payload for a finished task (§6.4: output{video_url, thumbnail_url,
+    metadata}) carries the gateway's signed links when VIDEOAGENT_PUBLIC_URL names it; a receiver
+    opens them with no key. The sensor runs as the daemon would run it, on the service's instance."""
+    import dagster as dg
+    from dagster._core.instance.ref import InstanceRef
+
+    from videoagent_dagster.defs.notify.sensors import webhook_on_success
+    from videoagent_dagster.storage.media_store import MediaStore
+
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    with service.http(ana) as http:
+        created = http.post("/api/v1/tasks", json={"topic": "Hooked on herons", "options": TINY,
+                                                   "webhook_url": httpserver.url_for("/hook")})
+        assert created.status_code == 201, created.text
+        task, run_id = created.json()["task_id"], created.json()["run_id"]
+        wait_for(lambda: http.get(f"/api/v1/tasks/{task}").json()["status"] in ("completed", "failed"), 180, "herons")
+    for name, value in (("VIDEOAGENT_STORAGE", str(service.storage)), ("VIDEOAGENT_PUBLIC_URL", service.url),
+                        ("VIDEOAGENT_WEBHOOK_ALLOW_PRIVATE", "1")):
+        monkeypatch.setenv(name, value)
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(service.work / "dagster_home"))) as instance:
+        event = instance.all_logs(run_id, of_type={dg.DagsterEventType.RUN_SUCCESS})[0].dagster_event
+        webhook_on_success(dg.build_run_status_sensor_context(
+            sensor_name="webhook_on_success", dagster_event=event, dagster_instance=instance,
+            dagster_run=instance.get_run_by_id(run_id), resources={"media_store": MediaStore(root=str(service.storage))}))
+    payload = json.loads(httpserver.log[0][0].get_data())
+    output = payload["output"]
+    assert output["video_url"].startswith(service.url + f"/api/v1/links/{task}/video?")
+    video = tmp_path / "hooked.mp4"
+    video.write_bytes(httpx.get(output["video_url"]).content)
+    assert probe(video)["duration"] == pytest.approx(output["metadata"]["duration"], abs=0.05)
+    assert httpx.get(output["thumbnail_url"]).headers["content-type"] == "image/jpeg"
+    assert "-->" in httpx.get(output["subtitles_url"]).text

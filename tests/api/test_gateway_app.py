@@ -11,12 +11,12 @@ from fastapi.testclient import TestClient
 from tests.test_deployment import free_port
 from videoagent_dagster.api.accounts import Accounts
 from videoagent_dagster.api.app import Gateway, create_app
-from videoagent_dagster.api.links import LinkSigner
 from videoagent_dagster.api.ratelimit import RateLimiter
 from videoagent_dagster.api.tracker import Tracker
 from videoagent_dagster.client import VideoagentClient
 from videoagent_dagster.settings import current
 from videoagent_dagster.storage.media_store import MediaStore
+from videoagent_dagster.tasks.links import LinkSigner
 
 TINY = {"duration": 6, "resolution": "180p", "shots": 3}
 

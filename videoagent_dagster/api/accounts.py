@@ -1,7 +1,6 @@
 """The gateway's own records, in one SQL database (SQLite in DAGSTER_HOME on a laptop, the
 deployment's PostgreSQL otherwise): API keys (stored hashed), the tasks made through the gateway
-(whose they are, in what order, under which Idempotency-Key), and the link secret when none is
-configured. SQLAlchemy Core: Dagster already brings it."""
+(whose they are, in what order, under which Idempotency-Key). SQLAlchemy Core: Dagster already brings it."""
 
 from __future__ import annotations
 
@@ -42,13 +41,6 @@ gateway_tasks = sa.Table(
     sa.Column("body_sha256", sa.String(64), nullable=False),
     sa.UniqueConstraint("user", "idempotency_key", name="videoagent_gateway_tasks_idempotency"),
 )
-gateway_secrets = sa.Table(
-    "videoagent_gateway_secrets", metadata,
-    sa.Column("name", sa.String(64), primary_key=True),
-    sa.Column("value", sa.String(200), nullable=False),
-)
-
-
 class KeyError_(ValueError):
     """A key operation that cannot be done (unknown key, bad role); the message says why."""
 
@@ -174,23 +166,6 @@ class Accounts:
     def all_tasks(self) -> list[TaskRecord]:
         with self.engine.connect() as db:
             return [_record(r) for r in db.execute(sa.select(gateway_tasks).order_by(gateway_tasks.c.seq)).mappings()]
-
-    # -- secrets --------------------------------------------------------------------------------------
-    def secret(self, name: str) -> str:
-        """A secret made once and kept here (the link key when VIDEOAGENT_LINK_SECRET is unset), the
-        same for every gateway on this database."""
-        query = sa.select(gateway_secrets.c.value).where(gateway_secrets.c.name == name)
-        with self.engine.connect() as db:
-            found = db.execute(query).scalar()
-        if found:
-            return found
-        try:
-            with self.engine.begin() as db:
-                db.execute(gateway_secrets.insert().values(name=name, value=secrets.token_urlsafe(32)))
-        except sa.exc.IntegrityError:
-            pass  # another gateway made it first: use theirs
-        with self.engine.connect() as db:
-            return db.execute(query).scalar_one()
 
 
 def _record(row) -> TaskRecord | None:

@@ -41,7 +41,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from videoagent_dagster.api.accounts import Accounts, Caller
-from videoagent_dagster.api.links import LinkSigner
 from videoagent_dagster.api.ratelimit import RateLimiter
 from videoagent_dagster.api.tracker import Tracker, message_of
 from videoagent_dagster.client import ClientError, VideoagentClient
@@ -59,6 +58,13 @@ from videoagent_dagster.providers.spending import spent
 from videoagent_dagster.settings import Settings, current
 from videoagent_dagster.storage.media_store import MediaStore, media_store_from_env
 from videoagent_dagster.tasks.budget import BudgetError, estimate
+from videoagent_dagster.tasks.links import (
+    FILES,
+    LinkSigner,
+    link_path,
+    link_signer,
+    task_links,
+)
 from videoagent_dagster.tasks.operations import (
     TaskExists,
     discard_task,
@@ -70,9 +76,6 @@ PAGE = Path(__file__).with_name("page.html")
 TERMINAL = ("completed", "failed", "cancelled")
 STATUSES = ("pending", "style_detection", "story_generation", "storyboard_breakdown", "image_generation",
             "video_generation", "composing", *TERMINAL)
-# Files of a task the API hands out, by name: where each is in the media store (None: not made yet).
-FILES = ("video", "thumbnail", "subtitles.srt", "subtitles.ass", "contact_sheet", "storyboard", "otio",
-         "fcp_xml", "edl")
 
 
 def _version() -> str:
@@ -181,9 +184,8 @@ class Gateway:
         store = media_store_from_env()
         accounts = Accounts(settings.database_url)
         client = VideoagentClient(dagster_url or settings.url, timeout=30)
-        secret = settings.link_secret.get_secret_value() or accounts.secret("link")
         return cls(settings, store, accounts, client, Tracker(client, lambda task: spent(store, task)),
-                   LinkSigner(secret, settings.link_ttl_s),
+                   link_signer(settings, store),
                    RateLimiter(settings.rate_limit_per_minute, settings.redis_url))
 
 
@@ -244,7 +246,7 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
         return out
 
     def file_links(g: Gateway, task: str, base: str) -> dict[str, str]:
-        return {name: base + g.links.sign(f"/api/v1/links/{task}/{name}") for name in FILES}
+        return task_links(g.links, base, task)
 
     def base_url(request: Request) -> str:
         return (gw(request).settings.public_url or str(request.base_url)).rstrip("/")
@@ -560,8 +562,7 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
         base = base_url(request)
         made = sorted(k for k in g.store.list(f"tasks/{task_id}/frames/") if Path(k).name.startswith("shot_")
                       and k.endswith(".png"))
-        return {"frames": [base + g.links.sign(f"/api/v1/links/{task_id}/frame_{int(Path(k).stem[5:])}")
-                           for k in made]}
+        return {"frames": [base + g.links.sign(link_path(task_id, f"frame_{int(Path(k).stem[5:])}")) for k in made]}
 
     @app.get("/api/v1/links/{task_id}/{name}", tags=["files"],
              responses={403: {"description": "expired or altered"}})
@@ -569,7 +570,7 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
                     sig: str | None = None) -> Response:
         """A handed-out link: opens for whoever holds it until it expires, no key needed."""
         g = gw(request)
-        refused = g.links.check(f"/api/v1/links/{task_id}/{name}", expires, sig)
+        refused = g.links.check(link_path(task_id, name), expires, sig)
         if refused:
             raise HTTPException(403, refused)
         key = file_key(g, task_id, name)

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import hashlib
 
-TASK_PARTITIONS = "video_tasks"  # the name of the dynamic partitions: one partition per task
+TASK_PARTITIONS = "video_tasks"
+LINK_SECRET_KEY = "secrets/link-key"  # the key links are signed with, when VIDEOAGENT_LINK_SECRET is unset  # the name of the dynamic partitions: one partition per task
 
 
 def brief_key(task: str) -> str:

@@ -13,6 +13,7 @@ from videoagent_dagster.defs.notify.delivery import (
 from videoagent_dagster.domain.keys import manifest_key
 from videoagent_dagster.settings import current
 from videoagent_dagster.storage.media_store import MediaStore
+from videoagent_dagster.tasks.links import openable_links
 from videoagent_dagster.tasks.operations import final_video_of
 
 
@@ -40,10 +41,15 @@ def _notify(context, media_store: MediaStore, status: str) -> None:
                "timestamp": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     final = final_video_of(media_store, task) if status == "completed" else None
     if final is not None:
-        payload.update(video_url=final.uri, thumbnail_url=final.thumbnail, metadata={
-            "duration": final.duration, "width": final.width, "height": final.height, "fps": final.fps,
-            "size_bytes": final.size_bytes, "shots": final.shots, "style": final.style,
-            "total_cost_usd": final.total_cost_usd})
+        metadata = {"duration": final.duration, "width": final.width, "height": final.height, "fps": final.fps,
+                    "size_bytes": final.size_bytes, "shots": final.shots, "style": final.style,
+                    "total_cost_usd": final.total_cost_usd}
+        payload.update(video_url=final.uri, thumbnail_url=final.thumbnail, metadata=metadata)
+        # The design's shape: links a receiver can open (the gateway's signed links, else presigned
+        # S3 URLs, else — a store on this machine and no gateway — the files' own URIs).
+        links = openable_links(current(), media_store, task, final)
+        payload["output"] = {"video_url": links["video"], "thumbnail_url": links["thumbnail"],
+                             "subtitles_url": links["subtitles.srt"], "metadata": metadata}
     if status == "failed":
         failure = getattr(context, "failure_event", None)
         payload["error"] = (failure.message if failure else None) or "the run failed"
