@@ -91,7 +91,7 @@ def _deployment(work: Path, max_concurrent_runs: int | None):
     (home / "dagster.yaml").write_text(config)
     control = work / "control"
     control.mkdir()
-    grpc_port, web_port = free_port(), free_port()
+    grpc_port, web_port, gateway_port = free_port(), free_port(), free_port()
     (work / "workspace.yaml").write_text(
         f"load_from:\n  - grpc_server:\n      host: 127.0.0.1\n      port: {grpc_port}\n"
         f"      location_name: videoagent\n")
@@ -104,6 +104,8 @@ def _deployment(work: Path, max_concurrent_runs: int | None):
         "VIDEOAGENT_VIDEO": "controlled", "VIDEOAGENT_PLUGINS": "tests.plugins",
         "VIDEOAGENT_TEST_CONTROL": str(control), "VIDEOAGENT_WEBHOOK_ALLOW_PRIVATE": "1",
         "VIDEOAGENT_WEBHOOK_SECRET": "it-secret", "PYTHONPATH": str(ROOT),
+        # the gateway: its keys and tasks in the deployment's PostgreSQL, its rate limit in Redis
+        "VIDEOAGENT_DATABASE_URL": f"{PG_DAGSTER}/{db}", "VIDEOAGENT_REDIS_URL": "redis://127.0.0.1:6379/15",
     })
     s3 = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
                       aws_access_key_id="test", aws_secret_access_key="test")
@@ -120,7 +122,10 @@ def _deployment(work: Path, max_concurrent_runs: int | None):
     start("webserver", str(BIN / "dagster-webserver"), "-w", str(work / "workspace.yaml"), "-h", "127.0.0.1",
           "-p", str(web_port))
     start("daemon", str(BIN / "dagster-daemon"), "run", "-w", str(work / "workspace.yaml"))
+    start("gateway", str(BIN / "videoagent"), "serve", "--host", "127.0.0.1", "--port", str(gateway_port),
+          "--dagster-url", f"http://127.0.0.1:{web_port}")
     client = VideoagentClient(f"http://127.0.0.1:{web_port}")
+    gateway = f"http://127.0.0.1:{gateway_port}"
 
     last_error = [None]
 
@@ -128,7 +133,7 @@ def _deployment(work: Path, max_concurrent_runs: int | None):
         try:
             client.runs(limit=1)
             client._repository()  # noqa: SLF001 - the code location is loaded, not just the webserver up
-            return True
+            return httpx.get(f"{gateway}/api/v1/health/ready", timeout=5).status_code == 200
         except Exception as e:  # noqa: BLE001 - not up yet
             last_error[0] = e
             return False
@@ -139,7 +144,7 @@ def _deployment(work: Path, max_concurrent_runs: int | None):
         except AssertionError:
             raise AssertionError(f"the deployment did not come up: {last_error[0]}") from None
         yield {"client": client, "s3": s3, "control": control, "hooks": hooks, "receiver": receiver, "env": env,
-               "logs": logs}
+               "logs": logs, "gateway": gateway}
     finally:
         stop_groups(procs)
         receiver.clear()
@@ -192,6 +197,30 @@ def test_a_brief_in_the_intake_bucket_becomes_a_video_and_a_webhook(deployment):
     wait_for(lambda: s3.list_objects_v2(Bucket="videos", Prefix="intake/accepted/ana/tide-pools.json").get("Contents"),
              60, "the brief to be moved to accepted/")
     assert not s3.list_objects_v2(Bucket="videos", Prefix="intake/ana/").get("Contents")
+
+
+def test_the_gateway_on_postgresql_and_s3_hands_out_presigned_links(deployment):
+    """The REST gateway as deployed: keys in PostgreSQL (made by `videoagent keys create` with the
+    deployment's settings), the rate limit in Redis, the video behind a presigned S3 redirect."""
+    made = subprocess.run([str(BIN / "videoagent"), "keys", "create", "dora"], capture_output=True, text=True,
+                          env=deployment["env"], cwd=ROOT, timeout=60)
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip().splitlines()[-1]
+    with httpx.Client(base_url=deployment["gateway"], headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
+        created = http.post("/api/v1/tasks", json={"topic": "Harbour cranes at night", "options": TINY})
+        assert created.status_code == 201, created.text
+        task = created.json()["task_id"]
+        state = wait_for(lambda: (s := http.get(f"/api/v1/tasks/{task}").json())["status"] in ("completed", "failed")
+                         and s, 300, "the gateway's task")
+        assert state["status"] == "completed", state
+        redirect = http.get(f"/api/v1/tasks/{task}/video")
+        assert redirect.status_code == 307 and "X-Amz-Signature" in redirect.headers["location"]
+        video = httpx.get(redirect.headers["location"])
+        assert video.status_code == 200 and len(video.content) == final_object(deployment["s3"], task)["ContentLength"]
+        meta = http.get(f"/api/v1/tasks/{task}/video/metadata").json()
+        assert meta["width"] == 320 and meta["duration"] == pytest.approx(TINY["duration"], abs=0.3)
+        signed = httpx.get(state["links"]["video"])  # the gateway's link, then S3's
+        assert signed.status_code == 307 and httpx.get(signed.headers["location"]).content == video.content
 
 
 def test_graphql_submit_and_status_through_every_stage(deployment):
@@ -273,3 +302,24 @@ def test_a_user_has_at_most_five_videos_in_progress_and_a_pool_bounds_its_stage(
         assert len(filming()) == 4  # the other two started runs wait for a `video` pool slot
     for task in [*ana, ben]:
         assert wait_status(client, task, {"completed", "failed"}, timeout=400).status == "completed"
+
+
+def test_compose_runs_what_this_test_runs_and_publishes_only_the_gateway():
+    """docker-compose.yml cannot run here (no Docker engine): hold it to the processes and settings
+    this module starts, and to the gateway being its one public port."""
+    import yaml
+
+    from videoagent_dagster.settings import Settings
+
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    published = {name: s["ports"] for name, s in services.items() if s.get("ports")}
+    assert published == {"gateway": ["8000:8000"]}
+    commands = {name: s.get("command", "") for name, s in services.items()}
+    assert commands["gateway"].startswith("videoagent serve ") and "--dagster-url http://webserver:3000" in commands["gateway"]
+    assert commands["code"].startswith("dagster code-server start -m videoagent_dagster.definitions")
+    assert commands["webserver"].startswith("dagster-webserver -w") and commands["daemon"].startswith("dagster-daemon run")
+    known = {Settings.variable(f) for f in Settings.model_fields}
+    for variable in compose["x-environment"]:
+        assert not variable.startswith("VIDEOAGENT_") or variable in known, variable
+    assert "redis" in services["gateway"]["depends_on"] and "profiles" not in services["redis"]

@@ -157,6 +157,9 @@ def _remote(args: argparse.Namespace) -> int:
             out = client.list()
         elif args.command == "cancel":
             out = {"task": args.task, "cancelled_run": client.cancel(args.task)}
+            stopped = _stop_vendor_jobs(args.task)
+            if stopped:
+                out["vendor_jobs"] = stopped
         elif args.command == "retry":
             out = {"task": args.task, "run_id": client.retry(args.task)}
         else:
@@ -200,6 +203,17 @@ def _keys(args: argparse.Namespace) -> int:
         print(f"videoagent: {e}", file=sys.stderr)
         return 2
     return 0
+
+
+def _stop_vendor_jobs(task: str) -> list[str]:
+    """The cancelled task's vendor jobs stopped too, when this machine reaches the media store."""
+    from videoagent_dagster.storage.media_store import media_store_from_env
+    from videoagent_dagster.tasks.operations import cancel_vendor_jobs
+
+    try:
+        return cancel_vendor_jobs(task, media_store_from_env(), current().video)
+    except Exception as e:  # noqa: BLE001 - the run is cancelled either way; say what was not done
+        return [f"vendor jobs not stopped from here: {str(e)[:200]}"]
 
 
 LIST_COLUMNS = ("task", "run_status", "user", "priority", "run_id")

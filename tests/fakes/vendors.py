@@ -131,10 +131,12 @@ class FakeVendors:
         ("stability.generate", "POST", r"^/stability/v2beta/stable-image/generate/\w+$"),
         ("runway.create", "POST", r"^/runway/v1/image_to_video$"),
         ("runway.task", "GET", r"^/runway/v1/tasks/(?P<id>[\w-]+)$"),
+        ("runway.delete", "DELETE", r"^/runway/v1/tasks/(?P<id>[\w-]+)$"),
         ("veo.create", "POST", r"^/veo/v1beta1/publishers/google/models/(?P<model>[\w.-]+):predictLongRunning$"),
         ("veo.poll", "POST", r"^/veo/v1beta1/(?:projects/[^/]+/locations/[^/]+/)?publishers/google/models/(?P<model>[\w.-]+):fetchPredictOperation$"),
         ("fal.status", "GET", r"^/fal/queue/(?P<id>[\w-]+)/status$"),
         ("fal.result", "GET", r"^/fal/queue/(?P<id>[\w-]+)/result$"),
+        ("fal.cancel", "PUT", r"^/fal/queue/(?P<id>[\w-]+)/cancel$"),
         ("fal.create", "POST", r"^/fal/(?P<app>.+)$"),
         ("files", "GET", r"^/files/(?P<name>[\w.-]+)$"),
     ]
@@ -258,6 +260,8 @@ class FakeVendors:
         with self.lock:
             job = self.jobs[job_id]
             job["polls"] += 1
+            if job.get("cancelled"):
+                return "CANCELLED", None, "cancelled"
             if job.get("never"):
                 return "RUNNING", None, None
             if self.job_seconds is not None:
@@ -285,6 +289,8 @@ class FakeVendors:
     def _runway_task(self, request: Request, id: str) -> Response:
         status, url, failure = self._job_state(id)
         base = {"id": id, "createdAt": "2026-11-28T00:00:00Z"}
+        if status == "CANCELLED":
+            return _json({**base, "status": "CANCELLED"})
         if status == "RUNNING":
             return _json({**base, "status": "RUNNING", "progress": 0.5, "estimatedCost": {"credits": 25}})
         if status == "FAILED":
@@ -292,6 +298,23 @@ class FakeVendors:
             return _json({**base, "status": "FAILED", "failure": failure, "failureCode": code,
                           "cost": {"credits": 0}})  # failed tasks are refunded
         return _json({**base, "status": "SUCCEEDED", "output": [url], "cost": {"credits": 25}})
+
+    def _runway_delete(self, request: Request, id: str) -> Response:
+        # Runway: DELETE cancels a running, pending or throttled task (204); it is then CANCELLED
+        if id not in self.jobs:
+            return _json({"error": "Task not found"}, 404)
+        self.jobs[id]["cancelled"] = True
+        return Response(status=204)
+
+    def _fal_cancel(self, request: Request, id: str) -> Response:
+        # fal's queue: 202 CANCELLATION_REQUESTED for a queued or running request, 400 once it is done
+        job = self.jobs.get(id)
+        if job is None:
+            return _json({"detail": "Request not found"}, 404)
+        if "result" in job:
+            return _json({"status": "ALREADY_COMPLETED"}, 400)
+        job["cancelled"] = True
+        return _json({"status": "CANCELLATION_REQUESTED"}, 202)
 
     def _veo_create(self, request: Request, model: str) -> Response:
         body = request.get_json()

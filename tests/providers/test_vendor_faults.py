@@ -205,3 +205,37 @@ def test_retry_after_in_every_form_is_honoured_up_to_the_cap(headers, low, high)
     started = time.monotonic()
     assert retry.call_safely(create, retries=1, base_s=0.5, cap_s=0.4 if "3600" in str(headers) else 60) == "job-1"
     assert low <= time.monotonic() - started <= high
+
+
+@pytest.mark.parametrize("chain,cancel", [("runway", "runway.delete"), ("fal", "fal.cancel")])
+def test_cancelling_a_task_stops_its_vendor_jobs(store, vendors, frame_key, chain, cancel):
+    """A cancelled task's jobs are stopped at the vendor (Runway task delete, fal queue cancel), so
+    nothing goes on billing, and forgotten, so a retry submits anew."""
+    import threading
+
+    from videoagent_dagster.tasks.operations import cancel_vendor_jobs
+
+    vendors.job_script.append({"never": True})
+    outcome = {}
+
+    def make():
+        try:
+            outcome["result"] = video(store, chain, deadline_s=8).generate(clip_request(store, frame_key))
+        except Exception as e:  # noqa: BLE001 - looked at below
+            outcome["error"] = e
+
+    worker = threading.Thread(target=make, daemon=True)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not list(store.base.joinpath("jobs").rglob("*.json")):
+        time.sleep(0.05)
+    handle = json.loads(next(store.base.joinpath("jobs").rglob("*.json")).read_text())
+    assert handle["task"] == "t" and not handle.get("done")
+    assert cancel_vendor_jobs("other-task", store, chain) == [] and vendors.count(cancel) == 0
+    done = cancel_vendor_jobs("t", store, chain)
+    assert done == [f"{chain} job cancelled"] and vendors.count(cancel) == 1
+    assert all(job.get("cancelled") for job in vendors.jobs.values() if job.get("never"))
+    worker.join(30)
+    assert not worker.is_alive()
+    assert not [p for p in store.base.joinpath("jobs").rglob("*.json")
+                if not json.loads(p.read_text()).get("done")]  # nothing left to follow

@@ -10,8 +10,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import math
 import mimetypes
+import threading
 import time
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -30,6 +32,7 @@ from fastapi import (
     WebSocket,
     WebSocketDisconnect,
 )
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import (
     FileResponse,
     HTMLResponse,
@@ -67,11 +70,13 @@ from videoagent_dagster.tasks.links import (
 )
 from videoagent_dagster.tasks.operations import (
     TaskExists,
+    cancel_vendor_jobs,
     discard_task,
     final_video_of,
     prepare_task,
 )
 
+log = logging.getLogger("videoagent.gateway")
 PAGE = Path(__file__).with_name("page.html")
 TERMINAL = ("completed", "failed", "cancelled")
 STATUSES = ("pending", "style_detection", "story_generation", "storyboard_breakdown", "image_generation",
@@ -86,6 +91,17 @@ def _version() -> str:
 
 
 # -- response shapes (the OpenAPI document at /docs) --------------------------------------------------
+class Problems(BaseModel):
+    message: str
+    problems: list[str] = Field(description="one line per problem: the field, the value, what is allowed")
+
+
+class ProblemAnswer(BaseModel):
+    """Every 422: what was wrong, field by field."""
+
+    detail: Problems
+
+
 class Storyboard(BaseModel):
     total: int | None = Field(None, description="shots in the storyboard, once it is known")
     completed: int = Field(0, description="shots of the running shot stage done")
@@ -430,6 +446,7 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
             g.client.cancel(task_id)
         except ClientError as e:
             raise HTTPException(409, str(e)) from None
+        threading.Thread(target=stop_vendor_jobs, args=(g, task_id), name=f"cancel-{task_id}", daemon=True).start()
         g.tracker.tick()
         return state(g, task_id, created_at, base_url(request))
 
@@ -625,7 +642,54 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
         finally:
             g.tracker.unsubscribe(task_id, queue)
 
+    def openapi() -> dict[str, Any]:
+        """FastAPI's document, with the brief's JSON schema as the body of the calls that take one
+        (they read the body themselves, to name every problem in the CLI's words)."""
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            brief = json.loads(json.dumps(brief_json_schema()).replace("#/$defs/", "#/components/schemas/"))
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            schemas.update(brief.pop("$defs", {}))
+            schemas["BriefRequest"] = brief
+            body = {"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BriefRequest"}}}}
+            for path in ("/api/v1/tasks", "/api/v1/tasks/estimate"):
+                spec["paths"][path]["post"]["requestBody"] = body
+            problems = ProblemAnswer.model_json_schema(ref_template="#/components/schemas/{model}")
+            schemas.update(problems.pop("$defs", {}))
+            schemas["ProblemAnswer"] = problems
+            for schemas_name in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(schemas_name, None)
+            for operations in spec["paths"].values():
+                for operation in operations.values():
+                    if "422" in operation.get("responses", {}) or "requestBody" in operation:
+                        operation.setdefault("responses", {})["422"] = {
+                            "description": "not accepted: every problem named",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ProblemAnswer"}}}}
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's own parameter checks answer in the same shape as a refused brief."""
+        problems = [f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', 'not allowed')}"
+                    for e in exc.errors()]
+        return JSONResponse({"detail": {"message": "the request was not accepted", "problems": problems}}, 422)
+
+    app.openapi = openapi
     return app
+
+
+def stop_vendor_jobs(g: Gateway, task: str, wait_s: float = 120) -> None:
+    """A cancelled task's vendor jobs are stopped at once, and again once its run has ended (a
+    shot's thread may submit one in the moment before the run stops)."""
+    for _ in range(2):
+        for line in cancel_vendor_jobs(task, g.store, g.settings.video):
+            log.info("cancel %s: %s", task, line)
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline and g.tracker.view(task).state.get("status") not in TERMINAL:
+            time.sleep(1)
 
 
 async def _drain(websocket: WebSocket) -> None:

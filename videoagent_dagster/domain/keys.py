@@ -39,9 +39,12 @@ def cache_media_key(key: str, ext: str) -> str:
     return f"cache/{key[:2]}/{key}.{ext}"
 
 
+JOBS_PREFIX = "jobs/"
+
+
 def job_key(key: str, ext: str = "json") -> str:
     """A vendor video job in flight: its handle (json) and the claim to submit it (claim)."""
-    return f"jobs/{key[:2]}/{key}.{ext}"
+    return f"{JOBS_PREFIX}{key[:2]}/{key}.{ext}"
 
 
 def ledger_prefix(day: str, user: str) -> str:

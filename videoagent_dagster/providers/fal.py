@@ -40,7 +40,18 @@ class FalVideo(RemoteVideoProvider):
         resp.raise_for_status()
         body = resp.json()
         return json.dumps({"id": body["request_id"], "status_url": body["status_url"],
-                           "response_url": body["response_url"]})
+                           "response_url": body["response_url"], "cancel_url": body.get("cancel_url")})
+
+    def cancel(self, job_id):
+        # fal's queue: PUT …/requests/{id}/cancel (202 CANCELLATION_REQUESTED; 400 when already done)
+        job = json.loads(job_id)
+        url = job.get("cancel_url") or job["status_url"].rsplit("/", 1)[0] + "/cancel"
+        if not url.startswith(self._base() + "/"):  # the key goes only to fal's own queue host
+            raise ValueError(f"fal job handle points outside {self._base()}: {url}")
+        resp = http_client(self.timeout()).put(url, headers=self._headers())
+        if resp.status_code not in (200, 202, 400):
+            resp.raise_for_status()
+        return resp.status_code != 400
 
     def poll(self, job_id):
         import httpx

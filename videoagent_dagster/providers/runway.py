@@ -51,6 +51,11 @@ class RunwayVideo(RemoteVideoProvider):
         )
         return task.id
 
+    def cancel(self, job_id):
+        # DELETE /v1/tasks/{id}: a running, pending or throttled task is cancelled (and not billed on)
+        self.client(self.retries()).tasks.delete(job_id)
+        return True
+
     def poll(self, job_id):
         task = self.client(self.retries()).tasks.retrieve(job_id)
         if task.status == "SUCCEEDED":

@@ -41,6 +41,12 @@ from videoagent_dagster.providers.retry import call_safely
 from videoagent_dagster.providers.vendor_sdk import http_client
 
 DEFAULT_DEADLINE_S = 900.0
+
+
+def task_of_key(key: str) -> str | None:
+    """The task a media key belongs to (`tasks/{task}/…`), so its jobs can be found when it is cancelled."""
+    parts = key.split("/")
+    return parts[1] if len(parts) > 2 and parts[0] == "tasks" else None
 DEFAULT_POLL_S = 5.0
 
 
@@ -97,6 +103,10 @@ class RemoteVideoProvider(VideoProvider):
 
     def poll(self, job_id: str) -> JobState:
         raise NotImplementedError
+
+    def cancel(self, job_id: str) -> bool:
+        """Stop a job at the vendor so it bills no further; False where the vendor cannot (Veo)."""
+        return False
 
     def prepare(self) -> None:
         import av  # noqa: F401 - for verify_clip
@@ -177,7 +187,7 @@ class RemoteVideoProvider(VideoProvider):
             except Exception as e:  # noqa: BLE001
                 raise self.explain(e, self.key_var) from e
             job = {"provider": self.name, "model": self.model, "id": job_id, "seconds": seconds,
-                   "submitted_at": time.time()}
+                   "submitted_at": time.time(), "task": task_of_key(request.frame_key)}
             book.save(job)  # before polling: a retried run resumes this job instead of paying again
             return job
         finally:

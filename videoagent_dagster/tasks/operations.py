@@ -90,3 +90,35 @@ def submit_once(store: MediaStore, identity: str, raw: dict, source: str) -> tup
     else:  # taken before: prepare_task finds its brief stored (its budget counted then) or stores it now
         task = json.loads(store.read_bytes(index_key))["task"]
     return prepare_task(raw, store, task), new
+
+
+def cancel_vendor_jobs(task: str, store: MediaStore, video_chain: str) -> list[str]:
+    """Stop at their vendors the video jobs a task's runs started and have not finished (Runway
+    task delete, fal cancel), so a cancelled task bills no further, and forget them, so a retry
+    submits anew instead of following a cancelled job. Returns what was done, a line per job."""
+    from videoagent_dagster.domain.keys import JOBS_PREFIX
+    from videoagent_dagster.providers.chain import parse_chain
+
+    providers = {(p.name, p.model): p for p in parse_chain("video", video_chain)}
+    done = []
+    for key in store.list(JOBS_PREFIX):
+        if not key.endswith(".json"):
+            continue
+        try:
+            job = json.loads(store.read_bytes(key))
+        except (ValueError, FileNotFoundError):
+            continue  # written or cleared just now
+        if job.get("task") != task or job.get("done"):
+            continue
+        provider = providers.get((job.get("provider"), job.get("model")))
+        if provider is None or not hasattr(provider, "cancel"):
+            done.append(f"{job.get('provider')} job {str(job.get('id'))[:60]}: not in the configured chain, left alone")
+            continue
+        try:
+            stopped = provider.cancel(job["id"])
+        except Exception as e:  # noqa: BLE001 - one vendor's refusal must not stop the others
+            done.append(f"{provider.name} job: cancelling failed: {str(e)[:200]}")
+            continue
+        store.delete(key)
+        done.append(f"{provider.name} job {'cancelled' if stopped else 'left to finish (the vendor cannot cancel)'}")
+    return done
