@@ -240,7 +240,9 @@ class RunProgress:
             return TaskStatus(task, "cancelled", round(progress, 3), step_text or "cancelled", run_id, run_status)
         if run_status == "FAILURE":
             return TaskStatus(task, "failed", round(progress, 3), step_text or "failed", run_id, run_status)
-        stage = STAGES.get(running[0], "pending") if running else "pending"
+        # Between two steps nothing runs for a moment: the stage stays the furthest one reached.
+        reached = running[:1] or sorted(set(self.started), key=lambda s: order.index(s) if s in order else -1)[-1:]
+        stage = STAGES.get(reached[0], "pending") if reached else "pending"
         return TaskStatus(task, stage, round(min(progress, 0.99), 3), step_text, run_id, run_status)
 
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from videoagent_dagster.domain.brief import USER_NAME
 
 ROLES = ("user", "admin")
+KEY_CACHE_S = 1.0  # a key is looked up at most once a second: a revoked key stops within that
 KEY_PREFIX = "va_"
 
 metadata = sa.MetaData()
@@ -85,6 +86,8 @@ class Accounts:
         self.engine = sa.create_engine(self.url, pool_pre_ping=not sqlite,
                                        connect_args={"check_same_thread": False, "timeout": 30} if sqlite else {})
         metadata.create_all(self.engine)
+        self._callers: dict[str, tuple[float, Caller | None]] = {}
+        self._tasks: dict[str, TaskRecord] = {}  # a task's record does not change once made
 
     # -- API keys -----------------------------------------------------------------------------------
     def create_key(self, user: str, role: str = "user", label: str = "") -> tuple[str, str]:
@@ -100,7 +103,19 @@ class Accounts:
         return key_id, f"{KEY_PREFIX}{key_id}_{secret}"
 
     def caller(self, presented: str) -> Caller | None:
-        """The caller a presented key belongs to, or None (unknown, malformed or revoked)."""
+        """The caller a presented key belongs to, or None (unknown, malformed or revoked); asked of
+        the database at most once a second per key."""
+        now = time.monotonic()
+        cached = self._callers.get(presented)
+        if cached is not None and now - cached[0] < KEY_CACHE_S:
+            return cached[1]
+        found = self._look_up(presented)
+        if len(self._callers) > 10_000:
+            self._callers.clear()
+        self._callers[presented] = (now, found)
+        return found
+
+    def _look_up(self, presented: str) -> Caller | None:
         if not presented.startswith(KEY_PREFIX) or presented.count("_") < 2:
             return None
         key_id, secret = presented[len(KEY_PREFIX):].split("_", 1)
@@ -126,6 +141,7 @@ class Accounts:
                               .values(revoked_at=time.time())).rowcount
         if not done:
             raise KeyError_(f"no active key {key_id!r} (see `videoagent keys list`)")
+        self._callers.clear()  # at once in this process (others within KEY_CACHE_S)
 
     # -- tasks made through the gateway -----------------------------------------------------------
     def add_task(self, task: str, user: str, idempotency_key: str | None, body_sha256: str) -> None:
@@ -135,6 +151,7 @@ class Accounts:
 
     def forget_task(self, task: str) -> None:
         """Drop a task that was never started (its brief refused, its launch failed)."""
+        self._tasks.pop(task, None)
         with self.engine.begin() as db:
             db.execute(gateway_tasks.delete().where(gateway_tasks.c.task == task))
 
@@ -146,8 +163,13 @@ class Accounts:
         return _record(row)
 
     def task(self, task: str) -> TaskRecord | None:
+        if task in self._tasks:
+            return self._tasks[task]
         with self.engine.connect() as db:
-            return _record(db.execute(sa.select(gateway_tasks).where(gateway_tasks.c.task == task)).mappings().first())
+            found = _record(db.execute(sa.select(gateway_tasks).where(gateway_tasks.c.task == task)).mappings().first())
+        if found is not None:
+            self._tasks[task] = found
+        return found
 
     def tasks(self, user: str | None, *, tasks: list[str] | None = None, offset: int = 0,
               limit: int = 20) -> tuple[list[TaskRecord], int]:

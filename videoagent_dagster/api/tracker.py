@@ -81,6 +81,7 @@ class Tracker:
         self.client, self.cost_of, self.poll_s = client, cost_of, poll_s
         self.views: dict[str, TaskView] = {}
         self._lock = threading.RLock()
+        self._ticking = threading.Lock()  # one look at Dagster at a time (the thread, or a request's)
         self._subscribers: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Queue]]] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -156,6 +157,10 @@ class Tracker:
 
     def tick(self) -> None:
         """One look at Dagster: runs in progress, and the new events of each followed one."""
+        with self._ticking:
+            self._tick()
+
+    def _tick(self) -> None:
         active = {r["runId"]: r for r in self.client.runs(limit=500, statuses=ACTIVE)}
         by_task = {}
         for run in active.values():
