@@ -75,6 +75,9 @@ def serve(host: str, port: int, dagster_url: str | None) -> int:
             print(f"videoagent: no API keys yet; made an admin key for user 'local' (shown once):\n  {key}")
         print(f"videoagent: the page and the API on http://{host}:{port}/ (API docs: /docs); "
               f"Dagster UI on {dagster_url}", flush=True)
+        # uvicorn shuts down on SIGTERM, then raises the signal again: exit through `finally` then,
+        # so the Dagster processes started here stop with the gateway.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         uvicorn.run(create_app(gateway), host=host, port=port, log_level="warning")
     finally:
         if dagster is not None:
