@@ -118,29 +118,21 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     import httpx
 
-    from tests.services import start_group, stop_groups
-    from tests.test_cli_remote import INSTANCE_YAML
-    from tests.test_deployment import free_port, wait_for
+    from tests.services import (
+        controlled_camera,
+        gateway_ready,
+        local_services,
+        stop_groups,
+    )
+    from tests.test_deployment import wait_for
 
     work = Path(tempfile.mkdtemp(prefix="videoagent-bench-gateway-"))
-    home, control, logs = work / "dagster_home", work / "control", work / "logs"
-    for d in (home, control, logs):
-        d.mkdir()
-    (home / "dagster.yaml").write_text(INSTANCE_YAML)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDEOAGENT_", "DAGSTER_"))}
-    env.update({"DAGSTER_HOME": str(home), "VIDEOAGENT_STORAGE": str(work / "storage"),
-                "VIDEOAGENT_VIDEO": "controlled", "VIDEOAGENT_PLUGINS": "tests.plugins",
-                "VIDEOAGENT_TEST_CONTROL": str(control), "VIDEOAGENT_RATE_LIMIT_PER_MINUTE": "1000000",
-                "PYTHONPATH": str(ROOT)})
-    os.environ.update({k: env[k] for k in ("DAGSTER_HOME", "VIDEOAGENT_STORAGE")})
-    dagster_port, port = free_port(), free_port()
-    procs = [start_group([str(BIN / "dagster-webserver"), "-m", "videoagent_dagster.definitions", "-h", "127.0.0.1",
-                          "-p", str(dagster_port)], cwd=work, env=env, log=logs / "webserver.log"),
-             start_group([str(BIN / "videoagent"), "serve", "--port", str(port), "--dagster-url",
-                          f"http://127.0.0.1:{dagster_port}"], cwd=work, env=env, log=logs / "gateway.log")]
-    url = f"http://127.0.0.1:{port}"
+    procs, started = local_services(work, gateway=True, VIDEOAGENT_RATE_LIMIT_PER_MINUTE="1000000",
+                                    **controlled_camera(work))
+    home, control, url, dagster_url = started["home"], work / "control", started["url"], started["dagster_url"]
+    os.environ.update({k: started["env"][k] for k in ("DAGSTER_HOME", "VIDEOAGENT_STORAGE")})
     try:
-        wait_for(lambda: _answers(httpx, url + "/api/v1/health/ready"), 120, "the gateway")
+        wait_for(lambda: gateway_ready(procs, started), 120, "the gateway")
         from videoagent_dagster.api.accounts import Accounts
         from videoagent_dagster.client import VideoagentClient
 
@@ -170,7 +162,7 @@ def main() -> int:
             raise SystemExit(loaded.stderr[-3000:])
         result = json.loads(loaded.stdout.strip().splitlines()[-1])
 
-        client = VideoagentClient(f"http://127.0.0.1:{dagster_port}")
+        client = VideoagentClient(dagster_url)
         direct = []
         began = time.perf_counter()
         for t in random.choices(finished, k=100):
@@ -194,13 +186,6 @@ def main() -> int:
     met = result["all_p99"] < AIM_P99_MS and achieved >= 0.95 * args.rate and not result["error_count"]
     print(f"aim p99 < {AIM_P99_MS:g} ms at {args.rate:g}/s: {'met' if met else 'MISSED'}")
     return 0
-
-
-def _answers(httpx, url: str) -> bool:
-    try:
-        return httpx.get(url, timeout=5).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def copy_task(home: Path, accounts, task: str, run_id: str, copies: int) -> list[str]:

@@ -8,7 +8,6 @@ while a `hold` file exists and fails the shots named by `fail-shot_NNN` files.""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from videoagent_dagster.client import ClientError, VideoagentClient
 from videoagent_dagster.domain.task_keys import TASK_KEY_PATTERN
 from videoagent_dagster.media.probe import probe
 
-from .services import held, start_group, stop_groups
+from .services import controlled_camera, held, local_services, stop_groups
 from .test_deployment import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,34 +27,12 @@ BIN = Path(sys.executable).parent
 TINY = ["--duration", "6", "--resolution", "180p", "--shots", "3"]
 TINY_OPTIONS = {"duration": 6, "resolution": "180p", "shots": 3}
 
-INSTANCE_YAML = """\
-# Runs start as soon as they are launched (no queue, so no daemon is needed).
-run_coordinator:
-  module: dagster.core.run_coordinator
-  class: DefaultRunCoordinator
-telemetry:
-  enabled: false
-nux:
-  enabled: false
-"""
-
 
 @pytest.fixture(scope="module")
 def webserver(tmp_path_factory):
     work = tmp_path_factory.mktemp("cli-remote")
-    home, control, logs = work / "dagster_home", work / "control", work / "logs"
-    for d in (home, control, logs):
-        d.mkdir()
-    (home / "dagster.yaml").write_text(INSTANCE_YAML)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDEOAGENT_", "DAGSTER_"))}
-    env.update({"DAGSTER_HOME": str(home), "VIDEOAGENT_STORAGE": str(work / "storage"),
-                "VIDEOAGENT_INTAKE": str(work / "intake"), "VIDEOAGENT_VIDEO": "controlled",
-                "VIDEOAGENT_PLUGINS": "tests.plugins", "VIDEOAGENT_TEST_CONTROL": str(control),
-                "PYTHONPATH": str(ROOT)})
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = start_group([str(BIN / "dagster-webserver"), "-m", "videoagent_dagster.definitions", "-h", "127.0.0.1",
-                        "-p", str(port)], cwd=work, env=env, log=logs / "webserver.log")
+    procs, started = local_services(work, **controlled_camera(work))
+    proc, env, logs, url, control = procs[0], started["env"], started["logs"], started["dagster_url"], work / "control"
     client = VideoagentClient(url)
 
     def ready():

@@ -6,7 +6,6 @@ shots while a `hold` file exists and fails shots named by `fail-shot_NNN` files.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.services import start_group, stop_groups
-from tests.test_cli_remote import INSTANCE_YAML
-from tests.test_deployment import free_port, wait_for
+from tests.services import controlled_camera, gateway_ready, local_services, stop_groups
+from tests.test_deployment import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -45,35 +43,10 @@ class Service:
 @pytest.fixture(scope="package")
 def service(tmp_path_factory):
     work = tmp_path_factory.mktemp("gateway")
-    home, control, logs = work / "dagster_home", work / "control", work / "logs"
-    for d in (home, control, logs):
-        d.mkdir()
-    (home / "dagster.yaml").write_text(INSTANCE_YAML)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDEOAGENT_", "DAGSTER_"))}
-    env.update({"DAGSTER_HOME": str(home), "VIDEOAGENT_STORAGE": str(work / "storage"),
-                "VIDEOAGENT_INTAKE": str(work / "intake"), "VIDEOAGENT_VIDEO": "controlled",
-                "VIDEOAGENT_PLUGINS": "tests.plugins", "VIDEOAGENT_TEST_CONTROL": str(control),
-                "VIDEOAGENT_WEBHOOK_ALLOW_PRIVATE": "1", "PYTHONPATH": str(ROOT)})
-    dagster_port, port = free_port(), free_port()
-    procs = [start_group([str(BIN / "dagster-webserver"), "-m", "videoagent_dagster.definitions", "-h", "127.0.0.1",
-                          "-p", str(dagster_port)], cwd=work, env=env, log=logs / "webserver.log")]
-    dagster_url = f"http://127.0.0.1:{dagster_port}"
-    procs.append(start_group([str(BIN / "videoagent"), "serve", "--port", str(port), "--dagster-url", dagster_url],
-                             cwd=work, env=env, log=logs / "gateway.log"))
-    url = f"http://127.0.0.1:{port}"
-
-    def ready():
-        for proc, name in zip(procs, ("webserver", "gateway")):
-            if proc.poll() is not None:
-                raise AssertionError(f"the {name} exited: {(logs / f'{name}.log').read_text()[-3000:]}")
-        try:
-            return httpx.get(f"{url}/api/v1/health/ready", timeout=5).status_code == 200
-        except httpx.HTTPError:
-            return False
-
+    procs, started = local_services(work, gateway=True, VIDEOAGENT_WEBHOOK_ALLOW_PRIVATE="1", **controlled_camera(work))
     try:
-        wait_for(ready, 120, "the gateway and webserver", interval=0.3)
-        yield Service(url, env, work, control, dagster_url)
+        wait_for(lambda: gateway_ready(procs, started), 120, "the gateway and webserver", interval=0.3)
+        yield Service(started["url"], started["env"], work, work / "control", started["dagster_url"])
     finally:
         stop_groups(procs)
 

@@ -4,59 +4,25 @@ in the queue (no daemon), so generated briefs make real tasks without making vid
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
-from tests.services import start_group, stop_groups
-from tests.test_deployment import free_port, wait_for
-
-ROOT = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent
-QUEUED = """\
-run_coordinator:
-  module: dagster.core.run_coordinator
-  class: QueuedRunCoordinator
-telemetry:
-  enabled: false
-"""
+from tests.services import QUEUED, gateway_ready, local_services, stop_groups
+from tests.test_deployment import wait_for
 
 
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory):
     work = tmp_path_factory.mktemp("openapi")
-    home = work / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(QUEUED)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VIDEOAGENT_", "DAGSTER_"))}
-    env.update({"DAGSTER_HOME": str(home), "VIDEOAGENT_STORAGE": str(work / "storage"), "PYTHONPATH": str(ROOT)})
-    dagster_port, port = free_port(), free_port()
-    procs = [start_group([str(BIN / "dagster-webserver"), "-m", "videoagent_dagster.definitions", "-h", "127.0.0.1",
-                          "-p", str(dagster_port)], cwd=work, env=env, log=work / "webserver.log"),
-             start_group([str(BIN / "videoagent"), "serve", "--port", str(port), "--dagster-url",
-                          f"http://127.0.0.1:{dagster_port}"], cwd=work, env=env, log=work / "gateway.log")]
-    url = f"http://127.0.0.1:{port}"
-
-    def ready():
-        for proc in procs:
-            assert proc.poll() is None, (work / "gateway.log").read_text()[-3000:] + (work / "webserver.log").read_text()[-2000:]
-        try:
-            return httpx.get(f"{url}/api/v1/health/ready", timeout=5).status_code == 200
-        except httpx.HTTPError:
-            return False
-
+    procs, started = local_services(work, instance_yaml=QUEUED, gateway=True)
     try:
-        wait_for(ready, 120, "the gateway")
+        wait_for(lambda: gateway_ready(procs, started), 120, "the gateway")
         from videoagent_dagster.api.accounts import Accounts
 
-        key = Accounts(f"sqlite:///{home / 'videoagent.db'}").create_key("fuzz")[1]
-        yield {"url": url, "key": key, "work": work}
+        key = Accounts(f"sqlite:///{started['home'] / 'videoagent.db'}").create_key("fuzz")[1]
+        yield {"url": started["url"], "key": key, "work": work}
     finally:
         stop_groups(procs)
 
