@@ -49,8 +49,8 @@ async def _load(url: str, key: str, finished: list[str], running: list[str], rat
     stop = asyncio.Event()
 
     async def socket(task: str) -> None:
-        ws_url = url.replace("http://", "ws://") + f"/api/v1/ws/tasks/{task}?token={key}"
-        async with connect(ws_url) as ws:
+        ws_url = url.replace("http://", "ws://") + f"/api/v1/ws/tasks/{task}"
+        async with connect(ws_url, additional_headers=headers) as ws:
             while not stop.is_set():
                 try:
                     await asyncio.wait_for(ws.recv(), 0.5)

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(600, ge=1, description="requests a minute per API key")
     redis_url: str | None = Field(None, description="Redis for the rate limit shared by gateways")
     public_url: str | None = Field(None, description="the gateway's address as callers reach it")
+    s3_redirect: bool = Field(True, description="downloads redirect to presigned S3 URLs")
 
     llm_base_url: str | None = Field(None, description="endpoint of the `compatible` LLM provider")
     llm_api_key: SecretStr | None = Field(None, description="key of the `compatible` LLM provider")

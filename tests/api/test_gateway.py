@@ -47,8 +47,9 @@ def test_create_follow_over_websocket_and_download(service, ana, tmp_path):
             assert body["created_at"] and body["webhook_url"] is None
             stored = json.loads((service.storage / "briefs" / f"{task}.json").read_text())
             assert stored["user"] == "ana"  # the key's user, never the body's
-            url = service.url.replace("http://", "ws://") + f"/api/v1/ws/tasks/{task}?token={ana}"
-            with connect(url, open_timeout=10) as ws:
+            url = service.url.replace("http://", "ws://") + f"/api/v1/ws/tasks/{task}"
+            with connect(url, subprotocols=["videoagent", ana], open_timeout=10) as ws:  # as a browser does
+                assert ws.subprotocol == "videoagent"
                 first = json.loads(ws.recv(timeout=10))
             assert first["event"] == "status_changed" and first["task_id"] == task  # the state first
             assert set(first["data"]) >= {"status", "progress", "current_step", "storyboard", "error"}

@@ -142,7 +142,52 @@ def test_unauthenticated_websocket_is_closed_4401(gateway):
     from starlette.websockets import WebSocketDisconnect
 
     with pytest.raises(WebSocketDisconnect) as closed:
-        with http.websocket_connect("/api/v1/ws/tasks/x?token=va_bad_key") as ws:
+        with http.websocket_connect("/api/v1/ws/tasks/x", subprotocols=["videoagent", "va_bad_key"]) as ws:
             ws.receive_json()
     assert closed.value.code == 4401
 
+
+
+def test_odd_input_never_gets_a_5xx(gateway):
+    gw, http, _ = gateway
+    headers = auth(gw)
+    gw.accounts.add_task("t-odd", "ana", None, "x")
+    assert http.get("/api/v1/links/t-odd/video", params={"expires": "²", "sig": "x"}).status_code == 403
+    assert http.get("/api/v1/links/t-odd/video", params={"expires": "9" * 5000, "sig": "x"}).status_code == 403
+    assert http.get("/api/v1/tasks/t-odd/files/frame_²", headers=headers).status_code == 404
+    assert http.get("/api/v1/tasks/t-odd/files/frame_" + "9" * 5000, headers=headers).status_code == 404
+    deep = http.post("/api/v1/tasks", content=b"[" * 200_000, headers={**headers, "Content-Type": "application/json"})
+    assert deep.status_code == 422
+    away = http.get("/api/v1/tasks/t-odd", headers=headers)  # the webserver is not there
+    assert away.status_code == 503 and "Dagster could not answer" in away.json()["detail"]
+    assert http.get("/api/v1/health/ready").status_code == 503
+    assert "Connection refused" not in http.get("/api/v1/health/ready").text  # no internals to strangers
+
+
+def test_one_run_that_cannot_be_read_does_not_stop_the_others():
+    """The tracker follows every task on each look; one whose run is gone from Dagster is reported
+    failed after a while, and the others go on."""
+    from videoagent_dagster.api.tracker import GIVE_UP_AFTER
+    from videoagent_dagster.client import ClientError
+
+    class Dagster:  # GraphQL's answers, as VideoagentClient returns them
+        def runs(self, task=None, limit=100, *, statuses=None, run_ids=None):
+            if statuses:
+                return [{"runId": r, "status": "STARTED", "startTime": 1.0, "endTime": None,
+                         "tags": [{"key": "dagster/partition", "value": t}]} for t, r in (("a", "ra"), ("b", "rb"))]
+            return []
+
+        def events_after(self, run_id, cursor):
+            if run_id == "ra":
+                raise ClientError("RunNotFoundError: run ra not found")
+            return [{"__typename": "ExecutionStepStartEvent", "stepKey": "script", "timestamp": "1000"}], "c", False
+
+    tracker = Tracker(Dagster())
+    tracker.created("a", "ra", 0.0)
+    tracker.created("b", "rb", 0.0)
+    tracker.tick()
+    assert tracker.views["b"].state["status"] == "story_generation"
+    for _ in range(GIVE_UP_AFTER):
+        tracker.tick()
+    assert tracker.views["a"].state["status"] == "failed"
+    assert "cannot be read" in tracker.views["a"].state["error"]["message"]

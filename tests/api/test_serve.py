@@ -36,7 +36,9 @@ def test_serve_starts_dagster_of_its_own_and_stops_it(tmp_path):
                 return False
 
         wait_for(ready, 180, "videoagent serve")
-        key = re.search(r"va_\S+", log.read_text()).group(0)
+        key_file = tmp_path / "home" / "admin-key.txt"
+        assert "va_" not in log.read_text() and oct(key_file.stat().st_mode & 0o777) == "0o600"  # not in the log
+        key = key_file.read_text().strip()
         answer = httpx.get(f"http://127.0.0.1:{port}/api/v1/tasks", headers={"Authorization": f"Bearer {key}"})
         assert answer.status_code == 200 and answer.json()["total"] == 0
         dagster_url = re.search(r"Dagster UI on (http://\S+)", log.read_text()).group(1)

@@ -239,3 +239,17 @@ def test_cancelling_a_task_stops_its_vendor_jobs(store, vendors, frame_key, chai
     assert not worker.is_alive()
     assert not [p for p in store.base.joinpath("jobs").rglob("*.json")
                 if not json.loads(p.read_text()).get("done")]  # nothing left to follow
+
+
+def test_a_job_its_vendor_cannot_cancel_is_kept_for_a_retry_to_collect(store, vendors, frame_key):
+    """Veo has no cancel: the job runs on and is paid for, so its handle stays and a retry collects
+    its result instead of paying for another."""
+    from videoagent_dagster.tasks.operations import cancel_vendor_jobs
+
+    book = store.base / "jobs" / "ab"
+    book.mkdir(parents=True)
+    (book / ("ab" + "0" * 62 + ".json")).write_text(json.dumps(
+        {"provider": "veo", "model": "veo-3.0-generate-001", "id": "op-1", "task": "t", "seconds": 4}))
+    done = cancel_vendor_jobs("t", store, "veo")
+    assert done == ["veo job left to finish (the vendor cannot cancel it, or it is done)"]
+    assert list(book.glob("*.json"))

@@ -20,6 +20,7 @@ from videoagent_dagster.domain.brief import USER_NAME
 ROLES = ("user", "admin")
 KEY_CACHE_S = 1.0  # a key is looked up at most once a second: a revoked key stops within that
 KEY_PREFIX = "va_"
+KEY_PATTERN = re.compile(r"va_[0-9a-f]{12}_[A-Za-z0-9_-]{20,80}")  # what create_key makes
 
 metadata = sa.MetaData()
 api_keys = sa.Table(
@@ -102,6 +103,16 @@ class Accounts:
                                                 secret_sha256=_sha256(secret), created_at=time.time()))
         return key_id, f"{KEY_PREFIX}{key_id}_{secret}"
 
+    def cached_caller(self, presented: str) -> tuple[bool, Caller | None]:
+        """(known without the database, the caller): a key looked up within the last second, or one
+        that cannot be a key at all."""
+        if not KEY_PATTERN.fullmatch(presented):
+            return True, None
+        cached = self._callers.get(presented)
+        if cached is not None and time.monotonic() - cached[0] < KEY_CACHE_S:
+            return True, cached[1]
+        return False, None
+
     def caller(self, presented: str) -> Caller | None:
         """The caller a presented key belongs to, or None (unknown, malformed or revoked); asked of
         the database at most once a second per key."""
@@ -116,7 +127,7 @@ class Accounts:
         return found
 
     def _look_up(self, presented: str) -> Caller | None:
-        if not presented.startswith(KEY_PREFIX) or presented.count("_") < 2:
+        if not KEY_PATTERN.fullmatch(presented):
             return None
         key_id, secret = presented[len(KEY_PREFIX):].split("_", 1)
         with self.engine.connect() as db:

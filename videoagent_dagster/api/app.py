@@ -13,6 +13,7 @@ import json
 import logging
 import math
 import mimetypes
+import re
 import threading
 import time
 from contextlib import asynccontextmanager
@@ -46,7 +47,12 @@ from pydantic import BaseModel, Field
 from videoagent_dagster.api.accounts import Accounts, Caller
 from videoagent_dagster.api.ratelimit import RateLimiter
 from videoagent_dagster.api.tracker import Tracker, message_of
-from videoagent_dagster.client import ClientError, VideoagentClient
+from videoagent_dagster.client import (
+    FINISHED,
+    ClientError,
+    Unreachable,
+    VideoagentClient,
+)
 from videoagent_dagster.defs.notify.delivery import WebhookRefused, check_target
 from videoagent_dagster.domain.brief import (
     BriefError,
@@ -77,6 +83,7 @@ from videoagent_dagster.tasks.operations import (
 )
 
 log = logging.getLogger("videoagent.gateway")
+WS_PROTOCOL = "videoagent"
 PAGE = Path(__file__).with_name("page.html")
 TERMINAL = ("completed", "failed", "cancelled")
 STATUSES = ("pending", "style_detection", "story_generation", "storyboard_breakdown", "image_generation",
@@ -217,11 +224,16 @@ async def caller(request: Request, credentials: Annotated[HTTPAuthorizationCrede
     """The API key's caller; 401 without a valid key, 429 over the key's rate. On the event loop: a
     key is read from the database at most once a second (Accounts.caller)."""
     g = gw(request)
-    found = g.accounts.caller(credentials.credentials) if credentials else None
+    found = None
+    if credentials:
+        hit, found = g.accounts.cached_caller(credentials.credentials)
+        if not hit:  # the database, off the event loop
+            found = await asyncio.to_thread(g.accounts.caller, credentials.credentials)
     if found is None:
         raise HTTPException(401, "a valid API key is required: Authorization: Bearer <key>",
                             headers={"WWW-Authenticate": "Bearer"})
-    wait = g.limiter.hit(found.key_id)
+    # (a shared count is a Redis round trip: off the event loop)
+    wait = await asyncio.to_thread(g.limiter.hit, found.key_id) if g.limiter.shared else g.limiter.hit(found.key_id)
     if wait is not None:
         raise HTTPException(429, f"more than {g.limiter.per_minute} requests a minute with this key; "
                                  f"try again in {math.ceil(wait)} s", headers={"Retry-After": str(math.ceil(wait))})
@@ -288,8 +300,9 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
             try:
                 probe()
                 checks[name] = "ok"
-            except Exception as e:  # noqa: BLE001 - reported, not raised
-                checks[name] = f"failing: {str(e)[:200]}"
+            except Exception as e:  # noqa: BLE001 - reported, not raised (the details go to the log)
+                log.warning("readiness: %s: %s", name, e)
+                checks[name] = f"failing ({type(e).__name__})"
         ok = all(v == "ok" for v in checks.values())
         return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
 
@@ -332,31 +345,36 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
     async def json_body(request: Request) -> Any:
         try:
             return json.loads(await request.body() or b"null")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise HTTPException(422, {"message": "the body is not JSON", "problems": ["body: not JSON"]}) from None
 
     @app.post("/api/v1/tasks/estimate", tags=["tasks"], response_model=Estimated)
     async def estimate_task(request: Request, who: Who) -> dict[str, Any]:
         """What a brief would cost and take, with the configured providers; nothing is made."""
-        g = gw(request)
-        brief = checked(g, brief_of(await json_body(request), who), "estimate")
-        est = estimate(brief)
-        from videoagent_dagster.domain.plan_rules import plan_shots
+        g, raw = gw(request), brief_of(await json_body(request), who)
 
-        shots = len(plan_shots(brief.options.duration, brief.options.fps, brief.options.shots))
-        return {"estimated_cost_usd": est.total, "by_stage": est.by_stage, "providers": est.providers,
-                "estimated_duration": estimated_seconds(brief.options.duration, shots, g.settings.chains())}
+        def work() -> dict[str, Any]:  # a DNS look-up (webhook_url) and pricing: off the event loop
+            brief = checked(g, raw, "estimate")
+            est = estimate(brief)
+            return {"estimated_cost_usd": est.total, "by_stage": est.by_stage, "providers": est.providers,
+                    "estimated_duration": estimated_seconds(brief.options.duration, shots_of(brief),
+                                                            g.settings.chains())}
+
+        return await asyncio.to_thread(work)
 
     @app.post("/api/v1/tasks", status_code=201, tags=["tasks"], response_model=TaskCreated,
               responses={402: {"description": "over the user's daily budget"},
-                         422: {"description": "the brief was not accepted: every problem named"}})
+                         409: {"description": "the same Idempotency-Key is being used by a request in progress"},
+                         422: {"description": "the brief was not accepted: every problem named"},
+                         503: {"description": "Dagster could not be reached; nothing was made"}})
     async def create(request: Request, who: Who,
                      idempotency_key: Annotated[str | None, Header(max_length=200)] = None) -> Any:
         """Make a video task from a brief (topic, style, options, priority, webhook_url) and start it.
         The same Idempotency-Key with the same body gives back the same task, never a second one."""
-        g = gw(request)
-        body = await json_body(request)
-        raw = brief_of(body, who)
+        g, raw = gw(request), brief_of(await json_body(request), who)
+        return await asyncio.to_thread(create_task, g, who, raw, idempotency_key)
+
+    def create_task(g: Gateway, who: Caller, raw: dict[str, Any], idempotency_key: str | None) -> Any:
         digest = hashlib.sha256(json.dumps(raw, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
         if idempotency_key:
             earlier = g.accounts.task_by_idempotency(who.user, idempotency_key)
@@ -364,7 +382,7 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
                 return replay(g, earlier, digest, raw)
         topic = raw.get("topic") if isinstance(raw.get("topic"), str) else ""
         task = new_task_key(topic)
-        brief = checked(g, raw, task)
+        checked(g, raw, task)
         try:  # the Idempotency-Key is taken first, so two requests with it cannot both make a task
             g.accounts.add_task(task, who.user, idempotency_key, digest)
         except sa.exc.IntegrityError:
@@ -372,31 +390,48 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
             if earlier is None:
                 raise
             return replay(g, earlier, digest, raw)
+        brief = None
         try:
-            brief = await asyncio.to_thread(prepare_task, raw, g.store, task)
-        except BudgetError as e:
-            g.accounts.forget_task(task)
-            raise HTTPException(402, str(e)) from None
-        except TaskExists as e:
-            g.accounts.forget_task(task)
-            raise HTTPException(409, str(e)) from None
-        try:
-            run_id = await asyncio.to_thread(g.client.start, brief)
-        except ClientError as e:
-            await asyncio.to_thread(discard_task, brief, g.store)
-            g.accounts.forget_task(task)
-            raise HTTPException(503, f"the task could not be started: {e}") from None
+            brief = prepare_task(raw, g.store, task)
+            run_id = g.client.start(brief)
+        except BaseException as e:
+            # Nothing half-made stays: the record and, unless its run did start after all (a launch
+            # that answered too late), the brief and its budget reservation.
+            started = _launched(g, task) if isinstance(e, ClientError) and brief is not None else None
+            if started:
+                run_id = started
+            else:
+                if brief is not None:
+                    discard_task(brief, g.store)
+                g.accounts.forget_task(task)
+                if isinstance(e, BudgetError):
+                    raise HTTPException(402, str(e)) from None
+                if isinstance(e, TaskExists):
+                    raise HTTPException(409, str(e)) from None
+                if isinstance(e, ClientError):
+                    raise HTTPException(503, f"the task could not be started: {e}") from None
+                raise
         record = g.accounts.task(task)
         g.tracker.created(task, run_id, record.created_at)
         return created_body(g, brief, run_id, record.created_at)
 
-    def created_body(g: Gateway, brief, run_id: str, created_at: float) -> dict[str, Any]:
-        from videoagent_dagster.api.tracker import _iso
+    def _launched(g: Gateway, task: str) -> str | None:
+        try:
+            runs = g.client.runs(task, limit=1)
+        except ClientError:
+            return None
+        return runs[0]["runId"] if runs else None
+
+    def shots_of(brief) -> int:
         from videoagent_dagster.domain.plan_rules import plan_shots
 
-        shots = len(plan_shots(brief.options.duration, brief.options.fps, brief.options.shots))
+        return len(plan_shots(brief.options.duration, brief.options.fps, brief.options.shots))
+
+    def created_body(g: Gateway, brief, run_id: str, created_at: float) -> dict[str, Any]:
+        from videoagent_dagster.api.tracker import _iso
+
         return {"task_id": brief.task, "status": "pending", "run_id": run_id,
-                "estimated_duration": estimated_seconds(brief.options.duration, shots, g.settings.chains()),
+                "estimated_duration": estimated_seconds(brief.options.duration, shots_of(brief), g.settings.chains()),
                 "estimated_cost_usd": estimate(brief).total, "created_at": _iso(created_at),
                 "webhook_url": brief.webhook_url}
 
@@ -406,8 +441,11 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
                                       "problems": [f"Idempotency-Key: already made task {earlier.task} "
                                                    "from a different brief; use a new key"]})
         view = g.tracker.view(earlier.task, earlier.created_at)
+        if view.run_id is None:
+            raise HTTPException(409, f"task {earlier.task} is being made by a request with this Idempotency-Key; "
+                                     "ask again in a moment")
         brief = validate_brief(raw, earlier.task)
-        return JSONResponse(created_body(g, brief, view.run_id or "", earlier.created_at), status_code=201)
+        return JSONResponse(created_body(g, brief, view.run_id, earlier.created_at), status_code=201)
 
     @app.get("/api/v1/tasks", tags=["tasks"], response_model=TaskPage)
     def list_tasks(request: Request, who: Who,
@@ -451,10 +489,15 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
             raise HTTPException(409, f"task {task_id} is {view.state['status']}: there is nothing to cancel")
         try:
             g.client.cancel(task_id)
+        except Unreachable:
+            raise
         except ClientError as e:
             raise HTTPException(409, str(e)) from None
         threading.Thread(target=stop_vendor_jobs, args=(g, task_id), name=f"cancel-{task_id}", daemon=True).start()
-        g.tracker.tick()
+        try:
+            g.tracker.tick()  # the cancel shows at once (else on the tracker's next look)
+        except ClientError:
+            pass
         return state(g, task_id, created_at, base_url(request))
 
     @app.post("/api/v1/tasks/{task_id}/retry", tags=["tasks"], response_model=TaskState)
@@ -468,6 +511,8 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
                                      "can be retried")
         try:
             run_id = g.client.retry(task_id)
+        except Unreachable:
+            raise
         except ClientError as e:
             raise HTTPException(409, str(e)) from None
         g.tracker.relaunched(task_id, run_id)
@@ -492,7 +537,7 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
             export_key = manifest_key(task, "editor_export")
             if g.store.exists(export_key):
                 key = getattr(EditorExport.model_validate_json(g.store.read_bytes(export_key)), f"{name}_key")
-        elif name.startswith("frame_") and name[6:].isdigit():
+        elif re.fullmatch(r"frame_[0-9]{1,4}", name):
             key = task_media_key(task, "frames", f"shot_{int(name[6:]):03d}.png")
         else:
             raise HTTPException(404, f"no file {name!r}; files: {', '.join(FILES)}, frame_N")
@@ -501,7 +546,7 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
         return key
 
     def serve(g: Gateway, key: str, filename: str) -> Response:
-        url = g.store.presigned_url(key, min(g.settings.link_ttl_s, 7 * 86400))
+        url = g.store.presigned_url(key, min(g.settings.link_ttl_s, 7 * 86400)) if g.settings.s3_redirect else None
         if url is not None:
             return RedirectResponse(url, status_code=307)
         media_type = mimetypes.guess_type(key)[0] or ("application/json" if key.endswith(".json")
@@ -530,7 +575,9 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
         g = gw(request)
         owned(g, who, task_id)
         key = file_key(g, task_id, "video")
-        if task_id not in metadata_cache:
+        final = final_video_of(g.store, task_id)
+        known = (task_id, final.uri, final.size_bytes)  # a retry that made the video again is a new file
+        if metadata_cache.get(task_id, {}).get("_file") != known:
             from videoagent_dagster.media.probe import probe
 
             facts = probe(g.store.path(key))
@@ -540,8 +587,8 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
                 "resolution": f"{v.get('width', 0)}x{v.get('height', 0)}", "fps": round(v.get("fps", 0.0), 3),
                 "format": "mp4", "codec": v.get("codec"), "audio_codec": a["codec"] if a else None,
                 "has_audio": a is not None, "bitrate": facts["bitrate"], "file_size": facts["size_bytes"],
-                "created_at": g.tracker.view(task_id).state.get("created_at")}
-        return metadata_cache[task_id]
+                "created_at": g.tracker.view(task_id).state.get("created_at"), "_file": known}
+        return {k: v for k, v in metadata_cache[task_id].items() if k != "_file"}
 
     @app.get("/api/v1/tasks/{task_id}/thumbnail", tags=["files"])
     def thumbnail(request: Request, task_id: str, who: Who,
@@ -563,7 +610,8 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
         if at > final.duration:
             raise HTTPException(422, {"message": "time is past the end", "problems": [
                 f"time: {at:g} s is past the end of the {final.duration:.2f} s video"]})
-        at = min(at, max(0.0, final.duration - 1 / final.fps))  # the last frame, not past it
+        # to a tenth of a second (at most 6,000 kept per video), and the last frame, not past it
+        at = min(round(at, 1), max(0.0, final.duration - 1 / final.fps))
         key = task_media_key(task, "final", f"thumbnails/at_{round(at * 1000):07d}ms.jpg")
         if not g.store.exists(key):
             with g.store.writing(key) as tmp:
@@ -602,15 +650,20 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
 
     # -- live events ---------------------------------------------------------------------------------
     @app.websocket("/api/v1/ws/tasks/{task_id}")
-    async def task_events(websocket: WebSocket, task_id: str, token: str | None = None) -> None:
+    async def task_events(websocket: WebSocket, task_id: str) -> None:
         """The task's events as they happen: task_created, status_changed, progress_update,
         error_occurred, task_completed, task_failed; the current state first. Authenticate with
-        `Authorization: Bearer <key>` or `?token=<key>` (browsers cannot set the header)."""
+        `Authorization: Bearer <key>`, or from a browser (which cannot set that header) by offering
+        the subprotocols `videoagent` and the key: `new WebSocket(url, ["videoagent", key])`. (Not in
+        the URL, where proxies and access logs would keep it.)"""
         g: Gateway = websocket.app.state.gateway
         header = websocket.headers.get("authorization", "")
-        presented = header[7:] if header.lower().startswith("bearer ") else token or ""
+        offered = [p.strip() for p in websocket.headers.get("sec-websocket-protocol", "").split(",") if p.strip()]
+        keys = [p for p in offered if p.startswith("va_")]
+        presented = header[7:] if header.lower().startswith("bearer ") else keys[0] if keys else ""
         who = await asyncio.to_thread(g.accounts.caller, presented) if presented else None
-        await websocket.accept()
+        # A browser offers ["videoagent", key]: the connection must name one of what it offered.
+        await websocket.accept(subprotocol=WS_PROTOCOL if WS_PROTOCOL in offered else None)
         if who is None:
             await websocket.close(code=4401, reason="a valid API key is required")
             return
@@ -677,6 +730,11 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
             app.openapi_schema = spec
         return app.openapi_schema
 
+    @app.exception_handler(ClientError)
+    async def dagster_unavailable(request: Request, exc: ClientError) -> JSONResponse:
+        """Dagster's webserver away or failing: the service is unavailable, not the request wrong."""
+        return JSONResponse({"detail": f"Dagster could not answer: {exc}"}, 503)
+
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         """FastAPI's own parameter checks answer in the same shape as a refused brief."""
@@ -691,18 +749,19 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
 def stop_vendor_jobs(g: Gateway, task: str, wait_s: float = 120) -> None:
     """A cancelled task's vendor jobs are stopped at once, and again once its run has ended (a
     shot's thread may submit one in the moment before the run stops)."""
-    for _ in range(2):
-        for line in cancel_vendor_jobs(task, g.store, g.settings.video):
-            log.info("cancel %s: %s", task, line)
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline and g.tracker.view(task).state.get("status") not in TERMINAL:
-            time.sleep(1)
+    for line in cancel_vendor_jobs(task, g.store, g.settings.video):
+        log.info("cancel %s: %s", task, line)
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline and g.tracker.view(task).run_status not in FINISHED:
+        time.sleep(1)
+    for line in cancel_vendor_jobs(task, g.store, g.settings.video):
+        log.info("cancel %s, its run ended: %s", task, line)
 
 
 async def _drain(websocket: WebSocket) -> None:
-    """Read (and ignore) what the client sends until it goes away."""
+    """Read (and ignore) what the client sends, text or bytes, until it goes away."""
     try:
-        while True:
-            await websocket.receive_text()
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
     except (WebSocketDisconnect, RuntimeError):
         return

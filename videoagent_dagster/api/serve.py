@@ -72,7 +72,13 @@ def serve(host: str, port: int, dagster_url: str | None) -> int:
         gateway = Gateway.from_settings(dagster_url=dagster_url)
         if not gateway.accounts.keys():
             _, key = gateway.accounts.create_key("local", "admin", "made by the first `videoagent serve`")
-            print(f"videoagent: no API keys yet; made an admin key for user 'local' (shown once):\n  {key}")
+            # Kept in a file only its owner reads, not in the log (a service's log is kept and shared);
+            # on a terminal it is shown too, for the person who just typed the command.
+            path = home / "admin-key.txt"
+            path.touch(mode=0o600)
+            path.write_text(key + "\n")
+            shown = f":\n  {key}\n  (also in {path})" if sys.stdout.isatty() else f"; it is in {path} (mode 600)"
+            print(f"videoagent: no API keys yet; made an admin key for user 'local'{shown}")
         print(f"videoagent: the page and the API on http://{host}:{port}/ (API docs: /docs); "
               f"Dagster UI on {dagster_url}", flush=True)
         # uvicorn shuts down on SIGTERM, then raises the signal again: exit through `finally` then,

@@ -25,6 +25,7 @@ from videoagent_dagster.client import (
 
 log = logging.getLogger("videoagent.gateway")
 ACTIVE = [*QUEUED, "STARTED", "CANCELING"]
+GIVE_UP_AFTER = 20  # ticks (10 s) a run cannot be read before its task is reported failed
 
 
 @dataclass
@@ -38,6 +39,7 @@ class TaskView:
     progress: RunProgress | None = None
     state: dict[str, Any] = field(default_factory=dict)  # the last state pushed
     cost_usd: float = 0.0
+    failures: int = 0  # ticks in a row its run could not be read
 
     @property
     def finished(self) -> bool:
@@ -136,9 +138,10 @@ class Tracker:
     def relaunched(self, task: str, run_id: str) -> None:
         """A new run of a task (retry): followed from its start."""
         view = self.view(task)
-        with self._lock:
-            self._switch(view, {"runId": run_id, "status": "QUEUED", "startTime": None, "endTime": None})
-        self._update(view)
+        with self._ticking:
+            with self._lock:
+                self._switch(view, {"runId": run_id, "status": "QUEUED", "startTime": None, "endTime": None})
+            self._update(view)
 
     # -- following -------------------------------------------------------------------------------------
     def _switch(self, view: TaskView, run: dict[str, Any]) -> None:
@@ -148,12 +151,13 @@ class Tracker:
         view.run_started, view.run_ended = run.get("startTime"), run.get("endTime")
 
     def _read_log(self, view: TaskView) -> None:
-        assert view.progress is not None
+        progress = view.progress  # (a retry may give the view a new one meanwhile)
+        assert progress is not None
         more = True
         while more:
-            events, cursor, more = self.client.events_after(view.progress.run_id, view.progress.cursor)
-            view.progress.feed(events)
-            view.progress.cursor = cursor
+            events, cursor, more = self.client.events_after(progress.run_id, progress.cursor)
+            progress.feed(events)
+            progress.cursor = cursor
 
     def tick(self) -> None:
         """One look at Dagster: runs in progress, and the new events of each followed one."""
@@ -171,16 +175,28 @@ class Tracker:
         ended = [v.run_id for v in followed if v.run_id and v.run_id not in active and v.task not in by_task]
         finals = {r["runId"]: r for r in self.client.runs(run_ids=ended, limit=len(ended))} if ended else {}
         for view in followed:
-            run = by_task.get(view.task) or finals.get(view.run_id or "")
-            if run is not None:
-                with self._lock:
-                    self._switch(view, run)
-            if view.progress is not None and view.run_status not in QUEUED:
-                before = (len(view.progress.done), view.progress.error)
-                self._read_log(view)
-                if (len(view.progress.done), view.progress.error) != before or view.finished:
-                    view.cost_usd = self.cost_of(view.task)
-            self._update(view)
+            try:
+                self._follow(view, by_task.get(view.task) or finals.get(view.run_id or ""))
+                view.failures = 0
+            except Exception as e:  # noqa: BLE001 - one run that cannot be read must not stop the others
+                view.failures += 1
+                log.warning("following %s (run %s): %s", view.task, view.run_id, e)
+                if view.failures >= GIVE_UP_AFTER and view.progress is not None:
+                    # e.g. the run was deleted from Dagster: say so, and stop asking
+                    view.progress.error = {"step": "run", "message": f"the run cannot be read from Dagster: {e}"}
+                    view.run_status = "FAILURE"
+                    self._update(view)
+
+    def _follow(self, view: TaskView, run: dict[str, Any] | None) -> None:
+        if run is not None:
+            with self._lock:
+                self._switch(view, run)
+        if view.progress is not None and view.run_status not in QUEUED:
+            before = (len(view.progress.done), view.progress.error)
+            self._read_log(view)
+            if (len(view.progress.done), view.progress.error) != before or view.finished:
+                view.cost_usd = self.cost_of(view.task)
+        self._update(view)
 
     def _update(self, view: TaskView) -> None:
         """Push what changed since the last push."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from urllib.parse import urlencode
@@ -36,7 +37,7 @@ class LinkSigner:
 
     def check(self, path: str, expires: str | None, sig: str | None) -> str | None:
         """Why a link does not open (None: it opens)."""
-        if not expires or not sig or not expires.isdigit():
+        if not expires or not sig or not re.fullmatch(r"[0-9]{1,12}", expires):
             return "this link is not signed"
         if not hmac.compare_digest(self._mac(path, int(expires)), sig):
             return "this link's signature does not match (altered?)"

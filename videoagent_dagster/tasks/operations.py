@@ -119,6 +119,9 @@ def cancel_vendor_jobs(task: str, store: MediaStore, video_chain: str) -> list[s
         except Exception as e:  # noqa: BLE001 - one vendor's refusal must not stop the others
             done.append(f"{provider.name} job: cancelling failed: {str(e)[:200]}")
             continue
-        store.delete(key)
-        done.append(f"{provider.name} job {'cancelled' if stopped else 'left to finish (the vendor cannot cancel)'}")
+        if stopped:
+            store.delete(key)  # a retry submits anew instead of following a cancelled job
+            done.append(f"{provider.name} job cancelled")
+        else:  # kept: a retry collects what the job makes instead of paying again
+            done.append(f"{provider.name} job left to finish (the vendor cannot cancel it, or it is done)")
     return done
