@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     video: str = Field("offline", description="video provider chain")
     tts: str = Field("offline", description="speech provider chain")
     plugins: str = Field("", description="modules imported at load (providers of your own)")
+    prompts: str | None = Field(None, description="a folder of prompt templates overriding the package's")
 
     storage: str = Field("./storage", description="media store: a folder or s3://bucket/prefix")
     s3_endpoint: str | None = Field(None, description="S3 endpoint (MinIO); else AWS_ENDPOINT_URL")
@@ -85,7 +86,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("shot_concurrency", "prices", "batch_manifest", "s3_endpoint", "llm_base_url",
-                     "database_url", "redis_url", "public_url", mode="before")
+                     "database_url", "redis_url", "public_url", "prompts", mode="before")
     @classmethod
     def _blank_is_unset(cls, value):
         return None if isinstance(value, str) and not value.strip() else value

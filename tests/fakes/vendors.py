@@ -174,6 +174,14 @@ class FakeVendors:
         return text
 
     def _valid_document(self, prompt: str, schema_name: str, fault: str) -> str:
+        if schema_name == "StyleChoice":
+            # As a model answers the style agent: a catalogue name, or (faults) one spelt its own way,
+            # or one the catalogue does not have.
+            topic = re.search(r"Topic: (.*)", prompt).group(1).lower()
+            style = "nature" if any(w in topic for w in ("wildlife", "forest", "animal")) else "cinematic"
+            style = {"style_capitalised": style.capitalize() + " style", "style_unknown": "steampunk"}.get(fault, style)
+            return json.dumps({"style": style, "reasoning": f"The topic '{topic}' calls for {style} pictures.",
+                               "characteristics": ["outdoors", "calm"]})
         duration = float(re.search(r"(\d+(?:\.\d+)?)-second", prompt).group(1))
         chinese = "Simplified Chinese" in prompt or "中文" in prompt or re.search(r"[\u4e00-\u9fff]{4}", prompt)
         if fault == "english":
@@ -210,8 +218,9 @@ class FakeVendors:
     def _openai_chat(self, request: Request) -> Response:
         body = request.get_json()
         fmt = body.get("response_format", {})
-        name = fmt.get("json_schema", {}).get("name") or ("Script" if "script of" in body["messages"][1]["content"]
-                                                          else "StoryboardDraft")
+        prompt = body["messages"][1]["content"]
+        name = fmt.get("json_schema", {}).get("name") or ("Script" if "script of" in prompt else "StyleChoice"
+                                                          if "visual style" in prompt else "StoryboardDraft")
         content = self._document(body["messages"][1]["content"], name)
         return _json({"id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()),
                       "model": body["model"], "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
@@ -222,7 +231,9 @@ class FakeVendors:
     def _anthropic_messages(self, request: Request) -> Response:
         body = request.get_json()
         schema = body["output_config"]["format"]["schema"]
-        name = "Script" if "scenes" in schema.get("properties", {}) else "StoryboardDraft"
+        properties = schema.get("properties", {})
+        name = "Script" if "scenes" in properties else "StyleChoice" if "characteristics" in properties \
+            else "StoryboardDraft"
         content = self._document(body["messages"][0]["content"], name)
         return _json({"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
                       "content": [{"type": "text", "text": content}], "stop_reason": "end_turn",

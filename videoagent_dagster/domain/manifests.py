@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from videoagent_dagster.domain.brief import Brief
-from videoagent_dagster.domain.styles import Transition
+from videoagent_dagster.domain.styles import StyleName, Transition, closest_style
 from videoagent_dagster.domain.timing import frame_count
 
 CameraMovement = Literal["static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out",
@@ -29,8 +29,27 @@ class StyleProfile(Manifest):
     palette: list[str]
     lighting: str
     transition: Transition = "cut"
-    source: Literal["user", "detected", "fallback"]
+    source: Literal["user", "detected", "fallback", "llm"]
     reasoning: str
+    decided_by: str = "keywords"  # "user", "keywords", or the LLM provider:model that chose
+    characteristics: list[str] = Field(default_factory=list)  # what the chooser saw in the topic
+    call: ProviderCall | None = None  # the style agent's call (None: the user's style or the keywords)
+
+
+class StyleChoice(Manifest):
+    """What the style agent (an LLM) answers: one style of the catalogue, and why."""
+
+    style: StyleName = Field(description="one style name of the catalogue, exactly as listed")
+    reasoning: str = Field(min_length=1, max_length=1000, description="why this style suits the topic")
+    characteristics: list[str] = Field(min_length=1, max_length=8,
+                                       description="the topic's traits that decided it, a few words each")
+
+    @field_validator("style", mode="before")
+    @classmethod
+    def _catalogue_spelling(cls, value):
+        """'Documentary' or 'documentry' is the catalogue's 'documentary' (a near miss, mended);
+        anything further off fails validation and is asked again."""
+        return (closest_style(value) or value) if isinstance(value, str) else value
 
 
 class Scene(Manifest):
@@ -93,7 +112,7 @@ class Storyboard(Manifest):
     height: int
     fps: int
     style: str
-    calls: list[ProviderCall] = Field(default_factory=list)  # who wrote the script and the storyboard
+    calls: list[ProviderCall] = Field(default_factory=list)  # who chose the style, wrote the script and the storyboard
     # Frames two shots overlap at each join (0 for a cut; none after the last shot). Shot i's clip runs
     # its duration plus overlap[i], so the joined video still lasts total_duration.
     overlaps: list[int] = Field(default_factory=list)

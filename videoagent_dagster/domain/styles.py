@@ -123,6 +123,7 @@ KEYWORDS_JA: dict[str, tuple[str, ...]] = {
 }
 
 STYLE_NAMES: tuple[str, ...] = tuple(CATALOGUE)
+StyleName = Literal[STYLE_NAMES]  # type: ignore[valid-type] - a style the catalogue has
 FALLBACK_STYLE = "documentary"
 
 

@@ -28,7 +28,8 @@ class OfflineWriter(LLMProvider):
     """A deterministic template writer."""
 
     def complete(self, stage, schema, prompt, inputs, conversation):
-        writers = {"script": offline_writer.write_script, "storyboard": offline_writer.write_storyboard}
+        writers = {"style": offline_writer.write_style, "script": offline_writer.write_script,
+                   "storyboard": offline_writer.write_storyboard}
         if stage not in writers:
             raise ValueError(f"the offline writer cannot write {stage!r}")
         return json.dumps(writers[stage](inputs), ensure_ascii=False), {}

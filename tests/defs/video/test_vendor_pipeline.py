@@ -31,21 +31,21 @@ def test_vendor_pipeline_then_one_clip_fails_and_only_it_is_redone(store, instan
     first = materialize(instance, task)
     assert not first.success
     assert vendors.count("runway.create") == 4
-    assert vendors.count("openai.chat") == 2 and vendors.count("openai.images") == 4
+    assert vendors.count("openai.chat") == 3 and vendors.count("openai.images") == 4  # style, script, storyboard
 
     again = materialize(instance, task, selection="shot_clips*")
     assert again.success and all(check_results(again).values())
     assert vendors.count("runway.create") == 5  # exactly one more video call
-    assert vendors.count("openai.images") == 4 and vendors.count("openai.chat") == 2
+    assert vendors.count("openai.images") == 4 and vendors.count("openai.chat") == 3
 
     final = FinalVideo.model_validate_json(store.read_bytes(manifest_key(task, "final_video")))
     facts = probe(final.uri)
     assert (facts["video"]["width"], facts["video"]["height"]) == (320, 180) and abs(facts["duration"] - 8) < 0.1
     board = Storyboard.model_validate_json(store.read_bytes(manifest_key(task, "storyboard")))
-    assert [c.provider for c in board.calls] == ["openai", "openai"]
+    assert [c.provider for c in board.calls] == ["openai", "openai", "openai"]  # style, script, storyboard
     assert [s.title for s in board.shots][:2] == ["Vendor shot 1", "Vendor shot 2"]
-    # Cost: 2 LLM calls + 4 images + 4 clips x 5 s + the narration characters.
-    llm = 2 * (1200 * 2e-6 + 800 * 8e-6)
+    # Cost: 3 LLM calls (style, script, storyboard) + 4 images + 4 clips x 5 s + the narration characters.
+    llm = 3 * (1200 * 2e-6 + 800 * 8e-6)
     assert final.total_cost_usd == pytest.approx(llm + 4 * 0.063 + 20 * 0.05 + 4 * len("Shot 1.") * 12e-6, rel=1e-3)
 
 
@@ -95,18 +95,18 @@ def test_the_pipeline_recovers_by_itself_from_a_miscounted_plan_and_a_vendor_fau
 
     vendors = vendor_chains
     task = submit(store, instance, "Harbour cranes at work", duration=5, resolution="180p", shots=2)
-    vendors.llm_faults += ["", "extra_shot"]  # script fine; storyboard miscounted, then right
+    vendors.llm_faults += ["", "", "extra_shot"]  # style and script fine; storyboard miscounted, then right
     vendors.job_script += [{"fail": "An unexpected error occurred.", "code": "INTERNAL.BAD_OUTPUT.CODE01"}]
     result = materialize(instance, task)
     assert result.success and all(check_results(result).values())
-    assert vendors.count("openai.chat") == 3 and vendors.count("runway.create") == 3
+    assert vendors.count("openai.chat") == 4 and vendors.count("runway.create") == 3
     board = Storyboard.model_validate_json(store.read_bytes(manifest_key(task, "storyboard")))
     assert len(board.shots) == 2
     clips = result.asset_materializations_for_node("shot_clips")[0].metadata["clips"].value.records
     assert sorted(r.data["attempts"] for r in clips) == [1, 1]
     # What was paid, the miscounted answer included, is on the ledger as it was paid.
     final = FinalVideo.model_validate_json(store.read_bytes(manifest_key(task, "final_video")))
-    assert board.calls[1].usage["input_tokens"] == 2400  # the storyboard's call: both answers
+    assert board.calls[2].usage["input_tokens"] == 2400  # the storyboard's call: both answers
     assert spent(store, task) == pytest.approx(final.total_cost_usd, rel=1e-3)
 
 
@@ -117,8 +117,8 @@ def test_a_failed_run_still_counts_what_it_paid(store, instance, vendor_chains):
     task = submit(store, instance, "Harbour cranes at work", duration=5, resolution="180p", shots=2)
     vendors.job_script += [{}, {"fail": "flagged", "code": "SAFETY.OUTPUT.VIDEO"}]
     assert not materialize(instance, task).success
-    # 2 LLM calls, 2 images, 2 voices and the clip that was made: paid, though no video came of it.
-    llm, images, clip = 2 * (1200 * 2e-6 + 800 * 8e-6), 2 * 0.063, 5 * 0.05
+    # 3 LLM calls, 2 images, 2 voices and the clip that was made: paid, though no video came of it.
+    llm, images, clip = 3 * (1200 * 2e-6 + 800 * 8e-6), 2 * 0.063, 5 * 0.05
     voices = 2 * len("Shot 1.") * 12e-6
     assert spent(store, task) == pytest.approx(llm + images + clip + voices, rel=1e-3)
 
@@ -126,13 +126,13 @@ def test_a_failed_run_still_counts_what_it_paid(store, instance, vendor_chains):
 def test_a_plan_the_model_keeps_missing_fails_clearly_and_resume_asks_again(store, instance, vendor_chains):
     vendors = vendor_chains
     task = submit(store, instance, "Harbour cranes at work", duration=10, resolution="180p", shots=2)
-    vendors.llm_faults += ["", "durations_doubled", "durations_doubled"]
+    vendors.llm_faults += ["", "", "durations_doubled", "durations_doubled"]
     first = materialize(instance, task)
     assert not first.success
     failure = next(e for e in first.all_events if e.event_type_value == "STEP_FAILURE")
     assert "the storyboard's 2 shots add up to 20 s; the brief asks for 10 s" in str(failure.event_specific_data.error)
     again = materialize(instance, task, selection="storyboard*")  # the model answers well now
-    assert again.success and vendors.count("openai.chat") == 4
+    assert again.success and vendors.count("openai.chat") == 5
 
 
 def test_vendor_speech_that_overruns_its_shot_is_asked_again_faster(store, instance, vendor_chains):
@@ -153,3 +153,34 @@ def test_vendor_speech_that_overruns_its_shot_is_asked_again_faster(store, insta
     for line in narration.lines:
         assert decoded_seconds(store.path(line.audio_key)) <= line.end - line.start + 0.05
         assert 2.0 < line.speech_duration <= line.end - line.start
+
+
+def test_the_style_agent_chooses_from_the_catalogue_and_says_why(store, instance, vendor_chains):
+    """With an LLM in the chain the style is the model's choice (a near-miss spelling mended to the
+    catalogue's name), with its reasoning and who decided; a model that keeps naming a style the
+    catalogue has not is asked again once, then the keywords decide, and the metadata says so."""
+    from videoagent_dagster.domain.manifests import StyleProfile
+
+    vendors = vendor_chains
+    vendors.llm_faults += ["style_capitalised"]  # "Nature style": mended, not asked again
+    task = submit(store, instance, "Wildlife of the northern forest", duration=5, resolution="180p", shots=2)
+    result = materialize(instance, task, selection=["video_brief", "style_profile"])
+    assert result.success
+    profile = StyleProfile.model_validate_json(store.read_bytes(manifest_key(task, "style_profile")))
+    assert (profile.name, profile.source, profile.decided_by) == ("nature", "llm", "openai:gpt-4.1")
+    assert "wildlife of the northern forest" in profile.reasoning and profile.characteristics == ["outdoors", "calm"]
+    assert vendors.count("openai.chat") == 1
+    asked = json.loads(vendors.calls["openai.chat"][0])
+    prompt = asked["messages"][1]["content"]
+    assert "Topic: Wildlife of the northern forest" in prompt and all(s in prompt for s in ("- nature:", "- scifi:"))
+    schema = asked["response_format"]["json_schema"]["schema"]
+    assert "steampunk" not in json.dumps(schema) and "documentary" in json.dumps(schema)  # the catalogue's names
+
+    vendors.llm_faults += ["style_unknown", "style_unknown"]
+    other = submit(store, instance, "Wildlife of the southern plains", duration=5, resolution="180p", shots=2)
+    assert materialize(instance, other, selection=["video_brief", "style_profile"]).success
+    fallback = StyleProfile.model_validate_json(store.read_bytes(manifest_key(other, "style_profile")))
+    from videoagent_dagster.domain.styles import detect_style
+
+    assert fallback.decided_by == "keywords" and fallback.name == detect_style("Wildlife of the southern plains")[0]
+    assert "The style agent could not choose" in fallback.reasoning and vendors.count("openai.chat") == 3

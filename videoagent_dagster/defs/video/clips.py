@@ -12,6 +12,8 @@ from videoagent_dagster.defs.video.common import (
     calls_summary,
     calls_table,
     for_each_shot,
+    prompt_version,
+    prompts_folder,
     retried_only_when_transient,
 )
 from videoagent_dagster.defs.video.partitions import video_tasks
@@ -23,7 +25,9 @@ from videoagent_dagster.domain.manifests import (
     FirstFrames,
     ShotClips,
     Storyboard,
+    StyleProfile,
 )
+from videoagent_dagster.domain.prompts import video_prompt
 from videoagent_dagster.media.picture import why_encode
 from videoagent_dagster.media.quality import conform_and_inspect, inspect_clip
 from videoagent_dagster.media.run import MediaToolError
@@ -39,16 +43,18 @@ class ClipQualityError(RuntimeError):
 
 
 @dg.asset(partitions_def=video_tasks, group_name="video", pool="video", kinds={"mp4"},
-          retry_policy=STEP_RETRY_POLICY)
+          retry_policy=STEP_RETRY_POLICY, code_version=prompt_version("video"))
 @retried_only_when_transient
-def shot_clips(context: dg.AssetExecutionContext, video_brief: Brief, storyboard: Storyboard,
-               first_frames: FirstFrames, video_gen: VideoGenResource, media_store: MediaStore) -> ShotClips:
+def shot_clips(context: dg.AssetExecutionContext, video_brief: Brief, style_profile: StyleProfile,
+               storyboard: Storyboard, first_frames: FirstFrames, video_gen: VideoGenResource,
+               media_store: MediaStore) -> ShotClips:
     """One clip per shot, exactly as long as its storyboard shot (in whole frames) plus the overlap
     of the transition into the next shot; checked (black, frozen) and made again when it fails."""
     task = context.partition_key
     fps = storyboard.fps
     spend = Spending(media_store, task)
     reencoded = final_reencodes(video_brief, storyboard)
+    folder = prompts_folder()
 
     def film(i: int, shot) -> ClipItem:
         frame = first_frames.frames[i]
@@ -61,7 +67,7 @@ def shot_clips(context: dg.AssetExecutionContext, video_brief: Brief, storyboard
         with tempfile.TemporaryDirectory(prefix="videoagent-shot-") as work:
             for attempt in range(max(1, video_gen.qc_attempts)):
                 request = ClipRequest(
-                    prompt=f"{shot.description} Camera: {shot.camera_movement.replace('_', ' ')}.",
+                    prompt=video_prompt(shot, style_profile, storyboard.shots[i - 1] if i else None, folder),
                     frame_key=frame.key, frame_sha256=frame.sha256, camera_movement=shot.camera_movement,
                     frames=frames, fps=fps, width=storyboard.width,
                     height=storyboard.height, attempt=attempt, reencoded=reencoded,

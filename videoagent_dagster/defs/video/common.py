@@ -135,3 +135,22 @@ def image_markdown(image: Path, alt: str, width: int = 640) -> dg.MarkdownMetada
     """An image shown inline in the UI's metadata (a small JPEG as a data URI)."""
     data = base64.b64encode(preview_jpeg(image, width)).decode("ascii")
     return dg.MetadataValue.md(f"![{alt}](data:image/jpeg;base64,{data})")
+
+
+def prompt_version(stage: str) -> str:
+    """An asset's code version from its prompt template (the override folder's, if any): read when
+    the code location loads, so a template edited and the location reloaded shows that stage stale."""
+    from videoagent_dagster.domain.prompts import template_version
+    from videoagent_dagster.settings import SettingsError, current
+
+    try:
+        folder = current().prompts
+    except SettingsError:
+        folder = None  # (the settings error is reported where the settings are used)
+    return f"prompt-{template_version(stage, folder)}"
+
+
+def prompts_folder() -> str | None:
+    from videoagent_dagster.settings import current
+
+    return current().prompts

@@ -11,6 +11,8 @@ from videoagent_dagster.defs.video.common import (
     calls_table,
     for_each_shot,
     image_markdown,
+    prompt_version,
+    prompts_folder,
     retried_only_when_transient,
 )
 from videoagent_dagster.defs.video.partitions import video_tasks
@@ -22,19 +24,15 @@ from videoagent_dagster.domain.manifests import (
     Storyboard,
     StyleProfile,
 )
+from videoagent_dagster.domain.prompts import image_prompt
 from videoagent_dagster.media.frames import contact_sheet
 from videoagent_dagster.providers.images import FrameRequest, ImageGenResource
 from videoagent_dagster.providers.spending import Spending
 from videoagent_dagster.storage.media_store import MediaStore
 
 
-def frame_prompt(shot: Shot, style: StyleProfile) -> str:
-    return f"{shot.description} Composition: {shot.composition}. Lighting: {shot.lighting}. " \
-           f"Style: {style.visual_style}."
-
-
 @dg.asset(partitions_def=video_tasks, group_name="video", pool="image", kinds={"png"},
-          retry_policy=STEP_RETRY_POLICY)
+          retry_policy=STEP_RETRY_POLICY, code_version=prompt_version("image"))
 @retried_only_when_transient
 def first_frames(context: dg.AssetExecutionContext, storyboard: Storyboard, style_profile: StyleProfile,
                  image_gen: ImageGenResource, media_store: MediaStore) -> FirstFrames:
@@ -42,9 +40,10 @@ def first_frames(context: dg.AssetExecutionContext, storyboard: Storyboard, styl
     task = context.partition_key
     n = len(storyboard.shots)
     spend = Spending(media_store, task)
+    folder = prompts_folder()
 
     def paint(i: int, shot: Shot) -> FrameItem:
-        prompt = frame_prompt(shot, style_profile)
+        prompt = image_prompt(shot, style_profile, storyboard.shots[i - 1] if i else None, folder)
         request = FrameRequest(
             prompt=prompt, width=storyboard.width, height=storyboard.height, style=style_profile.name,
             palette=tuple(shot.palette), shot_type=shot.shot_type, title=shot.title,

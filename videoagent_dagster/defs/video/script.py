@@ -7,6 +7,8 @@ import dagster as dg
 
 from videoagent_dagster.defs.video.common import (
     STEP_RETRY_POLICY,
+    prompt_version,
+    prompts_folder,
     retried_only_when_transient,
 )
 from videoagent_dagster.defs.video.partitions import video_tasks
@@ -27,13 +29,13 @@ def writer_inputs(brief: Brief, style: StyleProfile) -> dict:
 
 
 @dg.asset(partitions_def=video_tasks, group_name="video", pool="llm", kinds={"json"},
-          retry_policy=STEP_RETRY_POLICY)
+          retry_policy=STEP_RETRY_POLICY, code_version=prompt_version("script"))
 @retried_only_when_transient
 def script(context: dg.AssetExecutionContext, video_brief: Brief, style_profile: StyleProfile,
            llm: LLMResource, media_store: MediaStore) -> WrittenScript:
     """The script, in the brief's language."""
     ask = PlanRequest.of(video_brief, storyboard=False)
-    result, call = llm.generate("script", Script, script_prompt(video_brief, style_profile),
+    result, call = llm.generate("script", Script, script_prompt(video_brief, style_profile, prompts_folder()),
                                 writer_inputs(video_brief, style_profile), review=lambda s: review_script(s, ask),
                                 spend=Spending(media_store, context.partition_key))
     rows = [dg.TableRecord({"scene": i + 1, "title": s.title, "duration_s": s.duration, "narration": s.narration})

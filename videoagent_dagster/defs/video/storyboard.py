@@ -12,6 +12,8 @@ from videoagent_dagster.defs.video.checks import (
 )
 from videoagent_dagster.defs.video.common import (
     STEP_RETRY_POLICY,
+    prompt_version,
+    prompts_folder,
     retried_only_when_transient,
 )
 from videoagent_dagster.defs.video.partitions import video_tasks
@@ -34,7 +36,7 @@ TRANSITION_SECONDS = 0.5  # how long two shots overlap at a transition other tha
 
 
 @dg.asset(partitions_def=video_tasks, group_name="video", pool="llm", kinds={"json"}, check_specs=STORYBOARD_CHECKS,
-          retry_policy=STEP_RETRY_POLICY)
+          retry_policy=STEP_RETRY_POLICY, code_version=prompt_version("storyboard"))
 @retried_only_when_transient
 def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_profile: StyleProfile, script: WrittenScript,
                llm: LLMResource, media_store: MediaStore) -> Iterator:
@@ -44,7 +46,7 @@ def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_prof
     # Reviewed against the plan's rules before it is cached: the shot count asked for, durations
     # in whole frames adding up to the request, narration that fits its shot, in the brief's language.
     draft, call = llm.generate("storyboard", StoryboardDraft,
-                               storyboard_prompt(video_brief, style_profile, script, ask.shots),
+                               storyboard_prompt(video_brief, style_profile, script, ask.shots, prompts_folder()),
                                {**writer_inputs(video_brief, style_profile),
                                 "script": script.model_dump(exclude={"call"})},
                                review=lambda d: review_storyboard(d, ask),
@@ -61,7 +63,7 @@ def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_prof
     width, height = opts.size()
     board = Storyboard(shots=shots, total_duration=round(sum(s.duration for s in shots), 6), width=width,
                        height=height, fps=opts.fps, style=style_profile.name,
-                       calls=[c for c in (script.call, call) if c is not None], overlaps=overlaps)
+                       calls=[c for c in (style_profile.call, script.call, call) if c is not None], overlaps=overlaps)
     rows = [dg.TableRecord({"shot": i + 1, "type": s.shot_type, "camera": s.camera_movement,
                             "duration_s": round(s.duration, 3), "transition": s.transition, "title": s.title,
                             "narration": s.narration})

@@ -111,6 +111,14 @@ def _fit(options: list[str], budget: float, language: str) -> str:
     return " ".join(shortest.split()[:max(2, int(budget * WORDS_PER_SECOND["en"]))]).rstrip(",;:") + "."
 
 
+def write_style(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The offline style agent: the keyword detector, answering in the style agent's schema."""
+    from videoagent_dagster.domain.styles import CATALOGUE, detect_style
+
+    name, reasoning, scores = detect_style(inputs["topic"])
+    return {"style": name, "reasoning": reasoning, "characteristics": list(CATALOGUE[name].tags)}
+
+
 def write_script(inputs: dict[str, Any]) -> dict[str, Any]:
     topic, language = inputs["topic"], inputs["language"]
     style = inputs["style"]
