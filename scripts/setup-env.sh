@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prepare this checkout: system tools (ffmpeg, espeak-ng, Noto CJK fonts), a virtualenv in
+# Prepare this checkout: system tools (ffmpeg, espeak-ng, Noto CJK and Color Emoji fonts), a virtualenv in
 # .venv with videoagent and its dev extras. Safe to run again; it skips what is already there.
 # --tests also installs what only the tests use: Debian's chromium, for the creator page's test.
 set -euo pipefail
@@ -10,6 +10,7 @@ command -v ffmpeg >/dev/null || need+=(ffmpeg)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 # (no grep -q: with pipefail, its early exit would SIGPIPE fc-list and read as "missing")
 fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null || need+=(fonts-noto-cjk)
+fc-list 2>/dev/null | grep -i "Noto Color Emoji" >/dev/null || need+=(fonts-noto-color-emoji)
 if [ "${1:-}" = "--tests" ]; then
   command -v chromium >/dev/null || need+=(chromium)
 fi

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+from videoagent_dagster.media.pictograms import compose, pictograms_for
+
 CJK_FONT_FILES = (
     "/usr/share/fonts/opentype/noto/NotoSansCJK-{w}.ttc",
     "/usr/share/fonts/noto-cjk/NotoSansCJK-{w}.ttc",
@@ -79,8 +81,10 @@ def render_frame(
     title: str,
     label: str,
     seed: int,
+    subject: str = "",
 ) -> None:
-    """Paint one first frame to `out` (PNG)."""
+    """Paint one first frame to `out` (PNG): the style's scenery framed by shot type, pictograms of
+    what `subject` (the shot's title and description) names, and the caption."""
     rng = random.Random(seed)
     cols = [hex_rgb(c) for c in palette] + [hex_rgb(palette[-1])] * max(0, 5 - len(palette))
     horizon, scale = FRAMING.get(shot_type, FRAMING["wide"])
@@ -102,6 +106,13 @@ def render_frame(
         cx = width * (0.12 if side < 0 else 0.88)
         draw.ellipse([cx - width * 0.22, height * 0.55, cx + width * 0.22, height * 1.4], fill=(10, 10, 14, 235))
         draw.ellipse([cx - width * 0.09, height * 0.25, cx + width * 0.09, height * 0.62], fill=(10, 10, 14, 235))
+
+    chars = pictograms_for(subject) if subject else []
+    if chars:
+        scene = img.convert("RGBA")
+        if compose(scene, chars, shot_type, rng):
+            img = scene.convert("RGB")
+            draw = ImageDraw.Draw(img, "RGBA")
 
     if style == "vintage":
         img = _age(img, rng)

@@ -29,6 +29,7 @@ class FrameRequest:
     title: str
     label: str
     seed: int
+    subject: str = ""  # what the shot shows, in the storyboard's words (the offline painter draws it)
 
 
 @dataclass

@@ -38,9 +38,17 @@ class OfflineWriter(LLMProvider):
 @register("image", "offline", "pillow-storyboard-1")
 @dataclass
 class OfflinePainter(ImageProvider):
+    sdk_modules = ("emoji",)  # (warm_up) the emoji names in three languages, read while earlier stages run
+
+    def prepare(self):
+        from videoagent_dagster.media.pictograms import pictogram_names
+
+        pictogram_names()
+
     def render(self, request, out):
         render_frame(out, request.width, request.height, style=request.style, palette=list(request.palette),
-                     shot_type=request.shot_type, title=request.title, label=request.label, seed=request.seed)
+                     shot_type=request.shot_type, title=request.title, label=request.label, seed=request.seed,
+                     subject=request.subject)
         return {}
 
 

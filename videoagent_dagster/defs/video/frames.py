@@ -49,6 +49,7 @@ def first_frames(context: dg.AssetExecutionContext, storyboard: Storyboard, styl
             palette=tuple(shot.palette), shot_type=shot.shot_type, title=shot.title,
             label=f"SHOT {i + 1:02d} / {n:02d} · {shot.shot_type.replace('_', ' ')}",
             seed=int(hashlib.sha256(f"{i}|{prompt}".encode()).hexdigest()[:8], 16),
+            subject=f"{shot.title}. {shot.description}",
         )
         cached, call = image_gen.generate(request, spend=spend)
         key = media_store.copy(cached, task_media_key(task, "frames", f"{shot_name(i)}.png"))
