@@ -321,6 +321,9 @@ def _make(args: argparse.Namespace) -> int:
             est = estimate(validate_brief(_raw_brief(args), "estimate"))
             for stage, cost in est.by_stage.items():
                 print(f"  {stage:<6} {est.providers[stage]:<40} ${cost:.4f}")
+            if est.video_seconds_paid:
+                print(f"  video: {est.video_seconds_paid:g} s paid for {est.video_seconds_on_screen:g} s on screen "
+                      f"({est.video_seconds_paid / est.video_seconds_on_screen:.2f}x)")
             print(f"estimated cost: ${est.total:.2f} (daily budget ${daily_budget():.2f})")
             return 0
         raw = _raw_brief(args)

@@ -160,6 +160,8 @@ class Estimated(BaseModel):
     by_stage: dict[str, float]
     providers: dict[str, str]
     estimated_duration: float
+    video_seconds_paid: float = Field(description="seconds of clips the video vendor bills (0: not a paid vendor)")
+    video_seconds_on_screen: float
 
 
 class VideoMetadata(BaseModel):
@@ -357,6 +359,7 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
             brief = checked(g, raw, "estimate")
             est = estimate(brief)
             return {"estimated_cost_usd": est.total, "by_stage": est.by_stage, "providers": est.providers,
+                    "video_seconds_paid": est.video_seconds_paid, "video_seconds_on_screen": est.video_seconds_on_screen,
                     "estimated_duration": estimated_seconds(brief.options.duration, shots_of(brief),
                                                             g.settings.chains())}
 

@@ -59,8 +59,8 @@ def _names() -> tuple[dict[str, str], dict[str, str]]:
         name = data["en"].strip(":").lower()
         if name.startswith(("flag", "keycap")) or "skin_tone" in name or "button" in name:
             continue
-        for alias in [name, *(a.strip(":").lower() for a in data.get("alias", []))]:
-            words = re.sub(r"[_\-]+", " ", alias).strip()
+        for alias in [name, *(a.strip(":").lower() for a in data.get("alias", ()))]:
+            words = alias.replace("_", " ").replace("-", " ").strip()
             if words and words not in _TOO_COMMON:
                 english.setdefault(words, char)
         for lang in ("zh", "ja"):

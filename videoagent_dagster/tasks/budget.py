@@ -35,6 +35,8 @@ class BudgetError(ValueError):
 class Estimate:
     by_stage: dict[str, float]
     providers: dict[str, str]
+    video_seconds_paid: float = 0.0  # what the video vendor bills (its clip lengths), for…
+    video_seconds_on_screen: float = 0.0  # …the seconds the video shows
 
     @property
     def total(self) -> float:
@@ -63,7 +65,9 @@ def estimate(brief: Brief, chains: dict[str, str] | None = None) -> Estimate:
                        {"characters": o.duration * CHARS_PER_SECOND[brief.language]}) if o.include_audio else 0.0,
     }
     return Estimate({k: round(v, 4) for k, v in by_stage.items()},
-                    {k: f"{p.name}:{p.model}" for k, p in first.items()})
+                    {k: f"{p.name}:{p.model}" for k, p in first.items()},
+                    video_seconds_paid=round(sum(billed), 3) if durations else 0.0,
+                    video_seconds_on_screen=round(sum(frames) / o.fps, 3))
 
 
 def daily_budget() -> float:

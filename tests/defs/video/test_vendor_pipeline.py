@@ -47,6 +47,9 @@ def test_vendor_pipeline_then_one_clip_fails_and_only_it_is_redone(store, instan
     # Cost: 3 LLM calls (style, script, storyboard) + 4 images + 4 clips x 5 s + the narration characters.
     llm = 3 * (1200 * 2e-6 + 800 * 8e-6)
     assert final.total_cost_usd == pytest.approx(llm + 4 * 0.063 + 20 * 0.05 + 4 * len("Shot 1.") * 12e-6, rel=1e-3)
+    facts_md = again.asset_materializations_for_node("final_video")[0].metadata
+    assert facts_md["video_seconds_on_screen"].value == pytest.approx(8, abs=0.1)
+    assert facts_md["video_seconds_paid"].value == 20.0  # 4 clips billed 5 s each, for 8 s on screen
 
 
 def test_a_step_with_only_transient_failures_is_retried(store, instance, vendor_chains, monkeypatch):

@@ -128,6 +128,9 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
         "transitions": ", ".join(sorted({s.transition or "cut" for s in storyboard.shots[:-1]})) or "none",
         "subtitles_mode": opts.subtitles, "music": music or "none",
         "spent_this_run_usd": round(sum(c.cost_usd for c in calls), 4),
+        # what the video vendor billed for the clips this video uses, beside what it shows (offline: 0)
+        "video_seconds_paid": round(sum(c.call.usage.get("video_seconds", 0.0) for c in shot_clips.clips), 3),
+        "video_seconds_on_screen": round(result.duration, 3),
     })
     if found is None:
         seen = as_found(record["found"])
