@@ -43,8 +43,10 @@ class TTSResource(StageResource):
 
     max_concurrency: int = 4
 
-    def generate(self, request: SpeechRequest, spend: Spending | None = None) -> tuple[str, ProviderCall]:
-        return serve_request(self.media_store, "tts", self.chain, request, prompt_field="text", ext="wav",
+    def generate(self, request: SpeechRequest, spend: Spending | None = None,
+                 chain: str | None = None) -> tuple[str, ProviderCall]:
+        """Speak one line with the chain (or `chain`, e.g. the one voice a task's narration keeps to)."""
+        return serve_request(self.media_store, "tts", chain or self.chain, request, prompt_field="text", ext="wav",
                              settings=self.provider_settings(),
                              produce=lambda p, out, _key: self._speak_checked(p, request, out),
                              what="speaking a line", spend=spend)

@@ -187,3 +187,25 @@ def test_the_style_agent_chooses_from_the_catalogue_and_says_why(store, instance
 
     assert fallback.decided_by == "keywords" and fallback.name == detect_style("Wildlife of the southern plains")[0]
     assert "The style agent could not choose" in fallback.reasoning and vendors.count("openai.chat") == 3
+
+
+def test_one_narrator_speaks_every_line_even_when_the_vendor_fails_on_one(store, instance, vendor_chains,
+                                                                         monkeypatch):
+    """With `openai,offline` for speech, OpenAI refusing the first line makes the offline voice
+    speak it — and then every other line too, not OpenAI's voice for the rest: one narrator a video."""
+    from werkzeug import Response
+
+    from videoagent_dagster.domain.manifests import Narration
+
+    vendors = vendor_chains
+    monkeypatch.setenv("VIDEOAGENT_TTS", "openai:gpt-4o-mini-tts,offline")
+    vendors.fail("openai.speech", Response('{"error": {"message": "input rejected", "type": "invalid_request_error"}}',
+                                           status=400, content_type="application/json"))
+    task = submit(store, instance, "Harbour cranes at work", duration=5, resolution="180p", shots=2)
+    result = materialize(instance, task, selection=["video_brief", "style_profile", "script", "storyboard",
+                                                    "narration"])
+    assert result.success
+    lines = Narration.model_validate_json(store.read_bytes(manifest_key(task, "narration"))).lines
+    assert [ln.call.provider for ln in lines] == ["offline", "offline"]
+    assert vendors.count("openai.speech") == 1  # only the first line was asked of OpenAI
+    assert result.asset_materializations_for_node("narration")[0].metadata["voice"].value == "offline:espeak-ng"

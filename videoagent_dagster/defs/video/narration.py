@@ -49,6 +49,8 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
     audio_on = video_brief.options.include_audio
     spend = Spending(media_store, task)
 
+    pinned: dict[str, str] = {}  # the one voice every line keeps to, once the first line has found it
+
     def voice(i: int, shot) -> NarrationLine:
         start, end = starts[i], starts[i] + shot.duration
         text = shot.narration.strip()
@@ -57,7 +59,7 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
                                  speech_duration=shot.duration * SILENT_READING_SHARE if text else 0.0)
         request = SpeechRequest(text=text, language=video_brief.language, voice=video_brief.options.voice,
                                 max_seconds=shot.duration)
-        cached, call = tts.generate(request, spend=spend)
+        cached, call = tts.generate(request, spend=spend, chain=pinned.get("chain"))
         # The cached speech is a plain WAV whose header counts its samples (TTSResource), whatever
         # the vendor's said.
         spoken = media_duration(media_store.path(cached))
@@ -65,7 +67,7 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
             # The voice took longer than the shot (OpenAI's does not know the time it has): asked
             # again faster, never cut mid-word.
             faster = replace(request, speed=round(min(MAX_SPEED, spoken / shot.duration * 1.05), 3))
-            cached, call = tts.generate(faster, spend=spend)
+            cached, call = tts.generate(faster, spend=spend, chain=pinned.get("chain"))
             spoken = media_duration(media_store.path(cached))
             if spoken > shot.duration + FIT_TOLERANCE_S:
                 raise SpeechTooLong(f"the line takes {spoken:.2f} s to say even at {faster.speed:g}x; its shot "
@@ -75,6 +77,15 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
         return NarrationLine(shot=i + 1, text=text, start=start, end=end, audio_key=key, speech_duration=spoken,
                              call=call)
 
+    # One narrator for the whole video: with a fallback chain (`openai,offline`), the first spoken
+    # line decides which voice speaks, and every other line is asked of that one only, so a vendor
+    # failing on one shot cannot put another voice in the middle (a re-run finds the same first
+    # line in the cache, so keeps the same voice).
+    spoken_shots = [i for i, s in enumerate(storyboard.shots) if s.narration.strip()] if audio_on else []
+    if spoken_shots and len([p for p in tts.chain.split(",") if p.strip()]) > 1:
+        first = voice(spoken_shots[0], storyboard.shots[spoken_shots[0]])
+        pinned["chain"] = f"{first.call.provider}:{first.call.model}"
+        context.log.info(f"narration: every line in {pinned['chain']}'s voice")
     lines = for_each_shot(context, storyboard.shots, voice, max_workers=tts.max_concurrency, stage="narration")
 
     track_key = soundtrack_key = music = voice_silences = None
@@ -123,6 +134,7 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
         "music": music or "none",
         "subtitles": dg.MetadataValue.path(media_store.uri(srt_key)),
         **({"voices": calls_table(calls)} if calls else {}),
+        **({"voice": ", ".join(sorted({f"{c.provider}:{c.model}" for c in calls}))} if calls else {}),
         **calls_summary(calls),
     })
     return Narration(lines=lines, track_key=track_key, soundtrack_key=soundtrack_key, music=music,
