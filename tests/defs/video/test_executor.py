@@ -153,3 +153,40 @@ def test_make_video_uses_it_unless_told_otherwise(monkeypatch):
     assert executor_for(current()).name == "threaded"
     monkeypatch.setenv("VIDEOAGENT_EXECUTOR", "in_process")
     assert executor_for(current()).name == "in_process"
+
+
+def test_runs_starting_together_on_postgresql_share_the_new_pools(tmp_path):
+    """Six runs that first claim a pool at the same moment each find its limit (ensure_pools):
+    Dagster 1.13 alone lets one of them fail on PostgreSQL (seen in the deployment test)."""
+    from dagster._core.instance.ref import InstanceRef
+
+    from tests.services import fresh_database
+    from videoagent_dagster.defs.video.executor import ensure_pools
+
+    with fresh_database("videoagent_pools") as db:
+        (tmp_path / "dagster.yaml").write_text(
+            "storage:\n  postgres:\n    postgres_url: postgresql+psycopg2://postgres@127.0.0.1:5432/" + db + "\n"
+            "concurrency:\n  pools:\n    default_limit: 4\n    granularity: op\n")
+        errors, barrier = [], threading.Barrier(6)
+
+        def start_run():
+            with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path))) as instance:
+                barrier.wait()
+                try:
+                    ensure_pools(instance, {"llm", "tts", "video"})
+                except Exception as e:  # noqa: BLE001 - collected and shown
+                    errors.append(e)
+
+        threads = [threading.Thread(target=start_run) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == []
+        with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(tmp_path))) as instance:
+            storage = instance.event_log_storage
+            assert {"llm", "tts", "video"} <= storage.get_concurrency_keys()
+            assert storage.get_concurrency_info("tts").slot_count == 4
+            storage.set_concurrency_slots("video", 2)  # an operator's own limit…
+            ensure_pools(instance, {"video"})
+            assert storage.get_concurrency_info("video").slot_count == 2  # …is left alone

@@ -17,6 +17,7 @@ import os
 import queue
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack
 from functools import partial
@@ -88,6 +89,29 @@ class ThreadedExecutor(dg.Executor):
                                         event_specific_data=EngineEventData.in_process(os.getpid(), keys))
 
 
+def ensure_pools(instance, pools: set[str], attempts: int = 5) -> None:
+    """Create the limit row of each pool that has none yet, before any step claims a slot.
+
+    Dagster 1.13 creates a pool's row (at the deployment's default limit) when a step first claims
+    it; two runs doing that at the same moment on PostgreSQL fail one of the runs (the insert's
+    IntegrityError aborts the transaction its fallback update then runs in; seen with six runs
+    started together). Made here first, a racing run's failure is caught and the row found on the
+    next look; existing rows — an operator's `dagster instance concurrency set` — are left alone."""
+    storage = instance.event_log_storage
+    if not pools or instance.global_op_concurrency_default_limit is None or \
+            not storage.supports_global_concurrency_limits:
+        return
+    for _ in range(attempts):
+        try:
+            missing = pools - set(storage.get_concurrency_keys())
+            if not missing:
+                return
+            for pool in sorted(missing):
+                storage.initialize_concurrency_limit_to_default(pool)
+        except Exception:  # noqa: BLE001 - another run made the row first: look again
+            time.sleep(0.1)
+
+
 def _threaded_steps(job_context: PlanExecutionContext, execution_plan: ExecutionPlan, *,
                     max_concurrent: int) -> Iterator[DagsterEvent]:
     instance = job_context.instance
@@ -103,6 +127,7 @@ def _threaded_steps(job_context: PlanExecutionContext, execution_plan: Execution
             events.put((key, _Raised(e)))
         events.put((key, _DONE))
 
+    ensure_pools(instance, {step.pool for step in execution_plan.get_steps_to_execute_in_topo_order() if step.pool})
     with InstanceConcurrencyContext(instance, job_context.dagster_run) as concurrency, \
             execution_plan.start(retry_mode=job_context.retry_mode, instance_concurrency_context=concurrency,
                                  step_dependency_config=job_context.step_dependency_config) as active, \
