@@ -53,10 +53,10 @@ def test_create_follow_over_websocket_and_download(service, ana, tmp_path):
                 first = json.loads(ws.recv(timeout=10))
             assert first["event"] == "status_changed" and first["task_id"] == task  # the state first
             assert set(first["data"]) >= {"status", "progress", "current_step", "storyboard", "error"}
-            wait_for(lambda: http.get(f"/api/v1/tasks/{task}").json()["status"] == "video_generation", 120,
-                     "shot clips")
-            mid = http.get(f"/api/v1/tasks/{task}").json()
-            assert "shot clips" in mid["current_step"] and 0 < mid["progress"] < 1
+            # (narration, spoken beside the frames, is also "video_generation": wait for the clips)
+            mid = wait_for(lambda: (st := http.get(f"/api/v1/tasks/{task}").json())["status"] == "video_generation"
+                           and "shot clips" in st["current_step"] and st, 120, "shot clips")
+            assert 0 < mid["progress"] < 1
             assert mid["storyboard"]["total"] == 3 and mid["started_at"] and mid["elapsed"] > 0
         events = events_until_end(service, ana, task)
     names = [e["event"] for e in events]
