@@ -107,8 +107,7 @@ class Settings(BaseSettings):
         for local providers, or 16 when a vendor does the work (its own limits bound the calls)."""
         if self.shot_concurrency is not None:
             return self.shot_concurrency
-        local = all(p.strip().split(":")[0] in ("", "offline") for p in self.chain(stage).split(","))
-        return local_default if local else 16
+        return local_default if offline_chain(self.chain(stage)) else 16
 
     def s3_endpoint_url(self) -> str | None:
         return self.s3_endpoint or os.environ.get("AWS_ENDPOINT_URL") or None
@@ -119,6 +118,11 @@ class Settings(BaseSettings):
 
     def set_in_environment(self, field: str) -> bool:
         return self.variable(field) in os.environ
+
+
+def offline_chain(chain: str) -> bool:
+    """A provider chain (`openai:gpt-4.1,offline`) of local providers only: no vendor is asked."""
+    return all(p.strip().split(":")[0] in ("", "offline") for p in chain.split(","))
 
 
 def _snapshot() -> tuple[tuple[str, str], ...]:

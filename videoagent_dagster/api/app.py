@@ -13,7 +13,6 @@ import json
 import logging
 import math
 import mimetypes
-import re
 import threading
 import time
 from contextlib import asynccontextmanager
@@ -59,20 +58,23 @@ from videoagent_dagster.domain.brief import (
     brief_json_schema,
     validate_brief,
 )
-from videoagent_dagster.domain.keys import brief_key, manifest_key, task_media_key
-from videoagent_dagster.domain.manifests import EditorExport
+from videoagent_dagster.domain.keys import brief_key, task_media_key
 from videoagent_dagster.domain.task_keys import new_task_key
 from videoagent_dagster.providers.chain import load_plugins
 from videoagent_dagster.providers.spending import spent
-from videoagent_dagster.settings import Settings, current
+from videoagent_dagster.settings import Settings, current, offline_chain
 from videoagent_dagster.storage.media_store import MediaStore, media_store_from_env
 from videoagent_dagster.tasks.budget import BudgetError, estimate
 from videoagent_dagster.tasks.links import (
     FILES,
     LinkSigner,
+    UnknownFile,
     link_path,
     link_signer,
     task_links,
+)
+from videoagent_dagster.tasks.links import (
+    file_key as stored_file_key,
 )
 from videoagent_dagster.tasks.operations import (
     TaskExists,
@@ -183,9 +185,9 @@ def estimated_seconds(duration: float, shots: int, chains: dict[str, str]) -> fl
     """A rough time to make a video: offline work scales with the video's length; a vendor video
     stage adds about a minute per wave of 16 shots (its jobs run side by side)."""
     seconds = 8 + 0.4 * duration
-    if any(p.split(":")[0] != "offline" for p in chains["video"].split(",")):
+    if not offline_chain(chains["video"]):
         seconds += 60 * math.ceil(shots / 16)
-    if any(p.split(":")[0] != "offline" for p in chains["llm"].split(",")):
+    if not offline_chain(chains["llm"]):
         seconds += 20
     return round(seconds, 1)
 
@@ -524,26 +526,10 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
     # -- files ---------------------------------------------------------------------------------------
     def file_key(g: Gateway, task: str, name: str) -> str:
         """Where a task's file is in the media store; 404 while it is not there."""
-        key = None
-        if name == "video":
-            final = final_video_of(g.store, task)
-            key = final.key if final else None
-        elif name == "thumbnail":
-            key = task_media_key(task, "final", "thumbnail.jpg")
-        elif name in ("subtitles.srt", "subtitles.ass"):
-            key = task_media_key(task, "audio", name)
-        elif name == "contact_sheet":
-            key = task_media_key(task, "frames", "contact_sheet.png")
-        elif name == "storyboard":
-            key = manifest_key(task, "storyboard")
-        elif name in ("otio", "fcp_xml", "edl"):
-            export_key = manifest_key(task, "editor_export")
-            if g.store.exists(export_key):
-                key = getattr(EditorExport.model_validate_json(g.store.read_bytes(export_key)), f"{name}_key")
-        elif re.fullmatch(r"frame_[0-9]{1,4}", name):
-            key = task_media_key(task, "frames", f"shot_{int(name[6:]):03d}.png")
-        else:
-            raise HTTPException(404, f"no file {name!r}; files: {', '.join(FILES)}, frame_N")
+        try:
+            key = stored_file_key(g.store, task, name)
+        except UnknownFile:
+            raise HTTPException(404, f"no file {name!r}; files: {', '.join(FILES)}, frame_N") from None
         if key is None or not g.store.exists(key):
             raise HTTPException(404, f"task {task} has no {name} yet")
         return key

@@ -46,6 +46,36 @@ class LinkSigner:
         return None
 
 
+class UnknownFile(KeyError):
+    """A file name no task has (not one of FILES nor frame_N)."""
+
+
+def file_key(store: MediaStore, task: str, name: str) -> str | None:
+    """Where a task's file named `name` (FILES, or frame_N) is in the media store; None while the
+    task has not made it. The one map from the names links and the API use to storage keys."""
+    from videoagent_dagster.domain.keys import manifest_key, task_media_key
+    from videoagent_dagster.domain.manifests import EditorExport, FinalVideo
+
+    if name == "video":
+        final = manifest_key(task, "final_video")
+        return FinalVideo.model_validate_json(store.read_bytes(final)).key if store.exists(final) else None
+    if name == "thumbnail":
+        return task_media_key(task, "final", "thumbnail.jpg")
+    if name in ("subtitles.srt", "subtitles.ass"):
+        return task_media_key(task, "audio", name)
+    if name == "contact_sheet":
+        return task_media_key(task, "frames", "contact_sheet.png")
+    if name == "storyboard":
+        return manifest_key(task, "storyboard")
+    if name in ("otio", "fcp_xml", "edl"):
+        export = manifest_key(task, "editor_export")
+        return getattr(EditorExport.model_validate_json(store.read_bytes(export)), f"{name}_key") \
+            if store.exists(export) else None
+    if re.fullmatch(r"frame_[0-9]{1,4}", name):
+        return task_media_key(task, "frames", f"shot_{int(name[6:]):03d}.png")
+    raise UnknownFile(name)
+
+
 def link_path(task: str, name: str) -> str:
     return f"/api/v1/links/{task}/{name}"
 
@@ -68,11 +98,8 @@ def openable_links(settings: Settings, store: MediaStore, task: str, final) -> d
     """Links to a finished task's video, thumbnail and subtitles that whoever holds them can open:
     the gateway's signed links when VIDEOAGENT_PUBLIC_URL names it, else presigned S3 URLs, else
     (a store on this machine, no gateway) the files' own URIs."""
-    from videoagent_dagster.domain.keys import task_media_key
-
     names = ("video", "thumbnail", "subtitles.srt")
     if settings.public_url:
         return task_links(link_signer(settings, store), settings.public_url, task, names)
-    keys = {"video": final.key, "thumbnail": task_media_key(task, "final", "thumbnail.jpg"),
-            "subtitles.srt": task_media_key(task, "audio", "subtitles.srt")}
+    keys = {name: final.key if name == "video" else file_key(store, task, name) for name in names}
     return {name: store.presigned_url(key, settings.link_ttl_s) or store.uri(key) for name, key in keys.items()}

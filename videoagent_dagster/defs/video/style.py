@@ -18,11 +18,8 @@ from videoagent_dagster.domain.styles import CATALOGUE, detect_style
 from videoagent_dagster.providers.chain import ProviderError
 from videoagent_dagster.providers.llm import LLMResource
 from videoagent_dagster.providers.spending import Spending
+from videoagent_dagster.settings import offline_chain
 from videoagent_dagster.storage.media_store import MediaStore
-
-
-def _offline_only(chain: str) -> bool:
-    return all(p.strip().split(":")[0] in ("", "offline") for p in chain.split(","))
 
 
 @dg.asset(partitions_def=video_tasks, group_name="video", pool="llm", kinds={"json"},
@@ -39,7 +36,7 @@ def style_profile(context: dg.AssetExecutionContext, video_brief: Brief, llm: LL
         reasoning = f"The brief asks for the '{name}' style."
         if video_brief.style_warning:
             reasoning += f" ({video_brief.style_warning}.)"
-    elif _offline_only(llm.chain):
+    elif offline_chain(llm.chain):
         name, reasoning, scores = detect_style(video_brief.topic)
         source, decided_by = ("detected" if scores else "fallback"), "keywords"
     else:
