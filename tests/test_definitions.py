@@ -28,7 +28,8 @@ def test_every_asset_is_partitioned_by_video_tasks_and_checks_exist():
 
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == {"video_brief", "style_profile", "script", "storyboard", "first_frames", "shot_clips",
+    assert keys == {"video_brief", "style_profile", "script", "cast", "storyboard", "reference_sheets",
+                    "first_frames", "shot_clips",
                     "narration", "final_video", "editor_export"}
     for key in graph.get_all_asset_keys():
         assert graph.get(key).partitions_def.name == "video_tasks"

@@ -28,15 +28,18 @@ JOB = "make_video"
 PARTITION_TAG = "dagster/partition"  # on every run of a task, whichever job or launcher made it
 # The design's stage words, by the step that is running.
 STAGES = {"video_brief": "pending", "style_profile": "style_detection", "script": "story_generation",
-          "storyboard": "storyboard_breakdown", "first_frames": "image_generation",
+          "cast": "story_generation", "storyboard": "storyboard_breakdown", "reference_sheets": "image_generation",
+          "first_frames": "image_generation",
           "narration": "video_generation", "shot_clips": "video_generation", "final_video": "composing",
           "editor_export": "composing"}
 # Share of the work each step stands for, for progress 0-1.
-WEIGHTS = {"video_brief": 0.02, "style_profile": 0.03, "script": 0.1, "storyboard": 0.1, "first_frames": 0.2,
-           "narration": 0.1, "shot_clips": 0.28, "final_video": 0.15, "editor_export": 0.02}
+WEIGHTS = {"video_brief": 0.02, "style_profile": 0.03, "script": 0.08, "cast": 0.03, "storyboard": 0.08,
+           "reference_sheets": 0.04, "first_frames": 0.19, "narration": 0.1, "shot_clips": 0.26, "final_video": 0.15,
+           "editor_export": 0.02}
 STEP_NAMES = {"first_frames": "first frames", "shot_clips": "shot clips", "narration": "narration",
               "final_video": "composing", "storyboard": "storyboard", "script": "script",
-              "style_profile": "style", "video_brief": "brief", "editor_export": "editor export"}
+              "style_profile": "style", "video_brief": "brief", "editor_export": "editor export", "cast": "cast",
+              "reference_sheets": "reference sheets"}
 
 RUNS_QUERY = """
 query Runs($filter: RunsFilter, $limit: Int) {

@@ -77,6 +77,7 @@ class FakeVendors:
         self.latency: dict[str, float] = {}
         self.llm_answers: list[str] = []  # scripted LLM message contents, used before the generated ones
         self.llm_faults: list[str] = []  # misbehaviours of the next generated answers (see the module doc)
+        self.edit_requests: list[dict] = []  # image edits as received: {"prompt", "images": [bytes], "model"}
         self.speech_seconds = 0.8
         self.lost: dict[str, int] = {}  # file name → 404s left
         self.jobs: dict[str, dict] = {}
@@ -126,6 +127,7 @@ class FakeVendors:
     ROUTES = [
         ("openai.chat", "POST", r"^/openai/v1/chat/completions$"),
         ("openai.images", "POST", r"^/openai/v1/images/generations$"),
+        ("openai.edits", "POST", r"^/openai/v1/images/edits$"),
         ("openai.speech", "POST", r"^/openai/v1/audio/speech$"),
         ("anthropic.messages", "POST", r"^/anthropic/v1/messages$"),
         ("stability.generate", "POST", r"^/stability/v2beta/stable-image/generate/\w+$"),
@@ -182,6 +184,17 @@ class FakeVendors:
             style = {"style_capitalised": style.capitalize() + " style", "style_unknown": "steampunk"}.get(fault, style)
             return json.dumps({"style": style, "reasoning": f"The topic '{topic}' calls for {style} pictures.",
                                "characteristics": ["outdoors", "calm"]})
+        if schema_name == "CastDraft":
+            # As a casting answer reads: members with ids, one repeated when asked to misbehave.
+            members = [{"id": "keeper", "kind": "character", "name": "The keeper",
+                        "description": "A weathered man in a yellow oilskin coat and a blue cap.",
+                        "colours": ["#f2c14e", "#1d3557"]},
+                       {"id": "tower", "kind": "place", "name": "The tower",
+                        "description": "A white stone lighthouse with a red lantern room on a granite point.",
+                        "colours": ["#ffffff", "#c1121f"]}]
+            if fault == "repeated_cast_id":
+                members[1]["id"] = "keeper"
+            return json.dumps({"members": members})
         duration = float(re.search(r"(\d+(?:\.\d+)?)-second", prompt).group(1))
         chinese = "Simplified Chinese" in prompt or "中文" in prompt or re.search(r"[\u4e00-\u9fff]{4}", prompt)
         if fault == "english":
@@ -204,11 +217,15 @@ class FakeVendors:
         # A model that miscounts shots keeps each shot's length: its durations no longer add up.
         each = duration / asked * {"durations_rounded": 1.08, "durations_doubled": 2.0}.get(fault, 1.0)
         moves = ["pan_right", "zoom_in", "tilt_up", "static", "dolly", "tracking"]
+        cast = re.findall(r"^- ([a-z0-9_-]+): ", prompt, flags=re.MULTILINE)
         board = [{
             "scene": min(i * 2 // shots, 1), "title": f"Vendor shot {i + 1}", "description": "A vivid scene.",
             "narration": line(i), "camera_movement": moves[i % len(moves)], "shot_type": "wide",
             "duration": round(each, 2), "composition": "centred", "lighting": "soft",
-            "palette": ["#102030", "#405060", "#a0b0c0"]} for i in range(shots)]
+            "palette": ["#102030", "#405060", "#a0b0c0"],
+            # each shot shows the cast member listed i-th (of the cast the prompt lists), the last one also a stranger
+            "cast": ([cast[i % len(cast)]] if cast else []) + (["stranger"] if i == shots - 1 else [])}
+            for i in range(shots)]
         if fault == "blank_title":
             board[0]["title"] = " "
         if fault == "long_narration":
@@ -219,8 +236,9 @@ class FakeVendors:
         body = request.get_json()
         fmt = body.get("response_format", {})
         prompt = body["messages"][1]["content"]
-        name = fmt.get("json_schema", {}).get("name") or ("Script" if "script of" in prompt else "StyleChoice"
-                                                          if "visual style" in prompt else "StoryboardDraft")
+        name = fmt.get("json_schema", {}).get("name") or (
+            "CastDraft" if "casting director" in prompt else "Script" if "script of" in prompt
+            else "StyleChoice" if "visual style" in prompt else "StoryboardDraft")
         content = self._document(body["messages"][1]["content"], name)
         return _json({"id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()),
                       "model": body["model"], "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
@@ -233,7 +251,7 @@ class FakeVendors:
         schema = body["output_config"]["format"]["schema"]
         properties = schema.get("properties", {})
         name = "Script" if "scenes" in properties else "StyleChoice" if "characteristics" in properties \
-            else "StoryboardDraft"
+            else "CastDraft" if "members" in properties else "StoryboardDraft"
         content = self._document(body["messages"][0]["content"], name)
         return _json({"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
                       "content": [{"type": "text", "text": content}], "stop_reason": "end_turn",
@@ -242,6 +260,20 @@ class FakeVendors:
     # -- images and speech -------------------------------------------------------------------
     def _openai_images(self, request: Request) -> Response:
         return _json({"created": int(time.time()), "data": [{"b64_json": base64.b64encode(self.png).decode()}]})
+
+    def _openai_edits(self, request: Request) -> Response:
+        """Image edits (multipart: the prompt, and up to 16 input images as image[])."""
+        images = request.files.getlist("image[]") or request.files.getlist("image")
+        if not images or not request.form.get("prompt"):
+            return _json({"error": {"message": "image and prompt are required", "type": "invalid_request_error"}},
+                         400)
+        received = [f.read() for f in images]
+        for data in received:
+            Image.open(io.BytesIO(data)).verify()  # as the vendor refuses what is not an image
+        with self.lock:
+            self.edit_requests.append({"prompt": request.form["prompt"], "images": received,
+                                       "model": request.form.get("model")})
+        return self._openai_images(request)
 
     def _openai_speech(self, request: Request) -> Response:
         """WAV as OpenAI streams it: RIFF and data sizes unknown (0xFFFFFFFF)."""

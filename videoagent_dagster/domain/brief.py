@@ -128,8 +128,19 @@ def brief_json_schema() -> dict[str, Any]:
     return BriefRequest.model_json_schema()
 
 
+class Revisions(BaseModel):
+    """What a user changed after the task was made (`tasks/{task}/revisions.json`): a cast member's
+    description by its id. video_brief carries them, so a change shows every stage after it stale,
+    and the cache makes again only what the change reaches."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cast: dict[str, str] = Field(default_factory=dict)
+
+
 class Brief(BaseModel):
-    """A validated brief, as stored in `briefs/{task}.json` and returned by `video_brief`."""
+    """A validated brief, as stored in `briefs/{task}.json` and returned by `video_brief` (with the
+    task's revisions)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -143,6 +154,7 @@ class Brief(BaseModel):
     language: Language
     options: BriefOptions
     created_at: str
+    revisions: Revisions = Field(default_factory=Revisions)
 
     @field_validator("topic")
     @classmethod

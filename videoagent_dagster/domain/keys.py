@@ -14,6 +14,11 @@ def brief_key(task: str) -> str:
     return f"briefs/{task}.json"
 
 
+def revisions_key(task: str) -> str:
+    """What a user changed after the task was made (brief.Revisions)."""
+    return f"tasks/{task}/revisions.json"
+
+
 def music_key(name: str) -> str:
     """A track of the music library."""
     return f"music/{name}"

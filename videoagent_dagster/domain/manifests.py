@@ -70,6 +70,58 @@ class Script(Manifest):
     scenes: list[Scene] = Field(min_length=1)
 
 
+CastKind = Literal["character", "place", "prop"]
+CAST_ID = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+MAX_CAST = 8
+MAX_CAST_DESCRIPTION = 600
+
+
+class CastMember(Manifest):
+    """A character, place or prop that recurs, with the one description every shot showing it repeats."""
+
+    id: str = Field(pattern=CAST_ID, description="a short lowercase id (letters, digits, '_', '-'), e.g. 'old_keeper'")
+    kind: CastKind
+    name: str = Field(min_length=1, max_length=80, description="its name, in the script's language")
+    description: str = Field(min_length=1, max_length=MAX_CAST_DESCRIPTION,
+                             description="a fixed visual description: looks, build, clothing, materials, colours")
+    colours: list[str] = Field(min_length=1, max_length=4, description="hex colours that identify it, e.g. '#aa3322'")
+
+
+class CastDraft(Manifest):
+    """What an LLM fills in for the cast stage: who and what recurs (none for a topic without any)."""
+
+    members: list[CastMember] = Field(max_length=MAX_CAST)
+
+
+class Cast(CastDraft):
+    """The cast asset's manifest: the members (a user's revised descriptions applied) and who wrote them."""
+
+    revised: list[str] = Field(default_factory=list)  # ids whose description is the user's
+    call: ProviderCall | None = None
+
+    def of(self, ids: list[str]) -> list[CastMember]:
+        """The members named by `ids`, in the cast's order (unknown ids left out)."""
+        wanted = set(ids)
+        return [m for m in self.members if m.id in wanted]
+
+
+class ReferenceImage(Manifest):
+    member: str  # the cast member's id
+    key: str
+    uri: str
+    sha256: str
+    prompt: str
+    call: ProviderCall
+
+
+class ReferenceSheets(Manifest):
+    images: list[ReferenceImage]
+    contact_sheet: str | None = None
+
+    def by_member(self) -> dict[str, ReferenceImage]:
+        return {r.member: r for r in self.images}
+
+
 class Shot(Manifest):
     """One storyboard shot; also the schema an LLM fills in for each shot."""
 
@@ -86,6 +138,8 @@ class Shot(Manifest):
     transition: Transition | None = Field(
         None, description="how this shot gives way to the next (cut, crossfade, fade_black, slide, wipe); "
                           "null for the style's usual transition")
+    cast: list[str] = Field(default_factory=list, max_length=MAX_CAST,
+                            description="ids of the cast members (characters, places, props) this shot shows")
 
 
 class StoryboardDraft(Manifest):
@@ -149,6 +203,7 @@ class FrameItem(Manifest):
 class FirstFrames(Manifest):
     frames: list[FrameItem]
     contact_sheet: str
+    reference_calls: list[ProviderCall] = Field(default_factory=list)  # the reference images they were painted from
 
 
 class ClipItem(Manifest):
@@ -225,6 +280,8 @@ MANIFEST_MODELS: dict[str, type[BaseModel]] = {
     "video_brief": Brief,
     "style_profile": StyleProfile,
     "script": WrittenScript,
+    "cast": Cast,
+    "reference_sheets": ReferenceSheets,
     "storyboard": Storyboard,
     "first_frames": FirstFrames,
     "shot_clips": ShotClips,

@@ -127,6 +127,49 @@ def render_frame(
     img.save(out, format="PNG", optimize=False, compress_level=1)
 
 
+def reference_card(out: Path, width: int, height: int, *, name: str, kind: str, description: str,
+                   colours: list[str], seed: int) -> None:
+    """Paint a cast member's offline reference image (PNG): a card in its colours with its
+    pictogram (from its name and description), its name and kind, and its description."""
+    rng = random.Random(seed)
+    cols = [hex_rgb(c) for c in colours] or [(90, 90, 90)]
+    cols += [cols[-1]] * max(0, 3 - len(cols))
+    img = Image.new("RGB", (width, height))
+    draw = ImageDraw.Draw(img, "RGBA")
+    for y in range(height):
+        draw.line([(0, y), (width, y)], fill=mix(mix(cols[0], (0, 0, 0), 0.35), cols[1], y / max(1, height)))
+    chars = pictograms_for(f"{name}. {description}")
+    if chars:
+        scene = img.convert("RGBA")
+        if compose(scene, chars[:1], "close_up", rng):
+            img = scene.convert("RGB")
+            draw = ImageDraw.Draw(img, "RGBA")
+    size = max(12, round(min(width, height) * 0.08))
+    font, small = load_font(size, bold=True), load_font(max(10, round(size * 0.5)))
+    band = round(size * 2.4)
+    draw.rectangle([0, 0, width, band], fill=(*cols[2], 230))
+    draw.text((width / 2, band * 0.12), kind.upper(), font=small, fill=(0, 0, 0, 255), anchor="mt")
+    draw.text((width / 2, band * 0.45), fit_text(name, font, width * 0.9), font=font, fill=(255, 255, 255, 255),
+              anchor="mt", stroke_width=max(1, size // 18), stroke_fill=(0, 0, 0, 255))
+    # the description, wrapped, along the bottom
+    lines, line = [], ""
+    for word in description.split(" ") if " " in description else list(description):
+        trial = f"{line} {word}".strip() if " " in description else line + word
+        if small.getlength(trial) > width * 0.9 and line:
+            lines.append(line)
+            line = word
+        else:
+            line = trial
+    lines = (lines + [line])[:4]
+    step = round(small.size * 1.3)
+    top = height - step * len(lines) - round(size * 0.5)
+    draw.rectangle([0, top - round(size * 0.3), width, height], fill=(0, 0, 0, 150))
+    for k, text in enumerate(lines):
+        draw.text((width / 2, top + k * step), text, font=small, fill=(255, 255, 255, 255), anchor="mt")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    img.save(out, format="PNG", optimize=False, compress_level=1)
+
+
 def _hills(draw, rng, w, h, cols, horizon, scale):
     sun_r = h * 0.09 * max(0.6, scale)
     sx, sy = w * rng.uniform(0.6, 0.85), h * horizon * rng.uniform(0.35, 0.6)

@@ -30,6 +30,10 @@ class FrameRequest:
     label: str
     seed: int
     subject: str = ""  # what the shot shows, in the storyboard's words (the offline painter draws it)
+    purpose: str = "frame"  # "frame" (a shot's first frame) or "reference" (a cast member's reference image)
+    # Reference images of the cast members the shot shows (paths; their bytes are in the cache key),
+    # for vendors that paint from input images.
+    references: tuple[str, ...] = ()
 
 
 @dataclass
@@ -48,8 +52,12 @@ class ImageGenResource(StageResource):
 
     max_concurrency: int = 4
 
-    def generate(self, request: FrameRequest, spend: Spending | None = None) -> tuple[str, ProviderCall]:
+    def generate(self, request: FrameRequest, spend: Spending | None = None,
+                 reference_hashes: tuple[str, ...] = ()) -> tuple[str, ProviderCall]:
+        """Paint one image. `reference_hashes` are the sha256 of request.references: the cache key
+        holds what the references are, not where they lie."""
         return serve_request(self.media_store, "image", self.chain, request, prompt_field="prompt", ext="png",
+                             private=("references",), input_hashes=list(reference_hashes),
                              settings=self.provider_settings(),
                              produce=lambda p, out, _key: verified(
                                  p.render(request, out), lambda: verify_image(out, request.width, request.height)),

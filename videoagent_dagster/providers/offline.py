@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 
 from videoagent_dagster.domain.prompts import offline_writer
-from videoagent_dagster.media.frames import render_frame
+from videoagent_dagster.media.frames import reference_card, render_frame
 from videoagent_dagster.media.motion import (
     INTERMEDIATE_CRF,
     INTERMEDIATE_PRESET,
@@ -29,7 +29,7 @@ class OfflineWriter(LLMProvider):
 
     def complete(self, stage, schema, prompt, inputs, conversation):
         writers = {"style": offline_writer.write_style, "script": offline_writer.write_script,
-                   "storyboard": offline_writer.write_storyboard}
+                   "cast": offline_writer.write_cast, "storyboard": offline_writer.write_storyboard}
         if stage not in writers:
             raise ValueError(f"the offline writer cannot write {stage!r}")
         return json.dumps(writers[stage](inputs), ensure_ascii=False), {}
@@ -46,6 +46,11 @@ class OfflinePainter(ImageProvider):
         pictogram_names()
 
     def render(self, request, out):
+        if request.purpose == "reference":
+            # (a card: it paints no likeness, so the frames it paints do not read the references)
+            reference_card(out, request.width, request.height, name=request.title, kind=request.label,
+                           description=request.subject, colours=list(request.palette), seed=request.seed)
+            return {}
         render_frame(out, request.width, request.height, style=request.style, palette=list(request.palette),
                      shot_type=request.shot_type, title=request.title, label=request.label, seed=request.seed,
                      subject=request.subject)

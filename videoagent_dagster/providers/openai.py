@@ -7,6 +7,7 @@ import base64
 import json
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -110,7 +111,8 @@ register("llm", "openai", "gpt-4.1")(OpenAIChat)
 @register("image", "openai", "gpt-image-1")
 @dataclass
 class OpenAIImages(ImageProvider):
-    """OpenAI image generation (base64 results), cropped to the frame size."""
+    """OpenAI image generation (base64 results), cropped to the frame size; with reference images
+    (gpt-image models), image edits over them."""
 
     sdk_modules = ("openai",)
 
@@ -130,9 +132,17 @@ class OpenAIImages(ImageProvider):
         extra = {"response_format": "b64_json"} if self.model.startswith("dall-e") else {}
         if self.model.startswith("dall-e-3"):
             size = {"1536x1024": "1792x1024", "1024x1536": "1024x1792"}.get(size, size)
+        references = [Path(r) for r in request.references] if self.model.startswith("gpt-image") else []
         try:
-            resp = call_safely(lambda: client.images.generate(model=self.model, prompt=request.prompt, size=size, n=1,
-                                                              **extra), retries=self.retries())
+            if references:
+                # A shot showing cast members is painted from their reference images (image edits
+                # take up to 16 input images; the prompt repeats their fixed descriptions).
+                resp = call_safely(lambda: client.images.edit(
+                    model=self.model, image=[(r.name, r.read_bytes(), "image/png") for r in references[:16]],
+                    prompt=request.prompt, size=size, n=1, input_fidelity="high"), retries=self.retries())
+            else:
+                resp = call_safely(lambda: client.images.generate(model=self.model, prompt=request.prompt, size=size,
+                                                                  n=1, **extra), retries=self.retries())
         except Exception as e:  # noqa: BLE001
             raise self.explain(e, "OPENAI_API_KEY") from e
         b64 = resp.data[0].b64_json if resp.data else None

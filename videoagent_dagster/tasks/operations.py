@@ -8,14 +8,21 @@ from typing import Any
 
 import dagster as dg
 
-from videoagent_dagster.domain.brief import Brief, run_tags, validate_brief  # noqa: F401 - run_tags used from here
+from videoagent_dagster.domain.brief import (  # noqa: F401 - run_tags used from here
+    Brief,
+    Revisions,
+    clean_topic,
+    run_tags,
+    validate_brief,
+)
 from videoagent_dagster.domain.keys import (
     TASK_PARTITIONS,
     brief_key,
     intake_index_key,
     manifest_key,
+    revisions_key,
 )
-from videoagent_dagster.domain.manifests import FinalVideo
+from videoagent_dagster.domain.manifests import MAX_CAST_DESCRIPTION, Cast, FinalVideo
 from videoagent_dagster.domain.task_keys import new_task_key
 from videoagent_dagster.storage.media_store import MediaStore
 from videoagent_dagster.tasks.budget import release, reserve
@@ -65,6 +72,39 @@ def create_task(raw_brief: dict[str, Any], store: MediaStore, instance: dg.Dagst
     brief = prepare_task(raw_brief, store, task)
     instance.add_dynamic_partitions(TASK_PARTITIONS, [brief.task])
     return brief
+
+
+class RevisionError(ValueError):
+    """A revision that cannot be made (no such task, no cast yet, no such member, a bad description)."""
+
+
+def cast_of(store: MediaStore, task: str) -> Cast | None:
+    """A task's cast (the cast asset's manifest), or None before it has one."""
+    key = manifest_key(task, "cast")
+    return Cast.model_validate_json(store.read_bytes(key)) if store.exists(key) else None
+
+
+def revise_cast(store: MediaStore, task: str, member: str, description: str) -> Revisions:
+    """Fix one cast member's description for the task's next run (kept in tasks/{task}/revisions.json).
+    The next run paints that member's reference image again and the frames of the shots showing it,
+    and films those shots again; every other result comes from the cache. Nothing is written when
+    the revision is refused."""
+    if not store.exists(brief_key(task)):
+        raise RevisionError(f"no task {task!r}")
+    cast = cast_of(store, task)
+    if cast is None:
+        raise RevisionError(f"task {task} has no cast yet: make its video (or its cast) first")
+    ids = [m.id for m in cast.members]
+    if member not in ids:
+        raise RevisionError(f"task {task} has no cast member {member!r}; it has: {', '.join(ids) or 'none'}")
+    text = clean_topic(description) if isinstance(description, str) else ""
+    if not text or len(text) > MAX_CAST_DESCRIPTION:
+        raise RevisionError(f"description: {len(text)} characters; allowed: 1-{MAX_CAST_DESCRIPTION} characters of text")
+    key = revisions_key(task)
+    now = Revisions.model_validate_json(store.read_bytes(key)) if store.exists(key) else Revisions()
+    revised = now.model_copy(update={"cast": {**now.cast, member: text}})
+    store.write_bytes(key, revised.model_dump_json(indent=1).encode("utf-8"))
+    return revised
 
 
 def final_video_of(store: MediaStore, task: str) -> FinalVideo | None:

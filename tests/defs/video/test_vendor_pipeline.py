@@ -31,22 +31,26 @@ def test_vendor_pipeline_then_one_clip_fails_and_only_it_is_redone(store, instan
     first = materialize(instance, task)
     assert not first.success
     assert vendors.count("runway.create") == 4
-    assert vendors.count("openai.chat") == 3 and vendors.count("openai.images") == 4  # style, script, storyboard
+    # style, script, cast, storyboard; two reference images, then four frames painted from them
+    assert vendors.count("openai.chat") == 4 and vendors.count("openai.images") == 2
+    assert vendors.count("openai.edits") == 4
 
     again = materialize(instance, task, selection="shot_clips*")
     assert again.success and all(check_results(again).values())
     assert vendors.count("runway.create") == 5  # exactly one more video call
-    assert vendors.count("openai.images") == 4 and vendors.count("openai.chat") == 3
+    assert vendors.count("openai.images") == 2 and vendors.count("openai.edits") == 4
+    assert vendors.count("openai.chat") == 4
 
     final = FinalVideo.model_validate_json(store.read_bytes(manifest_key(task, "final_video")))
     facts = probe(final.uri)
     assert (facts["video"]["width"], facts["video"]["height"]) == (320, 180) and abs(facts["duration"] - 8) < 0.1
     board = Storyboard.model_validate_json(store.read_bytes(manifest_key(task, "storyboard")))
-    assert [c.provider for c in board.calls] == ["openai", "openai", "openai"]  # style, script, storyboard
+    assert [c.provider for c in board.calls] == ["openai"] * 4  # style, script, cast, storyboard
     assert [s.title for s in board.shots][:2] == ["Vendor shot 1", "Vendor shot 2"]
-    # Cost: 3 LLM calls (style, script, storyboard) + 4 images + 4 clips x 5 s + the narration characters.
-    llm = 3 * (1200 * 2e-6 + 800 * 8e-6)
-    assert final.total_cost_usd == pytest.approx(llm + 4 * 0.063 + 20 * 0.05 + 4 * len("Shot 1.") * 12e-6, rel=1e-3)
+    # Cost: 4 LLM calls (style, script, cast, storyboard) + 2 reference images and 4 frames + 4 clips x 5 s
+    # + the narration characters.
+    llm = 4 * (1200 * 2e-6 + 800 * 8e-6)
+    assert final.total_cost_usd == pytest.approx(llm + 6 * 0.063 + 20 * 0.05 + 4 * len("Shot 1.") * 12e-6, rel=1e-3)
     facts_md = again.asset_materializations_for_node("final_video")[0].metadata
     assert facts_md["video_seconds_on_screen"].value == pytest.approx(8, abs=0.1)
     assert facts_md["video_seconds_paid"].value == 20.0  # 4 clips billed 5 s each, for 8 s on screen
@@ -59,11 +63,11 @@ def test_a_step_with_only_transient_failures_is_retried(store, instance, vendor_
     monkeypatch.setenv("VIDEOAGENT_MAX_RETRIES", "0")
     task = submit(store, instance, "Harbour cranes at work", duration=5, resolution="180p", shots=2)
     from werkzeug import Response
-    vendors.fail("openai.images", Response('{"error": {"message": "overloaded"}}', status=503,
-                                           content_type="application/json"))
+    vendors.fail("openai.edits", Response('{"error": {"message": "overloaded"}}', status=503,
+                                          content_type="application/json"))
     result = materialize(instance, task)
     assert result.success
-    assert vendors.count("openai.images") == 3  # 2 shots + the one that hit a 503, on the step's retry
+    assert vendors.count("openai.edits") == 3  # 2 shots + the one that hit a 503, on the step's retry
     retries = [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
     assert [e.step_key for e in retries] == ["first_frames"]
 
@@ -98,18 +102,18 @@ def test_the_pipeline_recovers_by_itself_from_a_miscounted_plan_and_a_vendor_fau
 
     vendors = vendor_chains
     task = submit(store, instance, "Harbour cranes at work", duration=5, resolution="180p", shots=2)
-    vendors.llm_faults += ["", "", "extra_shot"]  # style and script fine; storyboard miscounted, then right
+    vendors.llm_faults += ["", "", "", "extra_shot"]  # style, script, cast fine; storyboard miscounted, then right
     vendors.job_script += [{"fail": "An unexpected error occurred.", "code": "INTERNAL.BAD_OUTPUT.CODE01"}]
     result = materialize(instance, task)
     assert result.success and all(check_results(result).values())
-    assert vendors.count("openai.chat") == 4 and vendors.count("runway.create") == 3
+    assert vendors.count("openai.chat") == 5 and vendors.count("runway.create") == 3
     board = Storyboard.model_validate_json(store.read_bytes(manifest_key(task, "storyboard")))
     assert len(board.shots) == 2
     clips = result.asset_materializations_for_node("shot_clips")[0].metadata["clips"].value.records
     assert sorted(r.data["attempts"] for r in clips) == [1, 1]
     # What was paid, the miscounted answer included, is on the ledger as it was paid.
     final = FinalVideo.model_validate_json(store.read_bytes(manifest_key(task, "final_video")))
-    assert board.calls[2].usage["input_tokens"] == 2400  # the storyboard's call: both answers
+    assert board.calls[3].usage["input_tokens"] == 2400  # the storyboard's call: both answers
     assert spent(store, task) == pytest.approx(final.total_cost_usd, rel=1e-3)
 
 
@@ -120,8 +124,9 @@ def test_a_failed_run_still_counts_what_it_paid(store, instance, vendor_chains):
     task = submit(store, instance, "Harbour cranes at work", duration=5, resolution="180p", shots=2)
     vendors.job_script += [{}, {"fail": "flagged", "code": "SAFETY.OUTPUT.VIDEO"}]
     assert not materialize(instance, task).success
-    # 3 LLM calls, 2 images, 2 voices and the clip that was made: paid, though no video came of it.
-    llm, images, clip = 3 * (1200 * 2e-6 + 800 * 8e-6), 2 * 0.063, 5 * 0.05
+    # 4 LLM calls, 2 reference images and 2 frames, 2 voices and the clip that was made: paid, though
+    # no video came of it.
+    llm, images, clip = 4 * (1200 * 2e-6 + 800 * 8e-6), 4 * 0.063, 5 * 0.05
     voices = 2 * len("Shot 1.") * 12e-6
     assert spent(store, task) == pytest.approx(llm + images + clip + voices, rel=1e-3)
 
@@ -129,13 +134,13 @@ def test_a_failed_run_still_counts_what_it_paid(store, instance, vendor_chains):
 def test_a_plan_the_model_keeps_missing_fails_clearly_and_resume_asks_again(store, instance, vendor_chains):
     vendors = vendor_chains
     task = submit(store, instance, "Harbour cranes at work", duration=10, resolution="180p", shots=2)
-    vendors.llm_faults += ["", "", "durations_doubled", "durations_doubled"]
+    vendors.llm_faults += ["", "", "", "durations_doubled", "durations_doubled"]
     first = materialize(instance, task)
     assert not first.success
     failure = next(e for e in first.all_events if e.event_type_value == "STEP_FAILURE")
     assert "the storyboard's 2 shots add up to 20 s; the brief asks for 10 s" in str(failure.event_specific_data.error)
     again = materialize(instance, task, selection="storyboard*")  # the model answers well now
-    assert again.success and vendors.count("openai.chat") == 5
+    assert again.success and vendors.count("openai.chat") == 6
 
 
 def test_vendor_speech_that_overruns_its_shot_is_asked_again_faster(store, instance, vendor_chains):
@@ -202,10 +207,71 @@ def test_one_narrator_speaks_every_line_even_when_the_vendor_fails_on_one(store,
     vendors.fail("openai.speech", Response('{"error": {"message": "input rejected", "type": "invalid_request_error"}}',
                                            status=400, content_type="application/json"))
     task = submit(store, instance, "Harbour cranes at work", duration=5, resolution="180p", shots=2)
-    result = materialize(instance, task, selection=["video_brief", "style_profile", "script", "storyboard",
+    result = materialize(instance, task, selection=["video_brief", "style_profile", "script", "cast", "storyboard",
                                                     "narration"])
     assert result.success
     lines = Narration.model_validate_json(store.read_bytes(manifest_key(task, "narration"))).lines
     assert [ln.call.provider for ln in lines] == ["offline", "offline"]
     assert vendors.count("openai.speech") == 1  # only the first line was asked of OpenAI
     assert result.asset_materializations_for_node("narration")[0].metadata["voice"].value == "offline:espeak-ng"
+
+
+def test_frames_are_painted_from_the_cast_and_a_revised_member_remakes_only_its_shots(store, instance,
+                                                                                      vendor_chains):
+    """Each frame is an image edit over the reference images of the cast members its shot shows, its
+    prompt repeating their descriptions; revising one member's description makes again only its
+    reference, the frames and clips of the shots showing it, and the final cut."""
+    from videoagent_dagster.domain.manifests import Cast, FirstFrames, ReferenceSheets
+    from videoagent_dagster.tasks.operations import revise_cast
+
+    vendors = vendor_chains
+    task = submit(store, instance, "Lighthouses of the north", duration=8, resolution="180p", shots=4)
+    assert materialize(instance, task).success
+
+    def manifest(model, asset):
+        return model.model_validate_json(store.read_bytes(manifest_key(task, asset)))
+
+    cast, refs = manifest(Cast, "cast"), manifest(ReferenceSheets, "reference_sheets")
+    board, frames = manifest(Storyboard, "storyboard"), manifest(FirstFrames, "first_frames")
+    assert [m.id for m in cast.members] == ["keeper", "tower"] and sorted(refs.by_member()) == ["keeper", "tower"]
+    # the model's storyboard names a member the cast lacks on its last shot: dropped, not painted
+    assert [s.cast for s in board.shots] == [["keeper"], ["tower"], ["keeper"], ["tower"]]
+    looks = {m.id: m.description.rstrip(".") for m in cast.members}
+    ref_bytes = {m: store.read_bytes(r.key) for m, r in refs.by_member().items()}
+    assert len(vendors.edit_requests) == 4
+    for req in vendors.edit_requests:
+        shown = [m for m in looks if looks[m] in req["prompt"]]
+        assert len(shown) == 1 and req["images"] == [ref_bytes[shown[0]]] and req["model"] == "gpt-image-1"
+    before = {k: vendors.count(k) for k in ("openai.chat", "openai.images", "openai.edits", "runway.create",
+                                            "openai.speech")}
+
+    revise_cast(store, task, "keeper", "A young woman in a red raincoat carrying a storm lantern.")
+    again = materialize(instance, task)
+    assert again.success and all(check_results(again).values())
+    made = {k: vendors.count(k) - n for k, n in before.items()}
+    # one reference image, the two frames and clips showing the keeper; no writing, no speech
+    assert made == {"openai.chat": 0, "openai.images": 1, "openai.edits": 2, "runway.create": 2, "openai.speech": 0}
+    assert all("red raincoat" in r["prompt"] for r in vendors.edit_requests[4:])
+    after = manifest(FirstFrames, "first_frames")
+    assert [f.call.cached for f in after.frames] == [False, True, False, True]
+    assert [a.prompt == b.prompt for a, b in zip(frames.frames, after.frames)] == [False, True, False, True]
+    revised = manifest(Cast, "cast")
+    assert revised.revised == ["keeper"] and "red raincoat" in revised.members[0].description
+    assert again.asset_materializations_for_node("video_brief")[0].metadata["revised_cast"].value == "keeper"
+
+
+def test_a_cast_revision_that_cannot_be_made_says_why_and_writes_nothing(store, instance):
+    from videoagent_dagster.domain.keys import revisions_key
+    from videoagent_dagster.tasks.operations import RevisionError, revise_cast
+
+    task = submit(store, instance, "Lighthouses of the north", duration=5, resolution="180p", shots=2)
+    with pytest.raises(RevisionError, match="has no cast yet"):
+        revise_cast(store, task, "keeper", "x")
+    assert materialize(instance, task, selection=["video_brief", "style_profile", "script", "cast"]).success
+    with pytest.raises(RevisionError, match="no cast member 'nobody'; it has: lighthouses"):
+        revise_cast(store, task, "nobody", "x")
+    with pytest.raises(RevisionError, match="allowed: 1-600 characters"):
+        revise_cast(store, task, "lighthouses", "   ")
+    with pytest.raises(RevisionError, match="no task"):
+        revise_cast(store, "20260101-none-aaaaaaaaaa", "lighthouses", "x")
+    assert not store.exists(revisions_key(task))

@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 
 from videoagent_dagster.domain.brief import validate_brief
-from videoagent_dagster.domain.manifests import Script, Shot, StyleProfile
+from videoagent_dagster.domain.manifests import CastMember, Script, Shot, StyleProfile
 from videoagent_dagster.domain.prompts import (
     STAGE_TEMPLATES,
     TEMPLATES,
     PromptTemplateError,
+    cast_prompt,
     image_prompt,
+    reference_prompt,
     script_prompt,
     storyboard_prompt,
     style_prompt,
@@ -34,14 +36,19 @@ SHOTS = [Shot(scene=0, title=f"s{i}", description=f"A heron {w} in the reeds.", 
               camera_movement=m, shot_type=t, duration=2.5, composition="rule of thirds", lighting="dawn mist",
               palette=["#102030", "#a0b0c0"]) for i, (w, m, t) in
          enumerate([("stands", "static", "establishing"), ("takes off", "tracking", "close_up")])]
+HERON = CastMember(id="heron", kind="character", name="The grey heron",
+                   description="A tall grey heron with a black crest and a yellow bill.", colours=["#8d99ae"])
 
 
 @pytest.mark.parametrize("topic,language", [("Herons at dawn", "en"), ("清晨的苍鹭", "zh"), ("夜明けのサギ", "ja")])
 def test_every_stage_prompt_is_filled_in_and_says_what_the_design_asks(topic, language):
     brief = validate_brief({"topic": topic, "options": {"duration": 5, "language": language}}, "t")
     prompts = {"style": style_prompt(brief), "script": script_prompt(brief, STYLE),
-               "storyboard": storyboard_prompt(brief, STYLE, SCRIPT, 2),
-               "image": image_prompt(SHOTS[1], STYLE, SHOTS[0]), "video": video_prompt(SHOTS[1], STYLE, SHOTS[0])}
+               "cast": cast_prompt(brief, STYLE, SCRIPT), "storyboard": storyboard_prompt(brief, STYLE, SCRIPT, 2,
+                                                                                          cast=[HERON]),
+               "reference": reference_prompt(HERON, STYLE),
+               "image": image_prompt(SHOTS[1], STYLE, SHOTS[0], cast=[HERON]),
+               "video": video_prompt(SHOTS[1], STYLE, SHOTS[0], cast=[HERON])}
     assert set(prompts) == set(STAGE_TEMPLATES)
     for name, text in prompts.items():
         assert "$" not in text, (name, text)
@@ -53,6 +60,12 @@ def test_every_stage_prompt_is_filled_in_and_says_what_the_design_asks(topic, la
     assert all(w in image for w in ("close up", "tracking", "#102030", "lush natural light",
                                     "previous shot showed A heron stands in the reeds"))
     assert "tracking shot following the subject" in prompts["video"]  # the vendors' own words for it
+    # the cast: asked for with fixed looks; the storyboard hears ids and names only (a revised look
+    # does not re-plan the shots); the image and video prompts repeat the look word for word
+    assert "characters, places and props" in prompts["cast"] and "word for word" in prompts["cast"]
+    assert "- heron: The grey heron (character)" in prompts["storyboard"]
+    assert HERON.description not in prompts["storyboard"]
+    assert all(HERON.description.rstrip(".") in prompts[k] for k in ("image", "video", "reference"))
     assert "first shot" in image_prompt(SHOTS[0], STYLE, None)
 
 

@@ -14,6 +14,7 @@ from videoagent_dagster.defs.video.partitions import video_tasks
 from videoagent_dagster.domain.brief import (
     MUSIC_NAME,
     Brief,
+    Revisions,
     BriefError,
     BriefOptions,
     BriefRequest,
@@ -21,7 +22,7 @@ from videoagent_dagster.domain.brief import (
     raw_from_flat,
     validate_brief,
 )
-from videoagent_dagster.domain.keys import brief_key, music_key
+from videoagent_dagster.domain.keys import brief_key, music_key, revisions_key
 from videoagent_dagster.domain.task_keys import check_task_key
 from videoagent_dagster.storage.media_store import MediaStore
 from videoagent_dagster.tasks.budget import BudgetError
@@ -98,6 +99,9 @@ def video_brief(context: dg.AssetExecutionContext, config: VideoBriefConfig,  # 
             prepare_task(raw, media_store, task)
         except (BudgetError, TaskExists) as e:
             raise dg.Failure(description=str(e), allow_retries=False) from None
+    if media_store.exists(revisions_key(task)):
+        brief = brief.model_copy(update={"revisions": Revisions.model_validate_json(
+            media_store.read_bytes(revisions_key(task)))})
     if brief.style_warning:
         context.log.warning(brief.style_warning)
     w, h = brief.options.size()
@@ -112,6 +116,7 @@ def video_brief(context: dg.AssetExecutionContext, config: VideoBriefConfig,  # 
         "transition": brief.options.transition or "(style's)",
         "music": brief.options.music or "none",
         "source": "run config" if from_config else "stored brief",
+        "revised_cast": ", ".join(sorted(brief.revisions.cast)) or "none",
         **({"style_warning": brief.style_warning} if brief.style_warning else {}),
     })
     return brief

@@ -21,6 +21,7 @@ from videoagent_dagster.defs.video.reuse import made_from, remember, reusable
 from videoagent_dagster.domain.brief import Brief
 from videoagent_dagster.domain.keys import shot_name, task_media_key
 from videoagent_dagster.domain.manifests import (
+    Cast,
     ClipItem,
     FirstFrames,
     ShotClips,
@@ -46,7 +47,7 @@ class ClipQualityError(RuntimeError):
           retry_policy=STEP_RETRY_POLICY, code_version=prompt_version("video"))
 @retried_only_when_transient
 def shot_clips(context: dg.AssetExecutionContext, video_brief: Brief, style_profile: StyleProfile,
-               storyboard: Storyboard, first_frames: FirstFrames, video_gen: VideoGenResource,
+               storyboard: Storyboard, cast: Cast, first_frames: FirstFrames, video_gen: VideoGenResource,
                media_store: MediaStore) -> ShotClips:
     """One clip per shot, exactly as long as its storyboard shot (in whole frames) plus the overlap
     of the transition into the next shot; checked (black, frozen) and made again when it fails."""
@@ -67,7 +68,8 @@ def shot_clips(context: dg.AssetExecutionContext, video_brief: Brief, style_prof
         with tempfile.TemporaryDirectory(prefix="videoagent-shot-") as work:
             for attempt in range(max(1, video_gen.qc_attempts)):
                 request = ClipRequest(
-                    prompt=video_prompt(shot, style_profile, storyboard.shots[i - 1] if i else None, folder),
+                    prompt=video_prompt(shot, style_profile, storyboard.shots[i - 1] if i else None, folder,
+                                        cast.of(shot.cast)),
                     frame_key=frame.key, frame_sha256=frame.sha256, camera_movement=shot.camera_movement,
                     frames=frames, fps=fps, width=storyboard.width,
                     height=storyboard.height, attempt=attempt, reencoded=reencoded,

@@ -73,6 +73,7 @@ def for_each_shot(
     *,
     max_workers: int,
     stage: str,
+    item: str = "shot",
 ) -> list[R]:
     """Run `work(i, item)` for every shot, at most `max_workers` at once.
 
@@ -90,21 +91,21 @@ def for_each_shot(
             done += 1
             try:
                 results[i] = fut.result()
-                context.log.info(f"{stage} {done}/{len(items)}: shot {i + 1} done")
+                context.log.info(f"{stage} {done}/{len(items)}: {item} {i + 1} done")
             except Exception as e:  # noqa: BLE001 - reported together below
                 failures[i] = f"{type(e).__name__}: {e}"
                 transient = transient and is_transient(e)
-                context.log.error(f"{stage} {done}/{len(items)}: shot {i + 1} failed: {e}")
+                context.log.error(f"{stage} {done}/{len(items)}: {item} {i + 1} failed: {e}")
     if failures:
-        listed = "; ".join(f"shot {i + 1}: {msg}" for i, msg in sorted(failures.items()))
+        listed = "; ".join(f"{item} {i + 1}: {msg}" for i, msg in sorted(failures.items()))
         if transient:
-            context.log.warning(f"{stage}: {len(failures)} shot(s) hit transient errors; the step may be retried "
+            context.log.warning(f"{stage}: {len(failures)} {item}(s) hit transient errors; the step may be retried "
                                 f"({listed})")
         # Only passing trouble (timeouts, rate limits, 5xx) may be retried, by the step's RetryPolicy.
         raise dg.Failure(
-            description=f"{stage}: {len(failures)} of {len(items)} shots failed: {listed}",
-            metadata={"failed_shots": dg.MetadataValue.json(sorted(i + 1 for i in failures)),
-                      "succeeded_shots": len(items) - len(failures)},
+            description=f"{stage}: {len(failures)} of {len(items)} {item}s failed: {listed}",
+            metadata={f"failed_{item}s": dg.MetadataValue.json(sorted(i + 1 for i in failures)),
+                      f"succeeded_{item}s": len(items) - len(failures)},
             allow_retries=transient,
         )
     return results  # type: ignore[return-value]

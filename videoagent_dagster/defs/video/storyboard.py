@@ -20,6 +20,7 @@ from videoagent_dagster.defs.video.partitions import video_tasks
 from videoagent_dagster.defs.video.script import writer_inputs
 from videoagent_dagster.domain.brief import Brief
 from videoagent_dagster.domain.manifests import (
+    Cast,
     Storyboard,
     StoryboardDraft,
     StyleProfile,
@@ -39,18 +40,29 @@ TRANSITION_SECONDS = 0.5  # how long two shots overlap at a transition other tha
           retry_policy=STEP_RETRY_POLICY, code_version=prompt_version("storyboard"))
 @retried_only_when_transient
 def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_profile: StyleProfile, script: WrittenScript,
-               llm: LLMResource, media_store: MediaStore) -> Iterator:
-    """Shots: description, narration, camera move, shot type, duration, composition, lighting, palette."""
+               cast: Cast, llm: LLMResource, media_store: MediaStore) -> Iterator:
+    """Shots: description, narration, camera move, shot type, duration, composition, lighting,
+    palette, and the cast members each shows."""
     opts = video_brief.options
     ask = PlanRequest.of(video_brief, storyboard=True)
+    known = {m.id for m in cast.members}
+
+    def review(d: StoryboardDraft):
+        # A cast id the cast does not have is dropped (safe: the shot is painted from its words).
+        kept = d.model_copy(update={"shots": [s.model_copy(update={"cast": [c for c in dict.fromkeys(s.cast)
+                                                                            if c in known]}) for s in d.shots]})
+        return review_storyboard(kept, ask)
+
     # Reviewed against the plan's rules before it is cached: the shot count asked for, durations
     # in whole frames adding up to the request, narration that fits its shot, in the brief's language.
+    # The cast is given by id, kind and name only: a revised description does not re-plan the shots.
+    names = [m.model_dump(include={"id", "kind", "name"}) for m in cast.members]
     draft, call = llm.generate("storyboard", StoryboardDraft,
-                               storyboard_prompt(video_brief, style_profile, script, ask.shots, prompts_folder()),
+                               storyboard_prompt(video_brief, style_profile, script, ask.shots, prompts_folder(),
+                                                 cast.members),
                                {**writer_inputs(video_brief, style_profile),
-                                "script": script.model_dump(exclude={"call"})},
-                               review=lambda d: review_storyboard(d, ask),
-                               spend=Spending(media_store, context.partition_key))
+                                "script": script.model_dump(exclude={"call"}), "cast": names},
+                               review=review, spend=Spending(media_store, context.partition_key))
     # Whole frames per shot, so clip lengths, narration offsets and subtitles agree exactly.
     frames = [frame_count(s.duration, opts.fps) for s in draft.shots]
     # The brief's transition wins, then the shot's own choice, then the style's; the last shot has none.
@@ -63,10 +75,11 @@ def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_prof
     width, height = opts.size()
     board = Storyboard(shots=shots, total_duration=round(sum(s.duration for s in shots), 6), width=width,
                        height=height, fps=opts.fps, style=style_profile.name,
-                       calls=[c for c in (style_profile.call, script.call, call) if c is not None], overlaps=overlaps)
+                       calls=[c for c in (style_profile.call, script.call, cast.call, call) if c is not None],
+                       overlaps=overlaps)
     rows = [dg.TableRecord({"shot": i + 1, "type": s.shot_type, "camera": s.camera_movement,
                             "duration_s": round(s.duration, 3), "transition": s.transition, "title": s.title,
-                            "narration": s.narration})
+                            "narration": s.narration, "cast": ", ".join(s.cast)})
             for i, s in enumerate(shots)]
     yield dg.Output(board, metadata={
         "shots": len(shots), "total_duration_s": board.total_duration, "size": f"{width}x{height}",
@@ -74,7 +87,7 @@ def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_prof
         "storyboard": dg.MetadataValue.table(rows, schema=dg.TableSchema(columns=[
             dg.TableColumn("shot", "int"), dg.TableColumn("type"), dg.TableColumn("camera"),
             dg.TableColumn("duration_s", "float"), dg.TableColumn("transition"), dg.TableColumn("title"),
-            dg.TableColumn("narration")])),
+            dg.TableColumn("narration"), dg.TableColumn("cast")])),
         "provider": f"{call.provider}:{call.model}", "cached": call.cached, "cost_usd": call.cost_usd,
     })
     yield from for_task(context.partition_key, storyboard_checks(board, video_brief))

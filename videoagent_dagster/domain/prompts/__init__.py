@@ -1,4 +1,4 @@
-"""Prompts of the stages that ask a model: style, script, storyboard, image and video. Each is a
+"""Prompts of the stages that ask a model: style, script, cast, storyboard, reference sheets, image and video. Each is a
 template file (`templates/{stage}.txt`, or `{stage}.{language}.txt` where wording must differ by
 language) filled in with `$names`; a folder of one's own (VIDEOAGENT_PROMPTS) overrides any of
 them. A real LLM reads the prompt; the offline writer reads the same request's structured inputs.
@@ -14,7 +14,7 @@ from string import Template
 from typing import Any
 
 from videoagent_dagster.domain.brief import Brief
-from videoagent_dagster.domain.manifests import Script, Shot, StyleProfile
+from videoagent_dagster.domain.manifests import MAX_CAST, CastMember, Script, Shot, StyleProfile
 from videoagent_dagster.domain.styles import CATALOGUE
 
 LANGUAGE_NAMES = {"en": "English", "zh": "Simplified Chinese", "ja": "Japanese"}
@@ -24,7 +24,7 @@ DEFAULT_PACE = "about 2.5 words (or 3.5 Chinese characters)"
 
 
 TEMPLATES = Path(__file__).with_name("templates")
-STAGE_TEMPLATES = ("style", "script", "storyboard", "image", "video")
+STAGE_TEMPLATES = ("style", "script", "cast", "storyboard", "reference", "image", "video")
 
 
 class PromptTemplateError(ValueError):
@@ -82,10 +82,36 @@ def script_prompt(brief: Brief, style: StyleProfile, folder: str | None = None) 
                   language_name=LANGUAGE_NAMES[brief.language], pace=PACE.get(brief.language, DEFAULT_PACE))
 
 
-def storyboard_prompt(brief: Brief, style: StyleProfile, script: Script, shots: int, folder: str | None = None) -> str:
+def cast_prompt(brief: Brief, style: StyleProfile, script: Script, folder: str | None = None) -> str:
+    """The casting question: who and what recurs, each with one fixed visual description."""
+    return render("cast", brief.language, folder, duration=_g(brief.options.duration), style_name=style.name,
+                  visual_style=style.visual_style, max_cast=MAX_CAST, language_name=LANGUAGE_NAMES[brief.language],
+                  script=script.model_dump_json(include=set(Script.model_fields)))
+
+
+def cast_list(members: list[CastMember]) -> str:
+    """The cast as the storyboard prompt lists it: ids, kinds and names, not descriptions, so that
+    revising a description does not re-plan the shots (only the shots showing it are made again)."""
+    return "\n".join(f"- {m.id}: {m.name} ({m.kind})" for m in members) or "(none)"
+
+
+def storyboard_prompt(brief: Brief, style: StyleProfile, script: Script, shots: int, folder: str | None = None,
+                      cast: list[CastMember] | None = None) -> str:
     return render("storyboard", brief.language, folder, shots=shots, duration=_g(brief.options.duration),
                   aspect=brief.options.aspect, style_name=style.name, visual_style=style.visual_style,
-                  lighting=style.lighting, script=script.model_dump_json(include=set(Script.model_fields)))
+                  lighting=style.lighting, script=script.model_dump_json(include=set(Script.model_fields)),
+                  cast=cast_list(cast or []))
+
+
+def reference_prompt(member: CastMember, style: StyleProfile, folder: str | None = None) -> str:
+    """What an image vendor is asked for a cast member's reference image."""
+    return render("reference", None, folder, member=member.name, kind=member.kind, description=member.description,
+                  colours=", ".join(member.colours), visual_style=style.visual_style)
+
+
+def _in_shot(cast: list[CastMember] | None) -> str:
+    """The fixed descriptions of the cast members a shot shows, repeated word for word in its prompts."""
+    return "".join(f"{m.name} ({m.kind}), as always: {m.description.rstrip('.')}.\n" for m in cast or [])
 
 
 def _continuity(previous: Shot | None) -> str:
@@ -97,19 +123,22 @@ def _continuity(previous: Shot | None) -> str:
             "people unless this shot moves on.")
 
 
-def image_prompt(shot: Shot, style: StyleProfile, previous: Shot | None = None, folder: str | None = None) -> str:
+def image_prompt(shot: Shot, style: StyleProfile, previous: Shot | None = None, folder: str | None = None,
+                 cast: list[CastMember] | None = None) -> str:
     """What an image vendor is asked for a shot's first frame (§12.4): the description with the
-    shot type, camera, composition, lighting, palette, style, and what the shot before established."""
+    shot type, camera, composition, lighting, palette, style, the fixed looks of the cast members
+    it shows, and what the shot before established."""
     return render("image", None, folder, description=shot.description, shot_type=shot.shot_type.replace("_", " "),
                   camera=shot.camera_movement.replace("_", " "), composition=shot.composition, lighting=shot.lighting,
                   palette=", ".join(shot.palette or style.palette), visual_style=style.visual_style, mood=style.mood,
-                  continuity=_continuity(previous))
+                  cast=_in_shot(cast), continuity=_continuity(previous))
 
 
-def video_prompt(shot: Shot, style: StyleProfile, previous: Shot | None = None, folder: str | None = None) -> str:
+def video_prompt(shot: Shot, style: StyleProfile, previous: Shot | None = None, folder: str | None = None,
+                 cast: list[CastMember] | None = None) -> str:
     """What a video vendor is asked to animate from a first frame: the motion in its vocabulary."""
     return render("video", None, folder, description=shot.description, camera=CAMERA_WORDS[shot.camera_movement],
-                  shot_type=shot.shot_type.replace("_", " "), visual_style=style.visual_style,
+                  shot_type=shot.shot_type.replace("_", " "), visual_style=style.visual_style, cast=_in_shot(cast),
                   continuity=_continuity(previous))
 
 

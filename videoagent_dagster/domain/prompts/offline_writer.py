@@ -153,6 +153,39 @@ def write_script(inputs: dict[str, Any]) -> dict[str, Any]:
             "scenes": scenes}
 
 
+def write_cast(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The topic's content words as the recurring cast (up to three): a proper name in an English
+    topic is a place, the first other word the lead, the rest props; each in the style's colours."""
+    topic, language, style = inputs["topic"], inputs["language"], inputs["style"]
+    subject = subject_of(topic, language)
+    keys = keywords_of(subject, language)[:3]
+    lang = phrases.LANG[language]
+    members, used = [], set()
+    for i, word in enumerate(keys):
+        place = language == "en" and word[:1].isupper() and not subject.startswith(word)
+        kind = "place" if place else "character" if not any(m["kind"] == "character" for m in members) else "prop"
+        slug = re.sub(r"[^a-z0-9]+", "_", word.lower()).strip("_")[:32] or f"member_{i + 1}"
+        slug = slug if slug not in used else f"{slug}_{i + 1}"
+        used.add(slug)
+        palette = list(style["palette"])
+        colours = [palette[(i + k) % len(palette)] for k in range(min(3, len(palette)))]
+        members.append({"id": slug, "kind": kind, "name": word,
+                        "description": lang["cast_description"][kind].format(
+                            name=word, visual=lang["visual_styles"].get(style["name"], style["visual_style"]),
+                            colours=", ".join(colours)),
+                        "colours": colours})
+    return {"members": members}
+
+
+def cast_of_shot(beat: str, i: int, cast: list[dict[str, Any]], keys: list[str]) -> list[str]:
+    """Who an offline shot shows: the whole cast in the opening and closing views of the whole
+    subject; in between, the member its content word names (as _filler's {kw} and {kw2} pick them)."""
+    if beat in ("opening", "closing"):
+        return [m["id"] for m in cast]
+    word = keys[(i + (beat == "life")) % len(keys)]
+    return [m["id"] for m in cast if m["name"] == word]
+
+
 def write_storyboard(inputs: dict[str, Any]) -> dict[str, Any]:
     script, style, language, fps = inputs["script"], inputs["style"], inputs["language"], inputs["fps"]
     frames = plan_shots(inputs["duration"], fps, inputs.get("shots"))
@@ -186,6 +219,7 @@ def write_storyboard(inputs: dict[str, Any]) -> dict[str, Any]:
                 "composition": lang["compositions"][shot_type],
                 "lighting": style["lighting"],
                 "palette": list(style["palette"]),
+                "cast": cast_of_shot(beat, i, inputs.get("cast", []), keys),
             })
     return {"shots": shots}
 

@@ -61,6 +61,11 @@ EN = {
     },
     "shot_description": "{shot_type} of {beat_visual}, {visual}.",
     "visual_notes": "{visual}; {lighting}.",
+    "cast_description": {
+        "character": "{name}, the same in every shot: drawn in the video's look ({visual}), in {colours}.",
+        "place": "{name}, the same place in every shot: its landmarks and light as first shown, {visual}, in {colours}.",
+        "prop": "{name}, the same object in every shot: its shape and material unchanged, {visual}, in {colours}.",
+    },
     "audio_notes": "Calm narration over a quiet bed.",
     "narration": {
         "opening": [
@@ -138,6 +143,11 @@ ZH = {
     },
     "shot_description": "{shot_type}：{beat_visual}，{visual}。",
     "visual_notes": "{visual}；{lighting}。",
+    "cast_description": {
+        "character": "{name}，每个镜头中外观一致：{visual}，主色 {colours}。",
+        "place": "{name}，每个镜头中是同一地点：地标与光线保持一致，{visual}，主色 {colours}。",
+        "prop": "{name}，每个镜头中是同一物件：形状与材质不变，{visual}，主色 {colours}。",
+    },
     "audio_notes": "平静的旁白，轻柔的背景声。",
     "narration": {
         "opening": [
@@ -209,6 +219,11 @@ JA = {
     },
     "shot_description": "{shot_type}：{beat_visual}、{visual}。",
     "visual_notes": "{visual}。照明：{lighting}。",
+    "cast_description": {
+        "character": "{name}。どのショットでも同じ姿：{visual}、色は {colours}。",
+        "place": "{name}。どのショットでも同じ場所：目印と光は最初のまま、{visual}、色は {colours}。",
+        "prop": "{name}。どのショットでも同じ物：形と素材は変わらない、{visual}、色は {colours}。",
+    },
     "audio_notes": "落ち着いたナレーションに、控えめな環境音。",
     "narration": {
         "opening": [
