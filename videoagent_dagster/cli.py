@@ -70,6 +70,15 @@ def _parser() -> argparse.ArgumentParser:
     resume.add_argument("--out", type=Path)
     resume.add_argument("--quiet", action="store_true")
 
+    cast = sub.add_parser("cast", help="show a task's cast, or fix one member's description for the next run "
+                                       "(only the shots showing it are made again)")
+    cast.add_argument("task")
+    cast.add_argument("member", nargs="?", help="the member's id (as `videoagent cast TASK` lists them)")
+    cast.add_argument("description", nargs="?", help="its new visual description")
+    cast.add_argument("--run", action="store_true", help="then run the task again (as `resume` does)")
+    cast.add_argument("--out", type=Path)
+    cast.add_argument("--quiet", action="store_true")
+
     ui = sub.add_parser("ui", help="open the Dagster UI (dagster dev) on the same local instance")
     ui.add_argument("--port", type=int, default=3000)
 
@@ -134,7 +143,45 @@ def _command(argv: list[str] | None) -> int:
         return _keys(args)
     if args.command == "ui":
         return _ui(args.port)
+    if args.command == "cast":
+        return _cast(args)
     return _make(args) if args.command == "make" else _resume(args)
+
+
+def _cast(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from videoagent_dagster.storage.media_store import media_store_from_env
+    from videoagent_dagster.tasks.operations import RevisionError, cast_of, revise_cast, task_exists
+
+    store = media_store_from_env()
+    if args.member is not None:
+        if args.description is None:
+            print("videoagent: cast: give the member's new description after its id", file=sys.stderr)
+            return 2
+        try:
+            revise_cast(store, args.task, args.member, args.description)
+        except RevisionError as e:
+            print(f"videoagent: {e}", file=sys.stderr)
+            return 2
+    cast = cast_of(store, args.task)
+    if cast is None:
+        print(f"videoagent: task {args.task!r} has no cast yet (storage {store.base})", file=sys.stderr)
+        return 2
+    if args.member is None or not args.quiet:
+        print(_table([{"id": m.id, "kind": m.kind, "name": m.name, "description": m.description}
+                      for m in cast.members], ("id", "kind", "name", "description"))
+              if cast.members else "no cast: nothing in this video recurs")
+    if args.member is not None and not args.quiet:
+        print(f"{args.member}: revised; " + ("running the task again" if args.run else
+                                             f"`videoagent resume {args.task}` makes the shots showing it again"))
+    if not args.run:
+        return 0
+    instance = dg.DagsterInstance.get()
+    if not task_exists(args.task, store, instance):
+        print(f"videoagent: no task {args.task!r} on this instance", file=sys.stderr)
+        return 2
+    return _run(args.task, instance, store, args.out, args.quiet)
 
 
 def _remote(args: argparse.Namespace) -> int:

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-STAGES = ("llm", "image", "video", "tts")
+STAGES = ("llm", "image", "video", "tts", "vision")
 EXECUTORS = ("threaded", "in_process", "multiprocess", "celery")
 
 
@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     image: str = Field("offline", description="image provider chain")
     video: str = Field("offline", description="video provider chain")
     tts: str = Field("offline", description="speech provider chain")
+    vision: str = Field("offline", description="vision provider chain judging frames (offline: not judged)")
+    vision_threshold: float = Field(6.0, ge=0, le=10, description="lowest score a frame may keep")
+    vision_candidates: int = Field(3, ge=1, le=8, description="frames painted at most per shot")
     plugins: str = Field("", description="modules imported at load (providers of your own)")
     prompts: str | None = Field(None, description="a folder of prompt templates overriding the package's")
 
@@ -73,7 +76,7 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(None, description="key of the `compatible` LLM provider")
     llm_json_mode: bool = Field(False, description="JSON mode instead of a schema for `compatible`")
 
-    @field_validator("llm", "image", "video", "tts", mode="before")
+    @field_validator("llm", "image", "video", "tts", "vision", mode="before")
     @classmethod
     def _chain_or_offline(cls, value):
         return value.strip() if isinstance(value, str) and value.strip() else "offline"

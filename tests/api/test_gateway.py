@@ -18,6 +18,7 @@ from videoagent_dagster.tasks.links import LinkSigner
 
 from .conftest import TINY
 
+TERMINAL_STATES = ("completed", "failed", "cancelled")
 STAGE_ORDER = ["pending", "style_detection", "story_generation", "storyboard_breakdown", "image_generation",
                "video_generation", "composing", "completed"]
 
@@ -254,3 +255,31 @@ def test_a_webhook_carries_links_that_download_the_video(service, ana, httpserve
     assert probe(video)["duration"] == pytest.approx(output["metadata"]["duration"], abs=0.05)
     assert httpx.get(output["thumbnail_url"]).headers["content-type"] == "image/jpeg"
     assert "-->" in httpx.get(output["subtitles_url"]).text
+
+
+def test_revising_a_cast_member_remakes_only_the_shots_showing_it(service, ana):
+    calls = service.control / "calls.txt"
+    with service.http(ana) as http:
+        task = http.post("/api/v1/tasks", json={"topic": "Lighthouses of the north", "style": "vintage",
+                                                "options": TINY}).json()["task_id"]
+        done = wait_for(lambda: (s := http.get(f"/api/v1/tasks/{task}").json())["status"] in TERMINAL_STATES and s,
+                        180, "the task")
+        assert done["status"] == "completed", done
+        cast = http.get(f"/api/v1/tasks/{task}/cast").json()
+        assert [(m["id"], m["revised"]) for m in cast] == [("lighthouses", False), ("north", False)]
+        shots = http.get(f"/api/v1/tasks/{task}/files/storyboard").json()["shots"]
+        showing = sorted(f"shot_{i + 1:03d}" for i, s in enumerate(shots) if "lighthouses" in s["cast"])
+        assert 0 < len(showing) < len(shots)
+        # refused, naming why, with nothing written: an unknown member, a blank description
+        bad = http.patch(f"/api/v1/tasks/{task}/cast/nobody", json={"description": "x"})
+        assert bad.status_code == 422 and "it has: lighthouses, north" in bad.json()["detail"]["problems"][0]
+        assert http.patch(f"/api/v1/tasks/{task}/cast/north", json={"description": ""}).status_code == 422
+        before = calls.read_text().splitlines()
+        revised = http.patch(f"/api/v1/tasks/{task}/cast/lighthouses",
+                             json={"description": "A squat red-and-white striped lighthouse on black rocks."})
+        assert revised.status_code == 200, revised.text
+        again = wait_for(lambda: (s := http.get(f"/api/v1/tasks/{task}").json())["status"] in TERMINAL_STATES
+                         and s["started_at"] != done["started_at"] and s, 180, "the revised run")
+        assert again["status"] == "completed", again
+        assert sorted(calls.read_text().splitlines()[len(before):]) == showing  # only its shots filmed again
+        assert [m["revised"] for m in http.get(f"/api/v1/tasks/{task}/cast").json()] == [True, False]

@@ -78,6 +78,8 @@ class FakeVendors:
         self.llm_answers: list[str] = []  # scripted LLM message contents, used before the generated ones
         self.llm_faults: list[str] = []  # misbehaviours of the next generated answers (see the module doc)
         self.edit_requests: list[dict] = []  # image edits as received: {"prompt", "images": [bytes], "model"}
+        self.vision_scores: list[int] = []  # scores the vision model gives, in order (then 8)
+        self.vision_requests: list[dict] = []  # {"prompt", "labels": [str], "images": [bytes]} as received
         self.speech_seconds = 0.8
         self.lost: dict[str, int] = {}  # file name → 404s left
         self.jobs: dict[str, dict] = {}
@@ -184,6 +186,13 @@ class FakeVendors:
             style = {"style_capitalised": style.capitalize() + " style", "style_unknown": "steampunk"}.get(fault, style)
             return json.dumps({"style": style, "reasoning": f"The topic '{topic}' calls for {style} pictures.",
                                "characteristics": ["outdoors", "calm"]})
+        if schema_name == "FrameVerdict":
+            with self.lock:
+                score = self.vision_scores.pop(0) if self.vision_scores else 8
+            if fault == "score_out_of_range":
+                score = 12
+            reason = "The subject and the style match." if score >= 6 else f"Scored {score}: the keeper is missing."
+            return json.dumps({"score": score, "reason": reason})
         if schema_name == "CastDraft":
             # As a casting answer reads: members with ids, one repeated when asked to misbehave.
             members = [{"id": "keeper", "kind": "character", "name": "The keeper",
@@ -232,12 +241,26 @@ class FakeVendors:
             board[-1]["narration"] = "And then, at great length, the narrator keeps on talking. " * 6
         return json.dumps({"shots": board})
 
+    def _seen(self, parts: list[dict], image_of) -> str:
+        """A user turn with images (vision): recorded; its text is the prompt."""
+        texts = [p["text"] for p in parts if p["type"] == "text"]
+        images = [image_of(p) for p in parts if p["type"] in ("image_url", "image")]
+        for data in images:
+            Image.open(io.BytesIO(data)).verify()  # as the vendor refuses what is not an image
+        with self.lock:
+            self.vision_requests.append({"prompt": texts[0], "labels": texts[1:], "images": images})
+        return texts[0]
+
     def _openai_chat(self, request: Request) -> Response:
         body = request.get_json()
         fmt = body.get("response_format", {})
         prompt = body["messages"][1]["content"]
+        if isinstance(prompt, list):
+            prompt = self._seen(prompt, lambda p: base64.b64decode(p["image_url"]["url"].split(",", 1)[1]))
+            body["messages"][1]["content"] = prompt
         name = fmt.get("json_schema", {}).get("name") or (
-            "CastDraft" if "casting director" in prompt else "Script" if "script of" in prompt
+            "FrameVerdict" if "quality checker" in prompt else "CastDraft" if "casting director" in prompt
+            else "Script" if "script of" in prompt
             else "StyleChoice" if "visual style" in prompt else "StoryboardDraft")
         content = self._document(body["messages"][1]["content"], name)
         return _json({"id": "chatcmpl-1", "object": "chat.completion", "created": int(time.time()),
@@ -251,15 +274,23 @@ class FakeVendors:
         schema = body["output_config"]["format"]["schema"]
         properties = schema.get("properties", {})
         name = "Script" if "scenes" in properties else "StyleChoice" if "characteristics" in properties \
-            else "CastDraft" if "members" in properties else "StoryboardDraft"
-        content = self._document(body["messages"][0]["content"], name)
+            else "CastDraft" if "members" in properties else "FrameVerdict" if "score" in properties \
+            else "StoryboardDraft"
+        prompt = body["messages"][0]["content"]
+        if isinstance(prompt, list):
+            prompt = self._seen(prompt, lambda p: base64.b64decode(p["source"]["data"]))
+        content = self._document(prompt, name)
         return _json({"id": "msg_1", "type": "message", "role": "assistant", "model": body["model"],
                       "content": [{"type": "text", "text": content}], "stop_reason": "end_turn",
                       "stop_sequence": None, "usage": {"input_tokens": 1000, "output_tokens": 700}})
 
     # -- images and speech -------------------------------------------------------------------
     def _openai_images(self, request: Request) -> Response:
-        return _json({"created": int(time.time()), "data": [{"b64_json": base64.b64encode(self.png).decode()}]})
+        """A new picture each time, as a model paints (the same bytes twice would be one image)."""
+        with self.lock:
+            n = self.count("openai.images") + self.count("openai.edits")
+        png = _png(colour=(40 + n * 37 % 200, 120, 200 - n * 23 % 180))
+        return _json({"created": int(time.time()), "data": [{"b64_json": base64.b64encode(png).decode()}]})
 
     def _openai_edits(self, request: Request) -> Response:
         """Image edits (multipart: the prompt, and up to 16 input images as image[])."""

@@ -28,10 +28,15 @@ def test_estimate_prices_each_stage_by_its_first_provider():
     offline = estimate(brief(), {s: "offline" for s in VENDORS})
     assert offline.total == 0
     est = estimate(brief(), VENDORS)
-    assert est.by_stage["image"] == pytest.approx(5 * 0.063)
+    assert est.by_stage["image"] == pytest.approx((5 + 3) * 0.063)  # five frames and three reference images
     assert est.by_stage["video"] == pytest.approx(5 * 10 * 0.05)  # five 6 s shots, billed as 10 s clips
     assert 0 < est.by_stage["llm"] < 0.1 and 0 < est.by_stage["tts"] < 0.05
-    assert est.providers["video"] == "runway:gen4_turbo"
+    assert est.providers["video"] == "runway:gen4_turbo" and est.by_stage["vision"] == 0  # offline: no looks
+    # A quality checker that looks: its looks, and the frames it has painted again, are counted.
+    judged = estimate(brief(), {**VENDORS, "vision": "openai:gpt-4.1-mini"})
+    assert judged.by_stage["image"] == pytest.approx((5 * 1.5 + 3) * 0.063)
+    assert judged.by_stage["vision"] == pytest.approx(5 * 1.5 * (1100 * 0.4 + 80 * 1.6) / 1e6, abs=1e-4)
+    assert judged.providers["vision"] == "openai:gpt-4.1-mini"
 
 
 def test_budget_refuses_before_anything_is_made(store, instance, monkeypatch):

@@ -59,6 +59,7 @@ from videoagent_dagster.domain.brief import (
     validate_brief,
 )
 from videoagent_dagster.domain.keys import brief_key, task_media_key
+from videoagent_dagster.domain.manifests import MAX_CAST_DESCRIPTION
 from videoagent_dagster.domain.task_keys import new_task_key
 from videoagent_dagster.providers.chain import load_plugins
 from videoagent_dagster.providers.spending import spent
@@ -77,11 +78,14 @@ from videoagent_dagster.tasks.links import (
     file_key as stored_file_key,
 )
 from videoagent_dagster.tasks.operations import (
+    RevisionError,
     TaskExists,
     cancel_vendor_jobs,
+    cast_of,
     discard_task,
     final_video_of,
     prepare_task,
+    revise_cast,
 )
 
 log = logging.getLogger("videoagent.gateway")
@@ -164,6 +168,19 @@ class Estimated(BaseModel):
     estimated_duration: float
     video_seconds_paid: float = Field(description="seconds of clips the video vendor bills (0: not a paid vendor)")
     video_seconds_on_screen: float
+
+
+class CastRevision(BaseModel):
+    description: str = Field(min_length=1, max_length=MAX_CAST_DESCRIPTION,
+                             description="the member's new visual description, repeated in every shot showing it")
+
+
+class CastEntry(BaseModel):
+    id: str
+    kind: str
+    name: str
+    description: str
+    revised: bool = Field(description="the description is the user's (a revision), not the model's")
 
 
 class VideoMetadata(BaseModel):
@@ -520,6 +537,42 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
             raise
         except ClientError as e:
             raise HTTPException(409, str(e)) from None
+        g.tracker.relaunched(task_id, run_id)
+        return state(g, task_id, created_at, base_url(request))
+
+    @app.get("/api/v1/tasks/{task_id}/cast", tags=["tasks"], response_model=list[CastEntry])
+    def get_cast(request: Request, task_id: str, who: Who) -> list[dict[str, Any]]:
+        """The task's cast: who and what recurs, each with the description every shot showing it repeats."""
+        g = gw(request)
+        owned(g, who, task_id)
+        cast = cast_of(g.store, task_id)
+        if cast is None:
+            raise HTTPException(404, f"task {task_id} has no cast yet")
+        return [{**m.model_dump(exclude={"colours"}), "revised": m.id in cast.revised} for m in cast.members]
+
+    @app.patch("/api/v1/tasks/{task_id}/cast/{member}", tags=["tasks"], response_model=TaskState,
+               responses={409: {"description": "the task is still running"},
+                          422: {"model": ProblemAnswer, "description": "no such member, or a bad description"}})
+    def patch_cast(request: Request, task_id: str, member: str, body: CastRevision, who: Who) -> dict[str, Any]:
+        """Fix one cast member's description and make the video again: only that member's reference
+        image and the shots showing it are made (and paid for) again; the previous cut stays
+        downloadable until the new one replaces it."""
+        g = gw(request)
+        created_at = owned(g, who, task_id)
+        view = g.tracker.view(task_id, created_at)
+        if view.state["status"] not in TERMINAL:
+            raise HTTPException(409, f"task {task_id} is {view.state['status']}: revise it when its run has ended")
+        try:
+            revise_cast(g.store, task_id, member, body.description)
+        except RevisionError as e:
+            raise HTTPException(422, {"message": "the revision was not accepted", "problems": [str(e)]}) from None
+        brief = validate_brief(json.loads(g.store.read_bytes(brief_key(task_id))), task_id)
+        try:
+            run_id = g.client.start(brief)
+        except Unreachable:
+            raise
+        except ClientError as e:
+            raise HTTPException(503, f"the revised task could not be started: {e}") from None
         g.tracker.relaunched(task_id, run_id)
         return state(g, task_id, created_at, base_url(request))
 

@@ -12,6 +12,7 @@ from videoagent_dagster.providers.images import ImageGenResource
 from videoagent_dagster.providers.llm import LLMResource
 from videoagent_dagster.providers.speech import TTSResource
 from videoagent_dagster.providers.video import VideoGenResource
+from videoagent_dagster.providers.vision import VisionResource
 from videoagent_dagster.settings import Settings, current
 from videoagent_dagster.storage.io_manager import manifest_io_manager
 from videoagent_dagster.storage.media_store import MediaStore
@@ -45,6 +46,8 @@ def build_resources(settings: Settings | None = None) -> dict:
                                       max_concurrency=s.shot_workers("video", os.cpu_count() or 2),
                                       deadline_s=_from_env(s, "video_deadline_s"), poll_s=s.video_poll_s, **vendor),
         "tts": TTSResource(chain=_from_env(s, "tts"), max_concurrency=s.shot_workers("tts", 4), **vendor),
+        "vision": VisionResource(chain=_from_env(s, "vision"), threshold=s.vision_threshold,
+                                 candidates=s.vision_candidates, **vendor),
     }
 
 

@@ -189,6 +189,24 @@ class WrittenScript(Script):
     call: ProviderCall | None = None
 
 
+class FrameVerdict(Manifest):
+    """What the quality checker (a vision model) answers about a frame."""
+
+    score: int = Field(ge=0, le=10, description="0-10: how well the frame shows what the shot says")
+    reason: str = Field(min_length=1, max_length=600, description="what matches, and what to change")
+
+
+class FrameCandidate(Manifest):
+    """One frame painted for a shot, and what the quality checker made of it."""
+
+    key: str  # the image in the cache
+    prompt: str
+    score: int | None  # None: not judged (no vision provider, or none could answer)
+    reason: str
+    call: ProviderCall  # the painting
+    judge_call: ProviderCall | None = None
+
+
 class FrameItem(Manifest):
     shot: int
     key: str
@@ -198,12 +216,21 @@ class FrameItem(Manifest):
     height: int
     prompt: str
     call: ProviderCall
+    score: int | None = None  # the kept candidate's (None: not judged)
+    reason: str = "not judged"
+    candidates: list[FrameCandidate] = Field(default_factory=list)  # every frame painted, the kept one included
 
 
 class FirstFrames(Manifest):
     frames: list[FrameItem]
     contact_sheet: str
     reference_calls: list[ProviderCall] = Field(default_factory=list)  # the reference images they were painted from
+
+    def calls(self) -> list[ProviderCall]:
+        """Every call the frames took: each candidate painted and each look the checker took."""
+        return [c for f in self.frames
+                for c in ([x.call for x in f.candidates] + [x.judge_call for x in f.candidates if x.judge_call])
+                or [f.call]]
 
 
 class ClipItem(Manifest):

@@ -337,8 +337,10 @@ def fit_text(text: str, font: ImageFont.FreeTypeFont, max_width: float) -> str:
     return text.rstrip() + "…"
 
 
-def contact_sheet(frames: list[Path], out: Path, columns: int = 4, thumb_width: int = 320) -> None:
-    """A grid of first frames, numbered, as one PNG."""
+def contact_sheet(frames: list[Path], out: Path, columns: int = 4, thumb_width: int = 320,
+                  marks: list[tuple[str, bool]] | None = None) -> None:
+    """A grid of first frames, numbered, as one PNG. `marks`: a note under each frame (the quality
+    checker's score), and whether to flag it (in red: under the threshold)."""
     thumbs = []
     for p in frames:
         with Image.open(p) as im:
@@ -356,6 +358,11 @@ def contact_sheet(frames: list[Path], out: Path, columns: int = 4, thumb_width: 
         sheet.paste(t, (x, y))
         draw.text((x + 6, y + th - 26), f"{i + 1}", font=font, fill=(255, 255, 255), stroke_width=2,
                   stroke_fill=(0, 0, 0))
+        if marks and marks[i][0]:
+            note, flagged = marks[i]
+            colour = (235, 64, 52) if flagged else (255, 255, 255)
+            draw.text((x + thumb_width - 6, y + th - 26), note, font=font, fill=colour, stroke_width=2,
+                      stroke_fill=(0, 0, 0), anchor="ra")
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out, format="PNG")
 

@@ -38,7 +38,7 @@ class AnthropicMessages(LLMProvider):
         import anthropic
 
         client = self.client()
-        messages = [{"role": "user", "content": prompt}]
+        messages = [{"role": "user", "content": user_content(prompt, inputs)}]
         for answer, correction in conversation:
             messages += [{"role": "assistant", "content": answer}, {"role": "user", "content": correction}]
         try:
@@ -53,3 +53,28 @@ class AnthropicMessages(LLMProvider):
             raise VendorRefused(f"{self.name} refused to write the {stage}")
         text = "".join(block.text for block in resp.content if getattr(block, "type", "") == "text")
         return Answer(text, {"input_tokens": resp.usage.input_tokens, "output_tokens": resp.usage.output_tokens})
+
+
+def user_content(prompt: str, inputs: dict) -> str | list[dict]:
+    """The user's turn: the prompt, and each image of `inputs["images"]` (base64 blocks) after a line naming it."""
+    import base64
+    import mimetypes
+    from pathlib import Path
+
+    images = inputs.get("images") or []
+    if not images:
+        return prompt
+    blocks: list[dict] = [{"type": "text", "text": prompt}]
+    for label, path in images:
+        data = Path(path).read_bytes()
+        blocks += [{"type": "text", "text": f"Image: {label}"},
+                   {"type": "image", "source": {"type": "base64",
+                                                "media_type": mimetypes.guess_type(str(path))[0] or "image/png",
+                                                "data": base64.b64encode(data).decode("ascii")}}]
+    return blocks
+
+
+@register("vision", "anthropic", "claude-sonnet-5-5")
+@dataclass
+class AnthropicVision(AnthropicMessages):
+    """Claude judging frames: the images as base64 blocks in the user's turn."""

@@ -33,13 +33,14 @@ from videoagent_dagster.storage.media_store import MediaStore
 
 log = logging.getLogger("videoagent.providers")
 
-STAGES = ("llm", "image", "video", "tts")
+STAGES = ("llm", "image", "video", "tts", "vision")
 # The vendor modules (one per vendor) whose providers serve each stage; each registers its own.
 STAGE_MODULES = {
     "llm": ("offline", "openai", "compatible", "anthropic"),
     "image": ("offline", "openai", "stability"),
     "video": ("offline", "runway", "veo", "fal"),
     "tts": ("offline", "openai"),
+    "vision": ("offline", "openai", "anthropic"),
 }
 
 

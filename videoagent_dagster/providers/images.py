@@ -31,6 +31,7 @@ class FrameRequest:
     seed: int
     subject: str = ""  # what the shot shows, in the storyboard's words (the offline painter draws it)
     purpose: str = "frame"  # "frame" (a shot's first frame) or "reference" (a cast member's reference image)
+    candidate: int = 0  # which try at this frame (the quality checker may ask for another)
     # Reference images of the cast members the shot shows (paths; their bytes are in the cache key),
     # for vendors that paint from input images.
     references: tuple[str, ...] = ()

@@ -12,6 +12,7 @@ import copy
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -123,49 +124,71 @@ class LLMResource(StageResource):
         """Write `stage` as `schema`. `review(result)` returns the result mended where safe and the
         plan's rules it still breaks; an answer that fails the schema or the review is asked again
         once, naming each problem, and only an answer that passes both is cached."""
-        store = self.media_store
-        providers = parse_chain("llm", self.chain, self.provider_settings())
+        return ask_structured(self.media_store, "llm", parse_chain("llm", self.chain, self.provider_settings()),
+                              stage, schema, prompt, inputs, review=review, spend=spend)
 
-        def ask(provider: LLMProvider, conversation: list[tuple[str, str]]) -> Answer:
-            return Answer(*provider.complete(stage, schema, prompt, inputs, conversation))
 
-        def judge(answer: Answer) -> tuple[T | None, type[SchemaError], str]:
-            """(the result, or None and the kind of fault and its details)."""
-            if isinstance(answer.parsed, schema):
-                result = answer.parsed
-            else:
-                try:
-                    result = parse_answer(schema, answer.text)
-                except (ValidationError, ValueError) as e:
-                    return None, SchemaError, str(e)
-            if review is None:
-                return result, SchemaError, ""
-            mended, problems = review(result)
-            if problems:
-                return None, PlanError, "; ".join(problems)
-            return mended, SchemaError, ""
+def ask_structured(store, stage_kind: str, providers: list[LLMProvider], stage: str, schema: type[T], prompt: str,
+                   inputs: dict[str, Any], *, review: Review | None = None, spend: Spending | None = None,
+                   images: list[tuple[str, Path]] | None = None, input_hashes: list[str] | None = None,
+                   what: str | None = None) -> tuple[T, ProviderCall]:
+    """One structured answer through a chain of `stage_kind` providers (llm, vision), cached.
+    `images` (label, file) go to the model beside the prompt (vision); their bytes are in the cache
+    key through `input_hashes`, not their paths."""
+    attachments = list(images or [])
 
-        def produce(provider: LLMProvider, path, _key) -> Usage:
-            answer = ask(provider, [])
-            usage = answer.usage
-            result, fault, details = judge(answer)
+    def ask(provider: LLMProvider, conversation: list[tuple[str, str]]) -> Answer:
+        asked = {**inputs, "images": attachments} if attachments else inputs
+        return Answer(*provider.complete(stage, schema, prompt, asked, conversation))
+
+    def judge(answer: Answer) -> tuple[T | None, type[SchemaError], str]:
+        """(the result, or None and the kind of fault and its details)."""
+        if isinstance(answer.parsed, schema):
+            result = answer.parsed
+        else:
+            try:
+                result = parse_answer(schema, answer.text)
+            except (ValidationError, ValueError) as e:
+                return None, SchemaError, str(e)
+        if review is None:
+            return result, SchemaError, ""
+        mended, problems = review(result)
+        if problems:
+            return None, PlanError, "; ".join(problems)
+        return mended, SchemaError, ""
+
+    def produce(provider: LLMProvider, path, _key) -> Usage:
+        answer = ask(provider, [])
+        usage = answer.usage
+        result, fault, details = judge(answer)
+        if result is None:
+            # One re-ask naming the exact problems, then give up clearly.
+            correction = f"That answer {fault.what}: {details}. Answer again with the corrected JSON object only."
+            again = ask(provider, [(answer.text, correction)])
+            usage = {k: usage.get(k, 0) + again.usage.get(k, 0) for k in {*usage, *again.usage}}
+            result, fault, details = judge(again)
             if result is None:
-                # One re-ask naming the exact problems, then give up clearly.
-                correction = f"That answer {fault.what}: {details}. Answer again with the corrected JSON object only."
-                again = ask(provider, [(answer.text, correction)])
-                usage = {k: usage.get(k, 0) + again.usage.get(k, 0) for k in {*usage, *again.usage}}
-                result, fault, details = judge(again)
-                if result is None:
-                    raise fault(f"{provider.name}:{provider.model} wrote a {stage} that {fault.what}, even after "
-                                f"one repair: {details[:600]}", usage=usage)
-            # Checked before caching, so a bad answer is never served again from the cache.
-            path.write_text(result.model_dump_json(indent=1), encoding="utf-8")
-            return usage
+                raise fault(f"{provider.name}:{provider.model} wrote a {stage} that {fault.what}, even after "
+                            f"one repair: {details[:600]}", usage=usage)
+        # Checked before caching, so a bad answer is never served again from the cache.
+        path.write_text(result.model_dump_json(indent=1), encoding="utf-8")
+        return usage
 
-        key, call = run_chain(
-            store=store, stage="llm", providers=providers, prompt=prompt,
-            params={"stage": stage, "schema": schema.__name__, "schema_json": schema.model_json_schema(),
-                    "inputs": json.loads(json.dumps(inputs, default=str))},
-            input_hashes=[], ext="json", produce=produce, what=f"writing the {stage}", spend=spend,
-        )
-        return schema.model_validate_json(store.read_bytes(key)), call
+    key, call = run_chain(
+        store=store, stage=stage_kind, providers=providers, prompt=prompt,
+        params={"stage": stage, "schema": schema.__name__, "schema_json": schema.model_json_schema(),
+                "inputs": json.loads(json.dumps(inputs, default=str)),
+                **({"images": [label for label, _ in attachments]} if attachments else {})},
+        input_hashes=list(input_hashes or []), ext="json", produce=produce, what=what or f"writing the {stage}",
+        spend=spend,
+    )
+    return schema.model_validate_json(store.read_bytes(key)), call
+
+
+def image_data_url(path: Path) -> str:
+    """An image file as a data: URL (what chat APIs take for an image part)."""
+    import base64
+    import mimetypes
+
+    kind = mimetypes.guess_type(path.name)[0] or "image/png"
+    return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"

@@ -35,6 +35,12 @@ class OfflineWriter(LLMProvider):
         return json.dumps(writers[stage](inputs), ensure_ascii=False), {}
 
 
+@register("vision", "offline", "none")
+@dataclass
+class OfflineEyes(LLMProvider):
+    """Does not look: with it alone, frames are recorded as not judged (providers.vision)."""
+
+
 @register("image", "offline", "pillow-storyboard-1")
 @dataclass
 class OfflinePainter(ImageProvider):

@@ -19,6 +19,7 @@ from videoagent_dagster.providers.llm import (
     SYSTEM_PROMPT,
     Answer,
     LLMProvider,
+    image_data_url,
     strict_schema,
 )
 from videoagent_dagster.providers.retry import call_safely
@@ -71,7 +72,7 @@ class OpenAIChat(LLMProvider):
         system = SYSTEM_PROMPT
         if self.json_mode:  # no server-side schema: the model has to read it
             system += "\nJSON schema:\n" + json.dumps(strict_schema(schema.model_json_schema()), ensure_ascii=False)
-        messages = [{"role": "system", "content": system}, {"role": "user", "content": prompt}]
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user_content(prompt, inputs)}]
         for answer, correction in conversation:
             messages += [{"role": "assistant", "content": answer}, {"role": "user", "content": correction}]
         client = self.client()  # a missing key or endpoint fails here, already saying what to set
@@ -106,6 +107,24 @@ class OpenAIChat(LLMProvider):
 
 
 register("llm", "openai", "gpt-4.1")(OpenAIChat)
+
+
+def user_content(prompt: str, inputs: dict) -> str | list[dict]:
+    """The user's turn: the prompt, and each image of `inputs["images"]` after a line naming it."""
+    images = inputs.get("images") or []
+    if not images:
+        return prompt
+    parts: list[dict] = [{"type": "text", "text": prompt}]
+    for label, path in images:
+        parts += [{"type": "text", "text": f"Image: {label}"},
+                  {"type": "image_url", "image_url": {"url": image_data_url(Path(path)), "detail": "low"}}]
+    return parts
+
+
+@register("vision", "openai", "gpt-4.1-mini")
+@dataclass
+class OpenAIVision(OpenAIChat):
+    """A vision-capable chat model (images as data URLs in the user's turn) judging frames."""
 
 
 @register("image", "openai", "gpt-image-1")

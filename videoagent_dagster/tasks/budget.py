@@ -24,7 +24,14 @@ from videoagent_dagster.storage.media_store import MediaStore
 DEFAULT_DAILY_BUDGET_USD = 50.0
 LEDGER_WAIT_S = 30.0  # how long a submission waits for another one of the same user's to be counted
 # Rough sizes for the estimate: tokens a script and a storyboard take, characters spoken a second.
-TOKENS = {"script_in": 900, "script_out_per_scene": 220, "board_in": 1500, "board_out_per_shot": 260}
+TOKENS = {"style_in": 700, "style_out": 120, "script_in": 900, "script_out_per_scene": 220, "cast_in": 1400,
+          "cast_out": 500, "board_in": 1500, "board_out_per_shot": 260}
+CAST_IMAGES = 3  # reference images the estimate counts on (a cast lists up to MAX_CAST recurring members)
+# With a vision provider that looks: frames painted a shot on average (a low score paints another,
+# up to VIDEOAGENT_VISION_CANDIDATES), and what one look takes (the prompt, the frame and a reference
+# at low detail; a short verdict).
+CANDIDATES_PER_SHOT = 1.5
+LOOK_TOKENS = {"input_tokens": 1100, "output_tokens": 80}
 
 
 class BudgetError(ValueError):
@@ -51,18 +58,26 @@ def estimate(brief: Brief, chains: dict[str, str] | None = None) -> Estimate:
     frames = plan_shots(o.duration, o.fps, o.shots)
     shots, scenes = len(frames), max(1, math.ceil(len(frames) / 2))
     llm = first["llm"]
-    llm_usage = {"input_tokens": TOKENS["script_in"] + TOKENS["board_in"] + TOKENS["script_out_per_scene"] * scenes,
-                 "output_tokens": TOKENS["script_out_per_scene"] * scenes + TOKENS["board_out_per_shot"] * shots}
+    # style agent, script, cast and storyboard (the script read again by the cast and the storyboard)
+    llm_usage = {"input_tokens": TOKENS["style_in"] + TOKENS["script_in"] + TOKENS["cast_in"] + TOKENS["board_in"]
+                 + 2 * TOKENS["script_out_per_scene"] * scenes,
+                 "output_tokens": TOKENS["style_out"] + TOKENS["script_out_per_scene"] * scenes + TOKENS["cast_out"]
+                 + TOKENS["board_out_per_shot"] * shots}
+    vision = first.get("vision")
+    looks = vision is not None and vision.name != "offline"
+    painted = shots * (min(CANDIDATES_PER_SHOT, current().vision_candidates) if looks else 1)
     video = first["video"]
     durations = getattr(video, "durations", None)
     billed = [min((d for d in durations if d >= f / o.fps - 1e-6), default=max(durations)) if durations
               else f / o.fps for f in frames]
     by_stage = {
         "llm": cost_of(llm.name, llm.model, llm_usage),
-        "image": cost_of(first["image"].name, first["image"].model, {"images": shots}),
+        "image": cost_of(first["image"].name, first["image"].model, {"images": painted + CAST_IMAGES}),
         "video": cost_of(video.name, video.model, {"video_seconds": sum(billed)}),
         "tts": cost_of(first["tts"].name, first["tts"].model,
                        {"characters": o.duration * CHARS_PER_SECOND[brief.language]}) if o.include_audio else 0.0,
+        "vision": cost_of(vision.name, vision.model, {k: v * painted for k, v in LOOK_TOKENS.items()}) if looks
+        else 0.0,
     }
     return Estimate({k: round(v, 4) for k, v in by_stage.items()},
                     {k: f"{p.name}:{p.model}" for k, p in first.items()},

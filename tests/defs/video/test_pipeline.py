@@ -12,7 +12,14 @@ import pytest
 from PIL import Image
 
 from videoagent_dagster.domain.keys import manifest_key
-from videoagent_dagster.domain.manifests import FinalVideo, Narration, Storyboard
+from videoagent_dagster.domain.manifests import (
+    Cast,
+    FinalVideo,
+    FirstFrames,
+    Narration,
+    ReferenceSheets,
+    Storyboard,
+)
 from videoagent_dagster.media.probe import probe
 
 from ...conftest import TINY
@@ -53,6 +60,18 @@ def test_topic_becomes_a_narrated_subtitled_video(store, instance):
     board = manifest(store, task, "storyboard", Storyboard)
     assert [s.camera_movement for s in board.shots] != ["static"] * 3
     assert final.style == "documentary" and final.shots == 3
+
+    # The cast offline: the topic's words, each with a reference card; every shot names who it shows.
+    cast = manifest(store, task, "cast", Cast)
+    assert [(m.id, m.kind) for m in cast.members] == [("wildlife", "character"), ("africa", "place")]
+    refs = manifest(store, task, "reference_sheets", ReferenceSheets)
+    assert [Image.open(store.path(r.key)).size for r in refs.images] == [(768, 768)] * 2
+    assert all(s.cast and set(s.cast) <= {"wildlife", "africa"} for s in board.shots)
+    # Offline nothing looks at the frames: they are recorded as not judged, not as passed.
+    frames = manifest(store, task, "first_frames", FirstFrames)
+    assert [f.score for f in frames.frames] == [None] * 3 and all(f.reason.startswith("not judged") for f in frames.frames)
+    check = {e.check_name: e for e in result.get_asset_check_evaluations()}["frames_show_their_shots"]
+    assert check.metadata["lowest_score"].value == "not judged" and check.metadata["not_judged"].value == 3
 
     # The subtitles are burned in: the bottom band of a frame during narration differs from the
     # same band of the clip, which has no subtitles.

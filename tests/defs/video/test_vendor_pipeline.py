@@ -275,3 +275,82 @@ def test_a_cast_revision_that_cannot_be_made_says_why_and_writes_nothing(store, 
     with pytest.raises(RevisionError, match="no task"):
         revise_cast(store, "20260101-none-aaaaaaaaaa", "lighthouses", "x")
     assert not store.exists(revisions_key(task))
+
+
+@pytest.mark.parametrize("looker", ["openai:gpt-4.1-mini", "anthropic:claude-sonnet-5-5"])
+def test_the_quality_checker_looks_and_a_low_frame_is_painted_again_with_its_critique(store, instance, vendor_chains,
+                                                                                    monkeypatch, looker):
+    """A vision model scores each frame against its shot and the cast's reference images; one under
+    the threshold is painted again with the critique in its prompt, the best of up to three kept;
+    every score is in the manifest and the check reports the lowest."""
+    from videoagent_dagster.domain.manifests import FirstFrames, ReferenceSheets
+
+    vendors = vendor_chains
+    monkeypatch.setenv("VIDEOAGENT_VISION", looker)
+    monkeypatch.setenv("VIDEOAGENT_SHOT_CONCURRENCY", "1")  # shots one after another: scores in order
+    endpoint = "openai.chat" if looker.startswith("openai") else "anthropic.messages"
+    task = submit(store, instance, "Lighthouses of the north", duration=5, resolution="180p", shots=2)
+    # shot 1: 3 then 9 (kept on the second try); shot 2: 2, 4, 3 (the best of three kept, still low);
+    # and a model answering out of range once (asked again: never cached)
+    vendors.vision_scores += [3, 9, 2, 4, 3]
+    result = materialize(instance, task)
+    assert result.success
+    frames = FirstFrames.model_validate_json(store.read_bytes(manifest_key(task, "first_frames")))
+    assert [[c.score for c in f.candidates] for f in frames.frames] == [[3, 9], [2, 4, 3]]
+    assert [f.score for f in frames.frames] == [9, 4]
+    assert frames.frames[1].key and frames.frames[1].prompt == frames.frames[1].candidates[1].prompt
+    # the second try heard the first one's critique
+    assert "A reviewer found the previous attempt lacking: Scored 3: the keeper is missing." in \
+        frames.frames[0].candidates[1].prompt
+    assert all(c.judge_call.provider == looker.split(":")[0] for f in frames.frames for c in f.candidates)
+    # each look carried the frame and the reference image of the member the shot shows, named
+    refs = ReferenceSheets.model_validate_json(store.read_bytes(manifest_key(task, "reference_sheets")))
+    keeper = store.read_bytes(refs.by_member()["keeper"].key)
+    first = vendors.vision_requests[0]
+    assert first["labels"] == ["Image: the frame", "Image: reference image of The keeper"]
+    assert first["images"][1] == keeper and "yellow oilskin coat" in first["prompt"]
+    assert len(vendors.vision_requests) == 5 and vendors.count("openai.edits") == 5
+    check = {e.check_name: e for e in result.get_asset_check_evaluations()}["frames_show_their_shots"]
+    assert not check.passed and check.metadata["lowest_score"].value == 4
+    meta = result.asset_materializations_for_node("first_frames")[0].metadata
+    assert meta["repainted_shots"].value == 2 and meta["judged_by"].value == looker
+
+    # A re-run judges nothing again: the verdicts are cached with the frames they judged.
+    again = materialize(instance, task, selection="first_frames")
+    assert again.success and len(vendors.vision_requests) == 5 and vendors.count("openai.edits") == 5
+
+
+def test_an_answer_out_of_range_is_asked_again_and_a_failing_checker_leaves_frames_not_judged(
+        store, instance, vendor_chains, monkeypatch):
+    from werkzeug import Response
+
+    from videoagent_dagster.domain.manifests import FirstFrames
+    from videoagent_dagster.tasks.operations import create_task
+
+    vendors = vendor_chains
+    monkeypatch.setenv("VIDEOAGENT_VISION", "anthropic,offline")
+    monkeypatch.setenv("VIDEOAGENT_SHOT_CONCURRENCY", "1")
+    monkeypatch.setenv("VIDEOAGENT_MAX_RETRIES", "0")
+    task = submit(store, instance, "Lighthouses of the north", duration=5, resolution="180p", shots=2)
+    vendors.llm_faults += ["", "", "", "", "score_out_of_range"]  # style, script, cast, storyboard; then a 12/10
+    result = materialize(instance, task)
+    assert result.success
+    frames = FirstFrames.model_validate_json(store.read_bytes(manifest_key(task, "first_frames")))
+    assert [f.score for f in frames.frames] == [8, 8] and vendors.count("anthropic.messages") == 3
+
+    # The vision vendor refusing every look: with `offline` after it, the frames are not judged (and
+    # say why), never passed as judged; the video is made.
+    # (another style: other prompts, so new frames, not the first task's from the cache)
+    other = create_task({"topic": "Harbour cranes at work", "style": "vintage",
+                         "options": {"duration": 5, "resolution": "180p", "shots": 2}}, store, instance).task
+    refusal = Response('{"type": "error", "error": {"type": "invalid_request_error", "message": "image too large"}}',
+                       status=400, content_type="application/json")
+    vendors.fail("anthropic.messages", refusal, refusal)
+    result = materialize(instance, other)
+    assert result.success
+    frames = FirstFrames.model_validate_json(store.read_bytes(manifest_key(other, "first_frames")))
+    assert [f.score for f in frames.frames] == [None, None]
+    assert all(f.reason.startswith("not judged: ") and "image too large" in f.reason for f in frames.frames)
+    check = {e.check_name: e for e in result.get_asset_check_evaluations()}["frames_show_their_shots"]
+    assert check.passed and check.metadata["lowest_score"].value == "not judged"
+    assert check.metadata["not_judged"].value == 2

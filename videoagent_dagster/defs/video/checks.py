@@ -39,6 +39,13 @@ STORYBOARD_CHECKS = [
            blocking=True),
 ]
 
+FIRST_FRAMES_CHECKS = [
+    _check("frames_show_their_shots", "first_frames",
+           "The quality checker (a vision model, VIDEOAGENT_VISION) scored every kept frame at least the "
+           "threshold (VIDEOAGENT_VISION_THRESHOLD); its lowest score is in the metadata. Frames it did not "
+           "judge (offline) are listed as not judged."),
+]
+
 FINAL_VIDEO_CHECKS = [
     _check("format_as_requested", "final_video", "Resolution, frame rate and codec (H.264) are as requested.",
            blocking=True),
@@ -88,6 +95,18 @@ def storyboard_checks(board: Storyboard, brief: Brief) -> list[dg.AssetCheckResu
         dg.AssetCheckResult(check_name="valid_shots", passed=not bad,
                             metadata={"shots": len(board.shots), "problems": "; ".join(bad) or "none"}),
     ]
+
+
+def frame_checks(scores: list[int | None], threshold: float) -> list[dg.AssetCheckResult]:
+    """The lowest score the quality checker gave a kept frame, against the threshold."""
+    judged = [s for s in scores if s is not None]
+    low = [i + 1 for i, s in enumerate(scores) if s is not None and s < threshold]
+    return [dg.AssetCheckResult(
+        check_name="frames_show_their_shots", passed=not low,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"lowest_score": min(judged) if judged else "not judged", "threshold": threshold,
+                  "judged": len(judged), "not_judged": len(scores) - len(judged),
+                  "below_threshold_shots": ", ".join(map(str, low)) or "none"})]
 
 
 def as_found(found: dict) -> dict:

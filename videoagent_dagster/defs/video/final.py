@@ -104,7 +104,7 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
         # The middle of the first shot: past any fade-in, on the opening image.
         thumbnail(video, tmp, at=storyboard.shots[0].duration / 2)
     srt_key = media_store.copy(narration.subtitles_srt, task_media_key(task, "final", "subtitles.srt"))
-    calls = [*storyboard.calls, *first_frames.reference_calls, *(f.call for f in first_frames.frames),
+    calls = [*storyboard.calls, *first_frames.reference_calls, *first_frames.calls(),
              *(c.call for c in shot_clips.clips),
              *(ln.call for ln in narration.lines if ln.call)]
     v = facts["video"]

@@ -24,7 +24,7 @@ DEFAULT_PACE = "about 2.5 words (or 3.5 Chinese characters)"
 
 
 TEMPLATES = Path(__file__).with_name("templates")
-STAGE_TEMPLATES = ("style", "script", "cast", "storyboard", "reference", "image", "video")
+STAGE_TEMPLATES = ("style", "script", "cast", "storyboard", "reference", "image", "video", "judge")
 
 
 class PromptTemplateError(ValueError):
@@ -140,6 +140,22 @@ def video_prompt(shot: Shot, style: StyleProfile, previous: Shot | None = None, 
     return render("video", None, folder, description=shot.description, camera=CAMERA_WORDS[shot.camera_movement],
                   shot_type=shot.shot_type.replace("_", " "), visual_style=style.visual_style, cast=_in_shot(cast),
                   continuity=_continuity(previous))
+
+
+def judge_prompt(shot: Shot, style: StyleProfile, cast: list[CastMember] | None = None,
+                 folder: str | None = None) -> str:
+    """What a vision model is asked about a shot's first frame: how well it shows the shot, 0-10, and why."""
+    return render("judge", None, folder, description=shot.description, shot_type=shot.shot_type.replace("_", " "),
+                  composition=shot.composition, lighting=shot.lighting, visual_style=style.visual_style,
+                  cast=_in_shot(cast))
+
+
+def with_critique(prompt: str, critiques: list[str]) -> str:
+    """An image prompt asked again after the quality checker found the frames before it lacking."""
+    if not critiques:
+        return prompt
+    return prompt.rstrip("\n") + "\nA reviewer found the previous attempt lacking: " + " ".join(critiques[-2:]) + \
+        " Fix that.\n"
 
 
 # Camera moves as video models' prompt guides word them (Runway's, Veo's: "slow pan right", "dolly in").
