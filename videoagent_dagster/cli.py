@@ -79,6 +79,18 @@ def _parser() -> argparse.ArgumentParser:
     cast.add_argument("--out", type=Path)
     cast.add_argument("--quiet", action="store_true")
 
+    shot = sub.add_parser("shot", help="change one shot of a task's storyboard for the next run (only that shot is "
+                                       "painted, filmed and spoken again)")
+    shot.add_argument("task")
+    shot.add_argument("number", type=int, help="the shot's number, 1 = the first")
+    shot.add_argument("--description", help="what is on screen")
+    shot.add_argument("--narration", help="what is spoken over it ('' for nothing)")
+    shot.add_argument("--camera", dest="camera_movement", help="the camera's move (static, pan_left, zoom_in, …)")
+    shot.add_argument("--duration", type=float, help="seconds on screen (the total staying within 10%% of the brief's)")
+    shot.add_argument("--run", action="store_true", help="then run the task again (as `resume` does)")
+    shot.add_argument("--out", type=Path)
+    shot.add_argument("--quiet", action="store_true")
+
     ui = sub.add_parser("ui", help="open the Dagster UI (dagster dev) on the same local instance")
     ui.add_argument("--port", type=int, default=3000)
 
@@ -145,14 +157,14 @@ def _command(argv: list[str] | None) -> int:
         return _ui(args.port)
     if args.command == "cast":
         return _cast(args)
+    if args.command == "shot":
+        return _shot(args)
     return _make(args) if args.command == "make" else _resume(args)
 
 
 def _cast(args: argparse.Namespace) -> int:
-    import dagster as dg
-
     from videoagent_dagster.storage.media_store import media_store_from_env
-    from videoagent_dagster.tasks.operations import RevisionError, cast_of, revise_cast, task_exists
+    from videoagent_dagster.tasks.operations import RevisionError, cast_of, revise_cast
 
     store = media_store_from_env()
     if args.member is not None:
@@ -175,13 +187,38 @@ def _cast(args: argparse.Namespace) -> int:
     if args.member is not None and not args.quiet:
         print(f"{args.member}: revised; " + ("running the task again" if args.run else
                                              f"`videoagent resume {args.task}` makes the shots showing it again"))
-    if not args.run:
-        return 0
+    return _run_again(args, store) if args.run else 0
+
+
+def _run_again(args: argparse.Namespace, store) -> int:
+    """After a revision, with --run: the task's graph again, locally (what did not change is cached)."""
+    import dagster as dg
+
+    from videoagent_dagster.tasks.operations import task_exists
+
     instance = dg.DagsterInstance.get()
     if not task_exists(args.task, store, instance):
         print(f"videoagent: no task {args.task!r} on this instance", file=sys.stderr)
         return 2
     return _run(args.task, instance, store, args.out, args.quiet)
+
+
+def _shot(args: argparse.Namespace) -> int:
+    from videoagent_dagster.storage.media_store import media_store_from_env
+    from videoagent_dagster.tasks.operations import RevisionError, revise_shot
+
+    store = media_store_from_env()
+    changes = {k: getattr(args, k) for k in ("description", "narration", "camera_movement", "duration")
+               if getattr(args, k) is not None}
+    try:
+        revise_shot(store, args.task, args.number, changes)
+    except RevisionError as e:
+        print(f"videoagent: shot {args.number} was not changed: {e}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print(f"shot {args.number}: revised ({', '.join(changes)}); " + (
+            "running the task again" if args.run else f"`videoagent resume {args.task}` makes it again"))
+    return _run_again(args, store) if args.run else 0
 
 
 def _remote(args: argparse.Namespace) -> int:

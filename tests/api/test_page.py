@@ -77,6 +77,24 @@ def test_make_a_video_from_the_page(service, browser, tmp_path):
     assert saved.stat().st_size > 1000 and saved.read_bytes()[4:8] == b"ftyp"
     rows = page.locator("#tasks tr")
     assert rows.count() >= 1 and "completed" in rows.first.inner_text()
+
+    # The storyboard as cards with their frames: change one shot's narration and remake it; the cut
+    # shown stays playable while the new one is made, and the card shows the change once it is.
+    page.wait_for_selector("#cards .card img")
+    first = page.locator("#cards .card").first
+    assert first.locator("img").get_attribute("src") and "Shot 1" in first.inner_text()
+    old_src = page.get_attribute("#player", "src")
+    first.locator("textarea[name=narration]").fill("Red leaves drift down.")
+    first.locator("button", has_text="Remake this shot").click()
+    page.wait_for_function("document.getElementById('task-step').textContent && "
+                           "!document.getElementById('task-step').textContent.startsWith('completed')", timeout=30000)
+    assert page.get_attribute("#player", "src") == old_src and page.is_visible("#player")  # still the old cut
+    page.wait_for_function("document.getElementById('task-step').textContent.startsWith('completed')", timeout=180000)
+    page.wait_for_function("[...document.querySelectorAll('#cards textarea[name=narration]')]"
+                           ".some(t => t.value === 'Red leaves drift down.')", timeout=30000)
+    assert page.get_attribute("#player", "src") != old_src  # the new cut
+    assert page.inner_text("#card-error") == ""
+    shot(page, tmp_path, "4-remade")
     page.close()
 
 

@@ -55,6 +55,7 @@ from videoagent_dagster.client import (
 from videoagent_dagster.defs.notify.delivery import WebhookRefused, check_target
 from videoagent_dagster.domain.brief import (
     BriefError,
+    ShotRevision,
     brief_json_schema,
     validate_brief,
 )
@@ -86,6 +87,7 @@ from videoagent_dagster.tasks.operations import (
     final_video_of,
     prepare_task,
     revise_cast,
+    revise_shot,
 )
 
 log = logging.getLogger("videoagent.gateway")
@@ -550,22 +552,20 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
             raise HTTPException(404, f"task {task_id} has no cast yet")
         return [{**m.model_dump(exclude={"colours"}), "revised": m.id in cast.revised} for m in cast.members]
 
-    @app.patch("/api/v1/tasks/{task_id}/cast/{member}", tags=["tasks"], response_model=TaskState,
-               responses={409: {"description": "the task is still running"},
-                          422: {"model": ProblemAnswer, "description": "no such member, or a bad description"}})
-    def patch_cast(request: Request, task_id: str, member: str, body: CastRevision, who: Who) -> dict[str, Any]:
-        """Fix one cast member's description and make the video again: only that member's reference
-        image and the shots showing it are made (and paid for) again; the previous cut stays
-        downloadable until the new one replaces it."""
+    def revise_and_rerun(request: Request, task_id: str, who: Caller, revise) -> dict[str, Any]:
+        """A revision (409 while the task runs; 422 naming what is wrong), then a new run of the task:
+        the cache makes again only what the revision reaches. The previous cut stays downloadable
+        until the new one replaces it."""
         g = gw(request)
         created_at = owned(g, who, task_id)
         view = g.tracker.view(task_id, created_at)
         if view.state["status"] not in TERMINAL:
             raise HTTPException(409, f"task {task_id} is {view.state['status']}: revise it when its run has ended")
         try:
-            revise_cast(g.store, task_id, member, body.description)
+            revise(g.store)
         except RevisionError as e:
-            raise HTTPException(422, {"message": "the revision was not accepted", "problems": [str(e)]}) from None
+            raise HTTPException(422, {"message": "the revision was not accepted", "problems": str(e).split("; ")}) \
+                from None
         brief = validate_brief(json.loads(g.store.read_bytes(brief_key(task_id))), task_id)
         try:
             run_id = g.client.start(brief)
@@ -575,6 +575,26 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
             raise HTTPException(503, f"the revised task could not be started: {e}") from None
         g.tracker.relaunched(task_id, run_id)
         return state(g, task_id, created_at, base_url(request))
+
+    revision_answers = {409: {"description": "the task is still running"},
+                        422: {"model": ProblemAnswer, "description": "the revision was not accepted: why"}}
+
+    @app.patch("/api/v1/tasks/{task_id}/cast/{member}", tags=["tasks"], response_model=TaskState,
+               responses=revision_answers)
+    def patch_cast(request: Request, task_id: str, member: str, body: CastRevision, who: Who) -> dict[str, Any]:
+        """Fix one cast member's description and make the video again: only that member's reference
+        image and the shots showing it are made (and paid for) again."""
+        return revise_and_rerun(request, task_id, who,
+                                lambda store: revise_cast(store, task_id, member, body.description))
+
+    @app.patch("/api/v1/tasks/{task_id}/shots/{number}", tags=["tasks"], response_model=TaskState,
+               responses=revision_answers)
+    def patch_shot(request: Request, task_id: str, number: int, body: ShotRevision, who: Who) -> dict[str, Any]:
+        """Change one shot (1 = the first): description, narration, camera move, duration (the total
+        staying within 10% of the brief's); then make the video again, painting, filming and speaking
+        only that shot again."""
+        return revise_and_rerun(request, task_id, who, lambda store: revise_shot(
+            store, task_id, number, body.model_dump(exclude_unset=True)))
 
     # -- files ---------------------------------------------------------------------------------------
     def file_key(g: Gateway, task: str, name: str) -> str:

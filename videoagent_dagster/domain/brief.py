@@ -17,6 +17,7 @@ from videoagent_dagster.domain.language import (  # noqa: F401 - is_cjk & co. re
 )
 from videoagent_dagster.domain.styles import (
     STYLE_NAMES,
+    CameraMovement,
     TRANSITIONS,
     Transition,
     closest_style,
@@ -128,14 +129,28 @@ def brief_json_schema() -> dict[str, Any]:
     return BriefRequest.model_json_schema()
 
 
+class ShotRevision(BaseModel):
+    """What a user changed in one shot of the storyboard (unset: as the storyboard has it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    description: str | None = Field(None, min_length=1, max_length=2000, description="what is on screen")
+    narration: str | None = Field(None, max_length=2000, description="what is spoken over it (may be empty)")
+    camera_movement: CameraMovement | None = Field(None, description="the camera's move")
+    duration: float | None = Field(None, gt=0, le=60, description="seconds on screen; the storyboard's total "
+                                                                  "must stay within 10% of the brief's")
+
+
 class Revisions(BaseModel):
     """What a user changed after the task was made (`tasks/{task}/revisions.json`): a cast member's
-    description by its id. video_brief carries them, so a change shows every stage after it stale,
-    and the cache makes again only what the change reaches."""
+    description by its id, and shots by their number (1 = the first). video_brief carries them, so
+    a change shows every stage after it stale, and the cache makes again only what the change
+    reaches."""
 
     model_config = ConfigDict(extra="forbid")
 
     cast: dict[str, str] = Field(default_factory=dict)
+    shots: dict[int, ShotRevision] = Field(default_factory=dict)
 
 
 class Brief(BaseModel):

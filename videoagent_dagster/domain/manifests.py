@@ -7,12 +7,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from videoagent_dagster.domain.brief import Brief
-from videoagent_dagster.domain.styles import StyleName, Transition, closest_style
+from videoagent_dagster.domain.styles import (  # noqa: F401 - the camera's words, re-exported
+    CAMERA_MOVEMENTS,
+    CameraMovement,
+    StyleName,
+    Transition,
+    closest_style,
+)
 from videoagent_dagster.domain.timing import frame_count
-
-CameraMovement = Literal["static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out",
-                         "dolly", "tracking"]
-CAMERA_MOVEMENTS: tuple[str, ...] = CameraMovement.__args__  # type: ignore[attr-defined]
 ShotType = Literal["establishing", "wide", "medium", "close_up", "extreme_close_up", "aerial", "over_the_shoulder"]
 SHOT_TYPES: tuple[str, ...] = ShotType.__args__  # type: ignore[attr-defined]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from videoagent_dagster.domain.brief import Brief
+from videoagent_dagster.domain.brief import Brief, ShotRevision
 from videoagent_dagster.domain.language import detect_language, is_cjk_language
 from videoagent_dagster.domain.manifests import Script, Shot, StoryboardDraft
 from videoagent_dagster.domain.timing import frame_count
@@ -152,6 +152,26 @@ def storyboard_problems(shots: list[Shot], ask: PlanRequest, timing: list[str] |
     if not timing:
         problems += _speakable([(f"shot {i + 1}", s.narration, s.duration) for i, s in enumerate(shots)], ask)
     return problems
+
+
+DURATION_TOLERANCE = 0.10  # how far a storyboard's total may be from the brief's duration
+
+
+def revise_shots(shots: list[Shot], revisions: dict[int, ShotRevision]) -> list[Shot]:
+    """The shots with a user's revisions (by shot number, 1 = the first) laid over them."""
+    return [s.model_copy(update=revisions[i + 1].model_dump(exclude_none=True)) if i + 1 in revisions else s
+            for i, s in enumerate(shots)]
+
+
+def revision_problems(shots: list[Shot], ask: PlanRequest, duration: float) -> list[str]:
+    """What a revised storyboard breaks: its total too far from the brief's, or the rules every
+    storyboard keeps (narration in the brief's language, short enough for its shot)."""
+    total = sum(s.duration for s in shots)
+    problems = []
+    if abs(total - duration) > DURATION_TOLERANCE * duration:
+        problems.append(f"the shots would add up to {total:g} s; the brief asks for {duration:g} s "
+                        f"(allowed: within {DURATION_TOLERANCE:.0%})")
+    return storyboard_problems(shots, ask, problems)  # (the timing problem first, among them)
 
 
 def review_storyboard(draft: StoryboardDraft, ask: PlanRequest) -> tuple[StoryboardDraft, list[str]]:

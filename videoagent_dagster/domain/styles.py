@@ -10,6 +10,9 @@ from typing import Literal
 from videoagent_dagster.domain.language import has_kana
 
 # How one shot gives way to the next. All but "cut" overlap the two shots for a moment.
+CameraMovement = Literal["static", "pan_left", "pan_right", "tilt_up", "tilt_down", "zoom_in", "zoom_out",
+                         "dolly", "tracking"]
+CAMERA_MOVEMENTS: tuple[str, ...] = CameraMovement.__args__  # type: ignore[attr-defined]
 Transition = Literal["cut", "crossfade", "fade_black", "slide", "wipe"]
 TRANSITIONS: tuple[str, ...] = Transition.__args__  # type: ignore[attr-defined]
 

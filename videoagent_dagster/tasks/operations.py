@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import ValidationError
+
 import dagster as dg
 
 from videoagent_dagster.domain.brief import (  # noqa: F401 - run_tags used from here
     Brief,
     Revisions,
+    ShotRevision,
     clean_topic,
     run_tags,
     validate_brief,
@@ -22,7 +25,8 @@ from videoagent_dagster.domain.keys import (
     manifest_key,
     revisions_key,
 )
-from videoagent_dagster.domain.manifests import MAX_CAST_DESCRIPTION, Cast, FinalVideo
+from videoagent_dagster.domain.manifests import MAX_CAST_DESCRIPTION, Cast, FinalVideo, Storyboard
+from videoagent_dagster.domain.plan_rules import PlanRequest, revise_shots, revision_problems
 from videoagent_dagster.domain.task_keys import new_task_key
 from videoagent_dagster.storage.media_store import MediaStore
 from videoagent_dagster.tasks.budget import release, reserve
@@ -100,10 +104,48 @@ def revise_cast(store: MediaStore, task: str, member: str, description: str) -> 
     text = clean_topic(description) if isinstance(description, str) else ""
     if not text or len(text) > MAX_CAST_DESCRIPTION:
         raise RevisionError(f"description: {len(text)} characters; allowed: 1-{MAX_CAST_DESCRIPTION} characters of text")
-    key = revisions_key(task)
-    now = Revisions.model_validate_json(store.read_bytes(key)) if store.exists(key) else Revisions()
+    now = _revisions(store, task)
     revised = now.model_copy(update={"cast": {**now.cast, member: text}})
-    store.write_bytes(key, revised.model_dump_json(indent=1).encode("utf-8"))
+    store.write_bytes(revisions_key(task), revised.model_dump_json(indent=1).encode("utf-8"))
+    return revised
+
+
+def _revisions(store: MediaStore, task: str) -> Revisions:
+    key = revisions_key(task)
+    return Revisions.model_validate_json(store.read_bytes(key)) if store.exists(key) else Revisions()
+
+
+def revise_shot(store: MediaStore, task: str, number: int, changes: dict[str, Any]) -> Revisions:
+    """Change one shot (1 = the first) for the task's next run: its description, narration, camera
+    move or duration (the shots' total staying within 10% of the brief's). The next run paints and
+    films that shot again and speaks its line again (when they changed), and cuts the video again;
+    every other shot comes from the cache. Refused with every problem named (RevisionError), nothing
+    written, when the storyboard would break its rules."""
+    if not store.exists(brief_key(task)):
+        raise RevisionError(f"no task {task!r}")
+    key = manifest_key(task, "storyboard")
+    if not store.exists(key):
+        raise RevisionError(f"task {task} has no storyboard yet: make its video (or its storyboard) first")
+    board = Storyboard.model_validate_json(store.read_bytes(key))
+    if not isinstance(number, int) or not 1 <= number <= len(board.shots):
+        raise RevisionError(f"shot {number}: the storyboard has shots 1-{len(board.shots)}")
+    try:
+        change = ShotRevision.model_validate(changes)
+    except ValidationError as e:
+        raise RevisionError("; ".join(f"{'.'.join(map(str, err['loc'])) or 'body'}: {err['msg']}"
+                                      for err in e.errors())) from None
+    if not change.model_fields_set:
+        raise RevisionError(f"nothing to change; allowed: {', '.join(ShotRevision.model_fields)}")
+    now = _revisions(store, task)
+    earlier = now.shots.get(number, ShotRevision())
+    merged = earlier.model_copy(update=change.model_dump(exclude_unset=True))
+    revised = now.model_copy(update={"shots": {**now.shots, number: merged}})
+    brief = validate_brief(json.loads(store.read_bytes(brief_key(task))), task)
+    problems = revision_problems(revise_shots(board.shots, {number: merged}), PlanRequest.of(brief, storyboard=True),
+                                 brief.options.duration)
+    if problems:
+        raise RevisionError("; ".join(problems))
+    store.write_bytes(revisions_key(task), revised.model_dump_json(indent=1).encode("utf-8"))
     return revised
 
 

@@ -354,3 +354,30 @@ def test_an_answer_out_of_range_is_asked_again_and_a_failing_checker_leaves_fram
     check = {e.check_name: e for e in result.get_asset_check_evaluations()}["frames_show_their_shots"]
     assert check.passed and check.metadata["lowest_score"].value == "not judged"
     assert check.metadata["not_judged"].value == 2
+
+
+def test_revising_one_shot_paints_films_and_speaks_only_that_shot_again(store, instance, vendor_chains):
+    from videoagent_dagster.tasks.operations import RevisionError, revise_shot
+
+    vendors = vendor_chains
+    task = submit(store, instance, "Lighthouses of the north", duration=8, resolution="180p", shots=4)
+    assert materialize(instance, task).success
+    before = {k: vendors.count(k) for k in ("openai.chat", "openai.images", "openai.edits", "runway.create",
+                                            "openai.speech")}
+    with pytest.raises(RevisionError, match="the shots would add up to 11 s; the brief asks for 8 s"):
+        revise_shot(store, task, 2, {"duration": 5})
+    with pytest.raises(RevisionError, match="narration takes about"):
+        revise_shot(store, task, 2, {"narration": "And then, at great length, the narrator keeps on talking. " * 4})
+    revise_shot(store, task, 2, {"description": "The keeper climbs the spiral stair.", "narration": "Up he goes.",
+                                 "camera_movement": "tilt_up"})
+    again = materialize(instance, task)
+    assert again.success and all(check_results(again).values())
+    made = {k: vendors.count(k) - n for k, n in before.items()}
+    assert made == {"openai.chat": 0, "openai.images": 0, "openai.edits": 1, "runway.create": 1, "openai.speech": 1}
+    board = Storyboard.model_validate_json(store.read_bytes(manifest_key(task, "storyboard")))
+    shot = board.shots[1]
+    assert (shot.description, shot.narration, shot.camera_movement) == ("The keeper climbs the spiral stair.",
+                                                                        "Up he goes.", "tilt_up")
+    assert again.asset_materializations_for_node("storyboard")[0].metadata["revised_shots"].value == "2"
+    srt = store.path(f"tasks/{task}/final/subtitles.srt").read_text()
+    assert "Up he goes." in srt

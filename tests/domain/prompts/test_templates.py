@@ -18,6 +18,7 @@ from videoagent_dagster.domain.prompts import (
     PromptTemplateError,
     cast_prompt,
     image_prompt,
+    judge_prompt,
     reference_prompt,
     script_prompt,
     storyboard_prompt,
@@ -34,7 +35,7 @@ SCRIPT = Script(title="T", synopsis="S", text="x", scenes=[{"title": "a", "descr
                                                               "duration": 5}])
 SHOTS = [Shot(scene=0, title=f"s{i}", description=f"A heron {w} in the reeds.", narration="n",
               camera_movement=m, shot_type=t, duration=2.5, composition="rule of thirds", lighting="dawn mist",
-              palette=["#102030", "#a0b0c0"]) for i, (w, m, t) in
+              palette=["#102030", "#a0b0c0"], cast=["heron"]) for i, (w, m, t) in
          enumerate([("stands", "static", "establishing"), ("takes off", "tracking", "close_up")])]
 HERON = CastMember(id="heron", kind="character", name="The grey heron",
                    description="A tall grey heron with a black crest and a yellow bill.", colours=["#8d99ae"])
@@ -48,7 +49,8 @@ def test_every_stage_prompt_is_filled_in_and_says_what_the_design_asks(topic, la
                                                                                           cast=[HERON]),
                "reference": reference_prompt(HERON, STYLE),
                "image": image_prompt(SHOTS[1], STYLE, SHOTS[0], cast=[HERON]),
-               "video": video_prompt(SHOTS[1], STYLE, SHOTS[0], cast=[HERON])}
+               "video": video_prompt(SHOTS[1], STYLE, SHOTS[0], cast=[HERON]),
+               "judge": judge_prompt(SHOTS[1], STYLE, [HERON])}
     assert set(prompts) == set(STAGE_TEMPLATES)
     for name, text in prompts.items():
         assert "$" not in text, (name, text)
@@ -58,14 +60,15 @@ def test_every_stage_prompt_is_filled_in_and_says_what_the_design_asks(topic, la
     # the image vendor hears the shot type, the camera, the palette and what the shot before showed
     image = prompts["image"]
     assert all(w in image for w in ("close up", "tracking", "#102030", "lush natural light",
-                                    "previous shot showed A heron stands in the reeds"))
+                                    "previous shot, \u201cs0\u201d, showed The grey heron"))
     assert "tracking shot following the subject" in prompts["video"]  # the vendors' own words for it
     # the cast: asked for with fixed looks; the storyboard hears ids and names only (a revised look
     # does not re-plan the shots); the image and video prompts repeat the look word for word
     assert "characters, places and props" in prompts["cast"] and "word for word" in prompts["cast"]
     assert "- heron: The grey heron (character)" in prompts["storyboard"]
     assert HERON.description not in prompts["storyboard"]
-    assert all(HERON.description.rstrip(".") in prompts[k] for k in ("image", "video", "reference"))
+    assert all(HERON.description.rstrip(".") in prompts[k] for k in ("image", "video", "reference", "judge"))
+    assert "0 to 10" in prompts["judge"] and "reference image" in prompts["judge"]
     assert "first shot" in image_prompt(SHOTS[0], STYLE, None)
 
 

@@ -12,12 +12,11 @@ import dagster as dg
 from videoagent_dagster.defs.video.partitions import video_tasks
 from videoagent_dagster.domain.brief import Brief
 from videoagent_dagster.domain.manifests import Narration, Storyboard
-from videoagent_dagster.domain.plan_rules import PlanRequest, storyboard_problems
+from videoagent_dagster.domain.plan_rules import DURATION_TOLERANCE, PlanRequest, storyboard_problems
 from videoagent_dagster.media.audio import TARGET_LUFS
 from videoagent_dagster.media.detect import FINAL_BLACK_MIN_S as BLACK_MIN_S
 from videoagent_dagster.media.detect import SILENCE_DB, analyse
 
-DURATION_TOLERANCE = 0.10
 FROZEN_MIN_S = 1.0
 LOUDNESS_TOLERANCE_LU = 1.5
 MAX_DRIFT_S = 0.1  # AAC's priming and padding alone account for a few hundredths

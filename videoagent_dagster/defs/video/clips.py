@@ -69,7 +69,7 @@ def shot_clips(context: dg.AssetExecutionContext, video_brief: Brief, style_prof
             for attempt in range(max(1, video_gen.qc_attempts)):
                 request = ClipRequest(
                     prompt=video_prompt(shot, style_profile, storyboard.shots[i - 1] if i else None, folder,
-                                        cast.of(shot.cast)),
+                                        cast.of(shot.cast), cast.members),
                     frame_key=frame.key, frame_sha256=frame.sha256, camera_movement=shot.camera_movement,
                     frames=frames, fps=fps, width=storyboard.width,
                     height=storyboard.height, attempt=attempt, reencoded=reencoded,

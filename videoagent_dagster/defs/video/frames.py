@@ -56,7 +56,8 @@ def first_frames(context: dg.AssetExecutionContext, storyboard: Storyboard, styl
 
     def paint(i: int, shot: Shot) -> FrameItem:
         shown = cast.of(shot.cast)
-        base = image_prompt(shot, style_profile, storyboard.shots[i - 1] if i else None, folder, shown)
+        base = image_prompt(shot, style_profile, storyboard.shots[i - 1] if i else None, folder, shown,
+                            cast.members)
         refs = [references[m.id] for m in shown if m.id in references]
         names = {m.id: m.name for m in shown}
         question = judge_prompt(shot, style_profile, shown, folder)

@@ -26,7 +26,7 @@ from videoagent_dagster.domain.manifests import (
     StyleProfile,
     WrittenScript,
 )
-from videoagent_dagster.domain.plan_rules import PlanRequest, review_storyboard
+from videoagent_dagster.domain.plan_rules import PlanRequest, review_storyboard, revise_shots
 from videoagent_dagster.domain.prompts import storyboard_prompt
 from videoagent_dagster.domain.timing import frame_count
 from videoagent_dagster.providers.llm import LLMResource
@@ -63,12 +63,14 @@ def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_prof
                                {**writer_inputs(video_brief, style_profile),
                                 "script": script.model_dump(exclude={"call"}), "cast": names},
                                review=review, spend=Spending(media_store, context.partition_key))
+    # A user's revisions of single shots win (checked when they were made: tasks.operations.revise_shot).
+    revised = revise_shots(draft.shots, video_brief.revisions.shots)
     # Whole frames per shot, so clip lengths, narration offsets and subtitles agree exactly.
-    frames = [frame_count(s.duration, opts.fps) for s in draft.shots]
+    frames = [frame_count(s.duration, opts.fps) for s in revised]
     # The brief's transition wins, then the shot's own choice, then the style's; the last shot has none.
-    transitions = [opts.transition or s.transition or style_profile.transition for s in draft.shots[:-1]] + ["cut"]
+    transitions = [opts.transition or s.transition or style_profile.transition for s in revised[:-1]] + ["cut"]
     shots = [s.model_copy(update={"duration": f / opts.fps, "transition": t})
-             for s, f, t in zip(draft.shots, frames, transitions)]
+             for s, f, t in zip(revised, frames, transitions)]
     # A transition overlaps two shots; the outgoing clip runs that much longer so the cut lands on time.
     overlaps = [0 if t == "cut" else min(round(TRANSITION_SECONDS * opts.fps), frames[i] // 2, frames[i + 1] // 2)
                 for i, t in enumerate(transitions[:-1])]
@@ -89,5 +91,6 @@ def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_prof
             dg.TableColumn("duration_s", "float"), dg.TableColumn("transition"), dg.TableColumn("title"),
             dg.TableColumn("narration"), dg.TableColumn("cast")])),
         "provider": f"{call.provider}:{call.model}", "cached": call.cached, "cost_usd": call.cost_usd,
+        "revised_shots": ", ".join(map(str, sorted(video_brief.revisions.shots))) or "none",
     })
     yield from for_task(context.partition_key, storyboard_checks(board, video_brief))

@@ -114,32 +114,36 @@ def _in_shot(cast: list[CastMember] | None) -> str:
     return "".join(f"{m.name} ({m.kind}), as always: {m.description.rstrip('.')}.\n" for m in cast or [])
 
 
-def _continuity(previous: Shot | None) -> str:
-    """What the previous shot established, for the next one to keep (or to move on from)."""
+def _continuity(previous: Shot | None, cast: list[CastMember] | None = None) -> str:
+    """What the previous shot established, for the next one to keep (or to move on from): its
+    title, who and where (its cast), its framing and light. Not its description: revising one
+    shot's description must not repaint the next."""
     if previous is None:
         return "This is the first shot: establish the subject and the place."
-    return (f"Continuity: the previous shot showed {previous.description.rstrip('.')} "
+    names = {m.id: m.name for m in cast or []}
+    shown = ", ".join(names.get(c, c) for c in previous.cast)
+    return (f"Continuity: the previous shot, \u201c{previous.title}\u201d, showed {shown or 'the subject'} "
             f"({previous.shot_type.replace('_', ' ')}, {previous.lighting}); keep its place, light and "
             "people unless this shot moves on.")
 
 
 def image_prompt(shot: Shot, style: StyleProfile, previous: Shot | None = None, folder: str | None = None,
-                 cast: list[CastMember] | None = None) -> str:
+                 cast: list[CastMember] | None = None, everyone: list[CastMember] | None = None) -> str:
     """What an image vendor is asked for a shot's first frame (§12.4): the description with the
     shot type, camera, composition, lighting, palette, style, the fixed looks of the cast members
-    it shows, and what the shot before established."""
+    it shows, and what the shot before established (`everyone`: the whole cast, to name who it showed)."""
     return render("image", None, folder, description=shot.description, shot_type=shot.shot_type.replace("_", " "),
                   camera=shot.camera_movement.replace("_", " "), composition=shot.composition, lighting=shot.lighting,
                   palette=", ".join(shot.palette or style.palette), visual_style=style.visual_style, mood=style.mood,
-                  cast=_in_shot(cast), continuity=_continuity(previous))
+                  cast=_in_shot(cast), continuity=_continuity(previous, everyone or cast))
 
 
 def video_prompt(shot: Shot, style: StyleProfile, previous: Shot | None = None, folder: str | None = None,
-                 cast: list[CastMember] | None = None) -> str:
+                 cast: list[CastMember] | None = None, everyone: list[CastMember] | None = None) -> str:
     """What a video vendor is asked to animate from a first frame: the motion in its vocabulary."""
     return render("video", None, folder, description=shot.description, camera=CAMERA_WORDS[shot.camera_movement],
                   shot_type=shot.shot_type.replace("_", " "), visual_style=style.visual_style, cast=_in_shot(cast),
-                  continuity=_continuity(previous))
+                  continuity=_continuity(previous, everyone or cast))
 
 
 def judge_prompt(shot: Shot, style: StyleProfile, cast: list[CastMember] | None = None,
