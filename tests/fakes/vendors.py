@@ -233,7 +233,9 @@ class FakeVendors:
             "duration": round(each, 2), "composition": "centred", "lighting": "soft",
             "palette": ["#102030", "#405060", "#a0b0c0"],
             # each shot shows the cast member listed i-th (of the cast the prompt lists), the last one also a stranger
-            "cast": ([cast[i % len(cast)]] if cast else []) + (["stranger"] if i == shots - 1 else [])}
+            "cast": ([cast[i % len(cast)]] if cast else []) + (["stranger"] if i == shots - 1 else []),
+            # the third shot's line is said by the character it shows, the last by a place (not a character)
+            "speaker": cast[0] if cast and i == 2 else cast[-1] if cast and i == shots - 1 else None}
             for i in range(shots)]
         if fault == "blank_title":
             board[0]["title"] = " "

@@ -142,3 +142,19 @@ def test_whether_a_failure_may_pass_is_its_type_never_its_message():
     except RuntimeError as wrapped:
         assert typed(wrapped) is VendorTransient
     assert not is_transient(explain(ValueError("bad handle"), "v", None, 0, 1.0))
+
+
+def test_a_character_gets_a_voice_of_its_own_and_keeps_it(tmp_path):
+    """Each character speaks in one of the provider's voices, never the narrator's, the same one
+    every time; espeak-ng speaks its variant voices."""
+    from videoagent_dagster.media.probe import media_duration
+    from videoagent_dagster.providers.offline import OfflineVoice
+    from videoagent_dagster.providers.openai import OpenAIVoice
+    from videoagent_dagster.providers.speech import SpeechRequest
+
+    offline = OfflineVoice(model="espeak-ng")
+    keeper = offline.character_voice("keeper", "zh", None)
+    assert keeper != "cmn" and keeper.startswith("cmn+") and keeper == offline.character_voice("keeper", "zh", None)
+    assert OpenAIVoice(model="gpt-4o-mini-tts").character_voice("keeper", "en", "onyx") not in ("onyx", None)
+    offline.speak(SpeechRequest(text="灯塔守护者说话了。", language="zh", voice=keeper, max_seconds=5), tmp_path / "k.wav")
+    assert media_duration(tmp_path / "k.wav") > 0.3

@@ -564,8 +564,7 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
         try:
             revise(g.store)
         except RevisionError as e:
-            raise HTTPException(422, {"message": "the revision was not accepted", "problems": str(e).split("; ")}) \
-                from None
+            raise HTTPException(422, {"message": "the revision was not accepted", "problems": e.problems}) from None
         brief = validate_brief(json.loads(g.store.read_bytes(brief_key(task_id))), task_id)
         try:
             run_id = g.client.start(brief)

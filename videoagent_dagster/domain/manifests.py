@@ -142,6 +142,8 @@ class Shot(Manifest):
                           "null for the style's usual transition")
     cast: list[str] = Field(default_factory=list, max_length=MAX_CAST,
                             description="ids of the cast members (characters, places, props) this shot shows")
+    speaker: str | None = Field(None, description="the id of the cast character who says this shot's line in "
+                                                    "their own voice; null for the narrator")
 
 
 class StoryboardDraft(Manifest):
@@ -256,6 +258,8 @@ class ShotClips(Manifest):
 class NarrationLine(Manifest):
     shot: int
     text: str
+    speaker: str | None = None  # a cast character's id (None: the narrator)
+    voice: str | None = None  # the voice asked for (None: the provider's default)
     start: float
     end: float
     audio_key: str | None = None

@@ -37,13 +37,54 @@ LANGUAGE_NAMES = {"en": "English", "zh": "Chinese", "ja": "Japanese"}
 SECONDS_PER_SHOT = 6.5  # shots of a brief that does not say how many: about one per 6.5 s
 
 
-def plan_shots(duration: float, fps: int, shots: int | None) -> list[int]:
-    """Frames per shot: `shots` of them (default about one per 6.5 s) summing to duration x fps."""
+TRANSITION_SECONDS = 0.5  # how long two shots overlap at a transition other than a cut
+
+
+def plan_shots(duration: float, fps: int, shots: int | None, clip_lengths: tuple[float, ...] | None = None,
+               overlap_s: float = 0.0) -> list[int]:
+    """Frames per shot: `shots` of them (default about one per 6.5 s) summing to duration x fps.
+
+    With `clip_lengths` (the seconds a video vendor sells clips in, e.g. 5 and 10) the shots are
+    timed so that each shot's clip — its time plus `overlap_s` into the next shot — is one of those
+    lengths: the fewest seconds paid for, then the shot count nearest the usual one (or the brief's)."""
     total = frame_count(duration, fps)
     n = shots or max(1, min(120, round(duration / SECONDS_PER_SHOT)))
+    if clip_lengths:
+        planned = _plan_to_clips(total, fps, n, bool(shots), sorted(set(clip_lengths)), round(overlap_s * fps))
+        if planned:
+            return planned
     n = min(n, total)
     base, extra = divmod(total, n)
     return [base + (1 if i < extra else 0) for i in range(n)]
+
+
+def _plan_to_clips(total: int, fps: int, usual: int, fixed: bool, lengths: list[float],
+                   overlap: int) -> list[int] | None:
+    """Shot frames whose clips are each a sellable length, paying for the fewest seconds (None: no such plan)."""
+    best = None  # (paid frames, distance from the usual count, clip lengths)
+    ways: dict[float, tuple[float, ...]] = {0.0: ()}  # paid seconds -> one multiset of n clip lengths
+    for n in range(1, (usual if fixed else min(120, 2 * usual + 2)) + 1):
+        ways = {s + length: (*clips, length) for s, clips in sorted(ways.items(), reverse=True) for length in lengths}
+        if fixed and n != usual:
+            continue
+        need = total + (n - 1) * overlap  # the clips cover the video and every join's overlap
+        paid = min((s for s in ways if round(s * fps) >= need), default=None)
+        if paid is None or need - (n - 1) * overlap < n * fps:  # (shots under a second each: no)
+            continue
+        key = (round(paid * fps), abs(n - usual))
+        if best is None or key < best[:2]:
+            best = (*key, ways[paid])
+    if best is None:
+        return None
+    clips = sorted(best[2], reverse=True)
+    # long and short clips in turn, the longest first (the opening establishes)
+    order = [clips[i // 2] if i % 2 == 0 else clips[-(i // 2) - 1] for i in range(len(clips))]
+    frames = [round(c * fps) - (overlap if i < len(order) - 1 else 0) for i, c in enumerate(order)]
+    excess = sum(frames) - total  # what the sellable lengths run over: taken off the longest shots
+    while excess > 0:
+        frames[max(range(len(frames)), key=lambda k: frames[k])] -= 1
+        excess -= 1
+    return frames
 
 
 @dataclass(frozen=True)
@@ -54,12 +95,24 @@ class PlanRequest:
     fps: int
     language: str
     shots: int | None = None  # the storyboard's shot count (None for a script)
+    # Frames per shot when they are planned to a video vendor's clip lengths (None: the model's own)
+    frames: tuple[int, ...] | None = None
 
     @classmethod
-    def of(cls, brief: Brief, *, storyboard: bool) -> PlanRequest:
+    def of(cls, brief: Brief, *, storyboard: bool, clip_lengths: tuple[float, ...] | None = None) -> PlanRequest:
         o = brief.options
+        planned = shot_frames(brief, clip_lengths)
         return cls(duration=o.duration, fps=o.fps, language=brief.language,
-                   shots=len(plan_shots(o.duration, o.fps, o.shots)) if storyboard else None)
+                   shots=len(planned) if storyboard else None,
+                   frames=tuple(planned) if storyboard and clip_lengths else None)
+
+
+def shot_frames(brief: Brief, clip_lengths: tuple[float, ...] | None = None) -> list[int]:
+    """The brief's shots in frames, planned to a video vendor's clip lengths where it sells set
+    lengths (a join overlaps TRANSITION_SECONDS unless the brief asks for cuts)."""
+    o = brief.options
+    overlap = 0.0 if o.transition == "cut" else TRANSITION_SECONDS
+    return plan_shots(o.duration, o.fps, o.shots, clip_lengths, overlap)
 
 
 def speaking_seconds(text: str, language: str) -> float:
@@ -179,6 +232,10 @@ def review_storyboard(draft: StoryboardDraft, ask: PlanRequest) -> tuple[Storybo
     and what still breaks the plan: wrong shot count, timing far off, narration too long or in
     another language, blank fields."""
     shots = draft.shots
+    if ask.frames and len(ask.frames) == len(shots):
+        # Timed to the video vendor's clip lengths: the plan's durations, not the model's (safe: the
+        # lines are judged against them below, and asked again if one no longer fits).
+        shots = [s.model_copy(update={"duration": f / ask.fps}) for s, f in zip(shots, ask.frames)]
     durations, timing = _timing([s.duration for s in shots], ask, f"storyboard's {len(shots)} shots")
     mended = draft.model_copy(update={"shots": [s.model_copy(update={"duration": d})
                                                 for s, d in zip(shots, durations)]})

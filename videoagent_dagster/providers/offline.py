@@ -14,7 +14,7 @@ from videoagent_dagster.media.motion import (
     animate,
 )
 from videoagent_dagster.media.quality import animate_and_inspect
-from videoagent_dagster.media.speech import speak_within
+from videoagent_dagster.media.speech import VOICES, speak_within
 from videoagent_dagster.providers.chain import register
 from videoagent_dagster.providers.images import ImageProvider
 from videoagent_dagster.providers.llm import LLMProvider
@@ -66,6 +66,15 @@ class OfflinePainter(ImageProvider):
 @register("tts", "offline", "espeak-ng")
 @dataclass
 class OfflineVoice(SpeechProvider):
+    # espeak-ng's variants of the language's voice (a character speaks as `cmn+f3`, say)
+    VARIANTS = ("", "+m1", "+f2", "+m3", "+f4", "+m7", "+f1")
+
+    def default_voice(self, language):
+        return VOICES.get(language, "en-us")
+
+    def voices_for(self, language):
+        return tuple(self.default_voice(language) + v for v in self.VARIANTS)
+
     def speak(self, request, out):
         speak_within(request.text, out, language=request.language, voice=request.voice,
                      limit=request.max_seconds, speed=request.speed)

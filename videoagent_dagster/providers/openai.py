@@ -178,6 +178,7 @@ class OpenAIVoice(SpeechProvider):
     know how long its shot is: a line that runs over is asked again with `speed` (0.25-4)."""
 
     sdk_modules = ("openai",)
+    voices = ("alloy", "ash", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer")
 
     def client(self):
         return openai_client(require_env("OPENAI_API_KEY", self.name), env_base_url("OPENAI_BASE_URL"),

@@ -3,8 +3,10 @@ openai.py)."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 from videoagent_dagster.domain.manifests import ProviderCall
 from videoagent_dagster.media.verify import plain_wav, verify_speech
@@ -29,9 +31,26 @@ class SpeechRequest:
 
 @dataclass
 class SpeechProvider(Provider):
+    voices: ClassVar[tuple[str, ...]] = ()  # the voices it has, for characters' own lines
+
     def speak(self, request: SpeechRequest, out: Path) -> Usage:
         """Write audio (WAV) of request.text to `out`; return what it used."""
         raise NotImplementedError
+
+    def default_voice(self, language: str) -> str:
+        """The voice a request without one is spoken in."""
+        return self.voices[0] if self.voices else ""
+
+    def voices_for(self, language: str) -> tuple[str, ...]:
+        return self.voices
+
+    def character_voice(self, character: str, language: str, narrator: str | None) -> str | None:
+        """A character's own voice: one of this provider's, not the narrator's, the same for the same
+        character every time (None: the provider has one voice only)."""
+        pool = [v for v in self.voices_for(language) if v != (narrator or self.default_voice(language))]
+        if not pool:
+            return None
+        return pool[int(hashlib.sha256(character.encode()).hexdigest(), 16) % len(pool)]
 
 
 class TTSResource(StageResource):

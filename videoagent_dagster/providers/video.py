@@ -257,6 +257,11 @@ class VideoGenResource(StageResource):
     def stage(cls) -> str:
         return "video"
 
+    def clip_lengths(self) -> tuple[int, ...] | None:
+        """The clip lengths (seconds) the chain's first vendor sells, for timing shots to them (None:
+        clips made to any length, as the offline camera makes them)."""
+        return getattr(parse_chain("video", self.chain, self.provider_settings())[0], "durations", None)
+
     max_concurrency: int = 2
     deadline_s: int = int(DEFAULT_DEADLINE_S)
     poll_s: float = DEFAULT_POLL_S

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from videoagent_dagster.domain.brief import Brief
 from videoagent_dagster.domain.keys import ledger_key, ledger_prefix
-from videoagent_dagster.domain.plan_rules import CHARS_PER_SECOND, plan_shots
+from videoagent_dagster.domain.plan_rules import CHARS_PER_SECOND, TRANSITION_SECONDS, shot_frames
 from videoagent_dagster.providers.chain import parse_chain
 from videoagent_dagster.providers.pricing import cost_of
 from videoagent_dagster.providers.spending import spent
@@ -55,7 +55,9 @@ def estimate(brief: Brief, chains: dict[str, str] | None = None) -> Estimate:
     chains = chains or current().chains()
     first = {stage: parse_chain(stage, chain)[0] for stage, chain in chains.items()}
     o = brief.options
-    frames = plan_shots(o.duration, o.fps, o.shots)
+    video = first["video"]
+    durations = getattr(video, "durations", None)
+    frames = shot_frames(brief, durations)  # timed to the vendor's clip lengths, as the storyboard is
     shots, scenes = len(frames), max(1, math.ceil(len(frames) / 2))
     llm = first["llm"]
     # style agent, script, cast and storyboard (the script read again by the cast and the storyboard)
@@ -66,10 +68,10 @@ def estimate(brief: Brief, chains: dict[str, str] | None = None) -> Estimate:
     vision = first.get("vision")
     looks = vision is not None and vision.name != "offline"
     painted = shots * (min(CANDIDATES_PER_SHOT, current().vision_candidates) if looks else 1)
-    video = first["video"]
-    durations = getattr(video, "durations", None)
-    billed = [min((d for d in durations if d >= f / o.fps - 1e-6), default=max(durations)) if durations
-              else f / o.fps for f in frames]
+    overlap = 0 if o.transition == "cut" else round(TRANSITION_SECONDS * o.fps)
+    clips = [f + (overlap if i < len(frames) - 1 else 0) for i, f in enumerate(frames)]  # a clip runs into the next shot
+    billed = [min((d for d in durations if d >= c / o.fps - 1e-6), default=max(durations)) if durations
+              else c / o.fps for c in clips]
     by_stage = {
         "llm": cost_of(llm.name, llm.model, llm_usage),
         "image": cost_of(first["image"].name, first["image"].model, {"images": painted + CAST_IMAGES}),

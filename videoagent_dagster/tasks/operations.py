@@ -79,7 +79,12 @@ def create_task(raw_brief: dict[str, Any], store: MediaStore, instance: dg.Dagst
 
 
 class RevisionError(ValueError):
-    """A revision that cannot be made (no such task, no cast yet, no such member, a bad description)."""
+    """A revision that cannot be made (no such task, no cast yet, no such member, a bad description,
+    a storyboard it would break). `problems`: one line each."""
+
+    def __init__(self, *problems: str):
+        self.problems = list(problems)
+        super().__init__("; ".join(problems))
 
 
 def cast_of(store: MediaStore, task: str) -> Cast | None:
@@ -132,8 +137,8 @@ def revise_shot(store: MediaStore, task: str, number: int, changes: dict[str, An
     try:
         change = ShotRevision.model_validate(changes)
     except ValidationError as e:
-        raise RevisionError("; ".join(f"{'.'.join(map(str, err['loc'])) or 'body'}: {err['msg']}"
-                                      for err in e.errors())) from None
+        raise RevisionError(*(f"{'.'.join(map(str, err['loc'])) or 'body'}: {err['msg']}"
+                              for err in e.errors())) from None
     if not change.model_fields_set:
         raise RevisionError(f"nothing to change; allowed: {', '.join(ShotRevision.model_fields)}")
     now = _revisions(store, task)
@@ -144,7 +149,7 @@ def revise_shot(store: MediaStore, task: str, number: int, changes: dict[str, An
     problems = revision_problems(revise_shots(board.shots, {number: merged}), PlanRequest.of(brief, storyboard=True),
                                  brief.options.duration)
     if problems:
-        raise RevisionError("; ".join(problems))
+        raise RevisionError(*problems)
     store.write_bytes(revisions_key(task), revised.model_dump_json(indent=1).encode("utf-8"))
     return revised
 

@@ -134,11 +134,13 @@ def test_a_failed_run_still_counts_what_it_paid(store, instance, vendor_chains):
 def test_a_plan_the_model_keeps_missing_fails_clearly_and_resume_asks_again(store, instance, vendor_chains):
     vendors = vendor_chains
     task = submit(store, instance, "Harbour cranes at work", duration=10, resolution="180p", shots=2)
-    vendors.llm_faults += ["", "", "", "durations_doubled", "durations_doubled"]
+    # (durations far off are no longer the model's to miss: the shots are timed to Runway's clip
+    # lengths; a line too long for its shot still is)
+    vendors.llm_faults += ["", "", "", "long_narration", "long_narration"]
     first = materialize(instance, task)
     assert not first.success
     failure = next(e for e in first.all_events if e.event_type_value == "STEP_FAILURE")
-    assert "the storyboard's 2 shots add up to 20 s; the brief asks for 10 s" in str(failure.event_specific_data.error)
+    assert "shot 2's narration takes about" in str(failure.event_specific_data.error)
     again = materialize(instance, task, selection="storyboard*")  # the model answers well now
     assert again.success and vendors.count("openai.chat") == 6
 
@@ -242,6 +244,15 @@ def test_frames_are_painted_from_the_cast_and_a_revised_member_remakes_only_its_
     for req in vendors.edit_requests:
         shown = [m for m in looks if looks[m] in req["prompt"]]
         assert len(shown) == 1 and req["images"] == [ref_bytes[shown[0]]] and req["model"] == "gpt-image-1"
+    # The keeper says the third shot's line in a voice of their own; the narrator (OpenAI's default
+    # voice) says the rest, a place's "line" included.
+    from videoagent_dagster.domain.manifests import Narration
+
+    lines = Narration.model_validate_json(store.read_bytes(manifest_key(task, "narration"))).lines
+    assert [(ln.speaker, ln.voice) for ln in lines] == [(None, None), (None, None), ("keeper", lines[2].voice),
+                                                        (None, None)]
+    asked = [json.loads(body)["voice"] for body in vendors.calls["openai.speech"]]
+    assert lines[2].voice in asked and lines[2].voice != "alloy" and asked.count("alloy") == 3
     before = {k: vendors.count(k) for k in ("openai.chat", "openai.images", "openai.edits", "runway.create",
                                             "openai.speech")}
 
@@ -381,3 +392,23 @@ def test_revising_one_shot_paints_films_and_speaks_only_that_shot_again(store, i
     assert again.asset_materializations_for_node("storyboard")[0].metadata["revised_shots"].value == "2"
     srt = store.path(f"tasks/{task}/final/subtitles.srt").read_text()
     assert "Up he goes." in srt
+
+
+def test_shots_are_timed_to_the_clip_lengths_the_video_vendor_sells(store, instance, vendor_chains):
+    """Runway sells 5 and 10 s clips: 20 s of cuts is three shots of 10, 5 and 5 s, each one clip,
+    so the seconds paid for are the seconds on screen (the model's own 6.7 s shots would be billed as
+    three 10 s clips); the final video's metadata shows both numbers."""
+    from videoagent_dagster.tasks.operations import create_task
+
+    vendors = vendor_chains
+    task = create_task({"topic": "Harbour cranes at work", "options": {"duration": 20, "resolution": "180p",
+                                                                         "transition": "cut"}}, store, instance).task
+    result = materialize(instance, task)
+    assert result.success and all(check_results(result).values())
+    board = Storyboard.model_validate_json(store.read_bytes(manifest_key(task, "storyboard")))
+    assert [s.duration for s in board.shots] == [10.0, 5.0, 5.0]
+    assert "Time the shots, in order, to these seconds" in json.loads(vendors.calls["openai.chat"][3])[
+        "messages"][1]["content"]
+    meta = result.asset_materializations_for_node("final_video")[0].metadata
+    assert meta["video_seconds_paid"].value == 20.0 and meta["video_seconds_on_screen"].value == pytest.approx(20)
+    assert sorted(json.loads(b)["duration"] for b in vendors.calls["runway.create"]) == [5, 5, 10]

@@ -20,6 +20,7 @@ from videoagent_dagster.domain.manifests import Narration, NarrationLine, Storyb
 from videoagent_dagster.media.audio import master_soundtrack, narration_track
 from videoagent_dagster.media.probe import media_duration
 from videoagent_dagster.media.subtitles import cues_for_lines, write_ass, write_srt
+from videoagent_dagster.providers.chain import parse_chain
 from videoagent_dagster.providers.speech import SpeechRequest, TTSResource
 from videoagent_dagster.providers.spending import Spending
 from videoagent_dagster.storage.media_store import MediaStore
@@ -50,6 +51,15 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
     spend = Spending(media_store, task)
 
     pinned: dict[str, str] = {}  # the one voice every line keeps to, once the first line has found it
+    narrator = video_brief.options.voice
+
+    def voice_of(speaker: str | None) -> str | None:
+        """The narrator's voice, or a character's own: one of the serving provider's voices, kept for
+        that character in every shot (and every re-run: chosen from its id)."""
+        if speaker is None:
+            return narrator
+        provider = parse_chain("tts", pinned.get("chain") or tts.chain, tts.provider_settings())[0]
+        return provider.character_voice(speaker, video_brief.language, narrator) or narrator
 
     def voice(i: int, shot) -> NarrationLine:
         start, end = starts[i], starts[i] + shot.duration
@@ -57,7 +67,8 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
         if not audio_on or not text:
             return NarrationLine(shot=i + 1, text=text, start=start, end=end,
                                  speech_duration=shot.duration * SILENT_READING_SHARE if text else 0.0)
-        request = SpeechRequest(text=text, language=video_brief.language, voice=video_brief.options.voice,
+        speaker = shot.speaker
+        request = SpeechRequest(text=text, language=video_brief.language, voice=voice_of(speaker),
                                 max_seconds=shot.duration)
         cached, call = tts.generate(request, spend=spend, chain=pinned.get("chain"))
         # The cached speech is a plain WAV whose header counts its samples (TTSResource), whatever
@@ -75,7 +86,7 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
         key = media_store.copy(cached, task_media_key(task, "audio", f"{shot_name(i)}.wav"))
         spoken = min(spoken, shot.duration)
         return NarrationLine(shot=i + 1, text=text, start=start, end=end, audio_key=key, speech_duration=spoken,
-                             call=call)
+                             call=call, speaker=speaker, voice=request.voice)
 
     # One narrator for the whole video: with a fallback chain (`openai,offline`), the first spoken
     # line decides which voice speaks, and every other line is asked of that one only, so a vendor
@@ -126,9 +137,11 @@ def narration(context: dg.AssetExecutionContext, video_brief: Brief, storyboard:
     context.add_output_metadata({
         "lines": dg.MetadataValue.table(
             [dg.TableRecord({"shot": ln.shot, "start_s": round(ln.start, 3), "speech_s": round(ln.speech_duration, 3),
-                             "shot_s": round(ln.end - ln.start, 3), "text": ln.text}) for ln in lines],
+                             "shot_s": round(ln.end - ln.start, 3), "speaker": ln.speaker or "narrator",
+                             "voice": ln.voice or "default", "text": ln.text}) for ln in lines],
             schema=dg.TableSchema(columns=[dg.TableColumn("shot", "int"), dg.TableColumn("start_s", "float"),
                                            dg.TableColumn("speech_s", "float"), dg.TableColumn("shot_s", "float"),
+                                           dg.TableColumn("speaker"), dg.TableColumn("voice"),
                                            dg.TableColumn("text")])),
         "audio": audio_on,
         "music": music or "none",

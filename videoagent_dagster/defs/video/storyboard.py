@@ -26,31 +26,41 @@ from videoagent_dagster.domain.manifests import (
     StyleProfile,
     WrittenScript,
 )
-from videoagent_dagster.domain.plan_rules import PlanRequest, review_storyboard, revise_shots
+from videoagent_dagster.domain.plan_rules import (
+    TRANSITION_SECONDS,
+    PlanRequest,
+    review_storyboard,
+    revise_shots,
+)
 from videoagent_dagster.domain.prompts import storyboard_prompt
 from videoagent_dagster.domain.timing import frame_count
 from videoagent_dagster.providers.llm import LLMResource
 from videoagent_dagster.providers.spending import Spending
+from videoagent_dagster.providers.video import VideoGenResource
 from videoagent_dagster.storage.media_store import MediaStore
 
-TRANSITION_SECONDS = 0.5  # how long two shots overlap at a transition other than a cut
 
 
 @dg.asset(partitions_def=video_tasks, group_name="video", pool="llm", kinds={"json"}, check_specs=STORYBOARD_CHECKS,
           retry_policy=STEP_RETRY_POLICY, code_version=prompt_version("storyboard"))
 @retried_only_when_transient
 def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_profile: StyleProfile, script: WrittenScript,
-               cast: Cast, llm: LLMResource, media_store: MediaStore) -> Iterator:
+               cast: Cast, llm: LLMResource, video_gen: VideoGenResource, media_store: MediaStore) -> Iterator:
     """Shots: description, narration, camera move, shot type, duration, composition, lighting,
     palette, and the cast members each shows."""
     opts = video_brief.options
-    ask = PlanRequest.of(video_brief, storyboard=True)
+    # Timed to the clip lengths the video vendor sells (its paid seconds near the seconds on screen)
+    clip_lengths = video_gen.clip_lengths()
+    ask = PlanRequest.of(video_brief, storyboard=True, clip_lengths=clip_lengths)
     known = {m.id for m in cast.members}
+    characters = {m.id for m in cast.members if m.kind == "character"}
 
     def review(d: StoryboardDraft):
-        # A cast id the cast does not have is dropped (safe: the shot is painted from its words).
-        kept = d.model_copy(update={"shots": [s.model_copy(update={"cast": [c for c in dict.fromkeys(s.cast)
-                                                                            if c in known]}) for s in d.shots]})
+        # A cast id the cast does not have is dropped (safe: the shot is painted from its words), and
+        # a speaker who is not one of its characters gives the line back to the narrator.
+        kept = d.model_copy(update={"shots": [s.model_copy(update={
+            "cast": [c for c in dict.fromkeys(s.cast) if c in known],
+            "speaker": s.speaker if s.speaker in characters else None}) for s in d.shots]})
         return review_storyboard(kept, ask)
 
     # Reviewed against the plan's rules before it is cached: the shot count asked for, durations
@@ -59,8 +69,8 @@ def storyboard(context: dg.AssetExecutionContext, video_brief: Brief, style_prof
     names = [m.model_dump(include={"id", "kind", "name"}) for m in cast.members]
     draft, call = llm.generate("storyboard", StoryboardDraft,
                                storyboard_prompt(video_brief, style_profile, script, ask.shots, prompts_folder(),
-                                                 cast.members),
-                               {**writer_inputs(video_brief, style_profile),
+                                                 cast.members, ask.frames),
+                               {**writer_inputs(video_brief, style_profile, clip_lengths),
                                 "script": script.model_dump(exclude={"call"}), "cast": names},
                                review=review, spend=Spending(media_store, context.partition_key))
     # A user's revisions of single shots win (checked when they were made: tasks.operations.revise_shot).

@@ -96,11 +96,15 @@ def cast_list(members: list[CastMember]) -> str:
 
 
 def storyboard_prompt(brief: Brief, style: StyleProfile, script: Script, shots: int, folder: str | None = None,
-                      cast: list[CastMember] | None = None) -> str:
+                      cast: list[CastMember] | None = None, frames: tuple[int, ...] | None = None) -> str:
+    """`frames`: the shots' lengths when they are timed to the video vendor's clip lengths."""
+    timing = (f"- Time the shots, in order, to these seconds (the video vendor films clips of set lengths): "
+              f"{', '.join(_g(round(f / brief.options.fps, 3)) for f in frames)}." if frames else
+              "- Durations must add up to the requested length.")
     return render("storyboard", brief.language, folder, shots=shots, duration=_g(brief.options.duration),
                   aspect=brief.options.aspect, style_name=style.name, visual_style=style.visual_style,
                   lighting=style.lighting, script=script.model_dump_json(include=set(Script.model_fields)),
-                  cast=cast_list(cast or []))
+                  cast=cast_list(cast or []), timing=timing)
 
 
 def reference_prompt(member: CastMember, style: StyleProfile, folder: str | None = None) -> str:

@@ -123,7 +123,7 @@ def write_script(inputs: dict[str, Any]) -> dict[str, Any]:
     topic, language = inputs["topic"], inputs["language"]
     style = inputs["style"]
     fps = inputs["fps"]
-    frames = plan_shots(inputs["duration"], fps, inputs.get("shots"))
+    frames = inputs.get("frames") or plan_shots(inputs["duration"], fps, inputs.get("shots"))
     groups = group_scenes(len(frames))
     subject = subject_of(topic, language)
     keys = keywords_of(subject, language)
@@ -188,7 +188,7 @@ def cast_of_shot(beat: str, i: int, cast: list[dict[str, Any]], keys: list[str])
 
 def write_storyboard(inputs: dict[str, Any]) -> dict[str, Any]:
     script, style, language, fps = inputs["script"], inputs["style"], inputs["language"], inputs["fps"]
-    frames = plan_shots(inputs["duration"], fps, inputs.get("shots"))
+    frames = inputs.get("frames") or plan_shots(inputs["duration"], fps, inputs.get("shots"))
     groups = group_scenes(len(frames))
     lang = phrases.LANG[language]
     subject = subject_of(inputs["topic"], language)
