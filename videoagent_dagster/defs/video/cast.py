@@ -15,6 +15,7 @@ from videoagent_dagster.defs.video.common import (
     prompt_version,
     prompts_folder,
     retried_only_when_transient,
+    sheet_of,
 )
 from videoagent_dagster.defs.video.partitions import video_tasks
 from videoagent_dagster.defs.video.script import writer_inputs
@@ -30,7 +31,6 @@ from videoagent_dagster.domain.manifests import (
     WrittenScript,
 )
 from videoagent_dagster.domain.prompts import cast_prompt, reference_prompt
-from videoagent_dagster.media.frames import contact_sheet
 from videoagent_dagster.providers.images import FrameRequest, ImageGenResource
 from videoagent_dagster.providers.llm import LLMResource
 from videoagent_dagster.providers.spending import Spending
@@ -109,8 +109,7 @@ def reference_sheets(context: dg.AssetExecutionContext, cast: Cast, style_profil
     sheet = None
     if images:
         sheet_key = task_media_key(task, "references", "contact_sheet.png")
-        with media_store.writing(sheet_key) as tmp:
-            contact_sheet([media_store.path(r.key) for r in images], tmp, thumb_width=240)
+        sheet_of(media_store, sheet_key, [(media_store.path(r.key), r.sha256) for r in images], thumb_width=240)
         sheet = media_store.uri(sheet_key)
         calls = [r.call for r in images]
         metadata.update({

@@ -132,6 +132,21 @@ def calls_summary(calls: Sequence[ProviderCall]) -> dict[str, object]:
     }
 
 
+def sheet_of(media_store, key: str, images: list[tuple[Path, str]], **how) -> None:
+    """A contact sheet of `images` (path, sha256) at `key`, kept from the last run when it was made
+    from the same images the same way (a re-run does not decode every frame again)."""
+    from videoagent_dagster.defs.video.reuse import made_from, remember, reusable
+    from videoagent_dagster.media.frames import contact_sheet
+
+    record_key = key.rsplit(".", 1)[0] + ".inputs.json"
+    digest = made_from([sha for _, sha in images], how)
+    if reusable(media_store, record_key, digest, key):
+        return
+    with media_store.writing(key) as tmp:
+        contact_sheet([path for path, _ in images], tmp, **how)
+    remember(media_store, record_key, digest, key)
+
+
 def image_markdown(image: Path, alt: str, width: int = 640) -> dg.MarkdownMetadataValue:
     """An image shown inline in the UI's metadata (a small JPEG as a data URI)."""
     data = base64.b64encode(preview_jpeg(image, width)).decode("ascii")

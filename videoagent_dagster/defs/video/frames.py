@@ -16,6 +16,7 @@ from videoagent_dagster.defs.video.common import (
     prompt_version,
     prompts_folder,
     retried_only_when_transient,
+    sheet_of,
 )
 from videoagent_dagster.defs.video.partitions import video_tasks
 from videoagent_dagster.domain.keys import shot_name, task_media_key
@@ -30,7 +31,6 @@ from videoagent_dagster.domain.manifests import (
     StyleProfile,
 )
 from videoagent_dagster.domain.prompts import image_prompt, judge_prompt, with_critique
-from videoagent_dagster.media.frames import contact_sheet
 from videoagent_dagster.providers.images import FrameRequest, ImageGenResource
 from videoagent_dagster.providers.spending import Spending
 from videoagent_dagster.providers.vision import VisionResource
@@ -53,6 +53,7 @@ def first_frames(context: dg.AssetExecutionContext, storyboard: Storyboard, styl
     spend = Spending(media_store, task)
     folder = prompts_folder()
     references = reference_sheets.by_member()
+    looks = vision.looks()  # (offline: nothing looks, nothing to hash for it)
 
     def paint(i: int, shot: Shot) -> FrameItem:
         shown = cast.of(shot.cast)
@@ -75,7 +76,7 @@ def first_frames(context: dg.AssetExecutionContext, storyboard: Storyboard, styl
             )
             cached, call = image_gen.generate(request, spend=spend, reference_hashes=tuple(r.sha256 for r in refs))
             score, reason, judged_by = vision.judge(
-                question, (media_store.path(cached), media_store.sha256(cached)),
+                question, (media_store.path(cached), media_store.sha256(cached) if looks else ""),
                 [(names[r.member], media_store.path(r.key), r.sha256) for r in refs], spend=spend)
             candidates.append(FrameCandidate(key=cached, prompt=prompt, score=score, reason=reason, call=call,
                                              judge_call=judged_by))
@@ -91,9 +92,8 @@ def first_frames(context: dg.AssetExecutionContext, storyboard: Storyboard, styl
     frames = for_each_shot(context, storyboard.shots, paint, max_workers=image_gen.max_concurrency,
                            stage="first frames")
     sheet_key = task_media_key(task, "frames", "contact_sheet.png")
-    with media_store.writing(sheet_key) as tmp:
-        contact_sheet([media_store.path(f.key) for f in frames], tmp,
-                      marks=[_mark(f, vision.threshold) for f in frames])
+    sheet_of(media_store, sheet_key, [(media_store.path(f.key), f.sha256) for f in frames],
+             marks=[_mark(f, vision.threshold) for f in frames])
     # every painting and every look the checker took, the candidates not kept included
     calls = [c.call for f in frames for c in f.candidates]
     looks = [c.judge_call for f in frames for c in f.candidates if c.judge_call is not None]
