@@ -64,7 +64,7 @@ def test_a_tick_whose_result_was_lost_is_asked_again(store, instance, inbox, mon
     is still in the inbox, so the next tick asks for the same run again — once the budget is full it
     still does (its budget was counted when it was taken)."""
     monkeypatch.setenv("VIDEOAGENT_VIDEO", "runway:gen4_turbo")
-    monkeypatch.setenv("VIDEOAGENT_DAILY_BUDGET_USD", "4")
+    monkeypatch.setenv("VIDEOAGENT_DAILY_BUDGET_USD", "3")  # one 30 s Runway video ($1.75 of clips), not two
     inbox.write_bytes("ana/a.json", json.dumps({"topic": "Harbours", "user": "ana", "options": {"duration": 30}}).encode())
     lost = tick(instance, store)  # never applied
     inbox.write_bytes("ana/b.json", json.dumps({"topic": "Bridges", "user": "ana", "options": {"duration": 30}}).encode())
