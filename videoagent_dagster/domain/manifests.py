@@ -249,6 +249,8 @@ class ClipItem(Manifest):
     attempts: list[dict] = Field(default_factory=list)  # each try and its quality verdict
     # What the composer needs to know of the clip: frames and rate (media.compose `signatures`)
     signature: dict = Field(default_factory=dict)
+    score: int | None = None  # the quality checker's for its middle frame (None: not judged)
+    judge_calls: list[ProviderCall] = Field(default_factory=list)  # each look the checker took
 
 
 class ShotClips(Manifest):

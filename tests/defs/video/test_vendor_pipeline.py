@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from videoagent_dagster.domain.keys import manifest_key
-from videoagent_dagster.domain.manifests import FinalVideo, Storyboard
+from videoagent_dagster.domain.manifests import FinalVideo, ShotClips, Storyboard
 from videoagent_dagster.media.probe import probe
 
 from .helpers import check_results, materialize, submit
@@ -320,7 +320,11 @@ def test_the_quality_checker_looks_and_a_low_frame_is_painted_again_with_its_cri
     first = vendors.vision_requests[0]
     assert first["labels"] == ["Image: the frame", "Image: reference image of The keeper"]
     assert first["images"][1] == keeper and "yellow oilskin coat" in first["prompt"]
-    assert len(vendors.vision_requests) == 5 and vendors.count("openai.edits") == 5
+    # five looks at frames, then one at each clip's middle frame (8: kept)
+    assert len(vendors.vision_requests) == 7 and vendors.count("openai.edits") == 5
+    assert all("middle frame" in r["prompt"] for r in vendors.vision_requests[5:])
+    clips = ShotClips.model_validate_json(store.read_bytes(manifest_key(task, "shot_clips")))
+    assert [c.score for c in clips.clips] == [8, 8]
     check = {e.check_name: e for e in result.get_asset_check_evaluations()}["frames_show_their_shots"]
     assert not check.passed and check.metadata["lowest_score"].value == 4
     meta = result.asset_materializations_for_node("first_frames")[0].metadata
@@ -328,7 +332,7 @@ def test_the_quality_checker_looks_and_a_low_frame_is_painted_again_with_its_cri
 
     # A re-run judges nothing again: the verdicts are cached with the frames they judged.
     again = materialize(instance, task, selection="first_frames")
-    assert again.success and len(vendors.vision_requests) == 5 and vendors.count("openai.edits") == 5
+    assert again.success and len(vendors.vision_requests) == 7 and vendors.count("openai.edits") == 5
 
 
 def test_an_answer_out_of_range_is_asked_again_and_a_failing_checker_leaves_frames_not_judged(
@@ -347,7 +351,8 @@ def test_an_answer_out_of_range_is_asked_again_and_a_failing_checker_leaves_fram
     result = materialize(instance, task)
     assert result.success
     frames = FirstFrames.model_validate_json(store.read_bytes(manifest_key(task, "first_frames")))
-    assert [f.score for f in frames.frames] == [8, 8] and vendors.count("anthropic.messages") == 3
+    assert [f.score for f in frames.frames] == [8, 8]
+    assert vendors.count("anthropic.messages") == 5  # a frame asked twice, the other frame, two clips
 
     # The vision vendor refusing every look: with `offline` after it, the frames are not judged (and
     # say why), never passed as judged; the video is made.
@@ -356,7 +361,7 @@ def test_an_answer_out_of_range_is_asked_again_and_a_failing_checker_leaves_fram
                          "options": {"duration": 5, "resolution": "180p", "shots": 2}}, store, instance).task
     refusal = Response('{"type": "error", "error": {"type": "invalid_request_error", "message": "image too large"}}',
                        status=400, content_type="application/json")
-    vendors.fail("anthropic.messages", refusal, refusal)
+    vendors.fail("anthropic.messages", *[refusal] * 4)  # both frames and both clips
     result = materialize(instance, other)
     assert result.success
     frames = FirstFrames.model_validate_json(store.read_bytes(manifest_key(other, "first_frames")))
@@ -365,6 +370,8 @@ def test_an_answer_out_of_range_is_asked_again_and_a_failing_checker_leaves_fram
     check = {e.check_name: e for e in result.get_asset_check_evaluations()}["frames_show_their_shots"]
     assert check.passed and check.metadata["lowest_score"].value == "not judged"
     assert check.metadata["not_judged"].value == 2
+    clips = ShotClips.model_validate_json(store.read_bytes(manifest_key(other, "shot_clips")))
+    assert [c.score for c in clips.clips] == [None, None]
 
 
 def test_revising_one_shot_paints_films_and_speaks_only_that_shot_again(store, instance, vendor_chains):
@@ -412,3 +419,30 @@ def test_shots_are_timed_to_the_clip_lengths_the_video_vendor_sells(store, insta
     meta = result.asset_materializations_for_node("final_video")[0].metadata
     assert meta["video_seconds_paid"].value == 20.0 and meta["video_seconds_on_screen"].value == pytest.approx(20)
     assert sorted(json.loads(b)["duration"] for b in vendors.calls["runway.create"]) == [5, 5, 10]
+
+
+def test_a_clip_whose_middle_frame_scores_low_is_made_again_with_the_critique(store, instance, vendor_chains,
+                                                                              monkeypatch):
+    vendors = vendor_chains
+    monkeypatch.setenv("VIDEOAGENT_VISION", "openai:gpt-4.1-mini")
+    monkeypatch.setenv("VIDEOAGENT_SHOT_CONCURRENCY", "1")
+    task = submit(store, instance, "Lighthouses of the north", duration=5, resolution="180p", shots=2)
+    vendors.vision_scores += [8, 8, 3, 9]  # the two frames; shot 1's clip, then its second take
+    # the second take is another picture (the same bytes again would be the same verdict, from the cache)
+    import subprocess
+
+    take = subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=256x144:rate=24:d=5", "-c:v",
+                           "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-movflags",
+                           "frag_keyframe+empty_moov", "-f", "mp4", "-"], capture_output=True, check=True).stdout
+    vendors.job_script += [{}, {"clip": take}]
+    result = materialize(instance, task)
+    assert result.success and all(check_results(result).values())
+    clips = ShotClips.model_validate_json(store.read_bytes(manifest_key(task, "shot_clips")))
+    assert [c.score for c in clips.clips] == [9, 8]
+    assert [a.get("score") for a in clips.clips[0].attempts] == [3, 9]
+    assert vendors.count("runway.create") == 3  # one clip made again
+    second = json.loads(vendors.calls["runway.create"][1])
+    assert "A reviewer found the previous attempt lacking: Scored 3: the keeper is missing." in second["promptText"]
+    final = FinalVideo.model_validate_json(store.read_bytes(manifest_key(task, "final_video")))
+    looks = 4 * (1200 * 0.4 + 800 * 1.6) / 1e6  # four looks at gpt-4.1-mini prices
+    assert final.total_cost_usd > looks

@@ -105,7 +105,7 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
         thumbnail(video, tmp, at=storyboard.shots[0].duration / 2)
     srt_key = media_store.copy(narration.subtitles_srt, task_media_key(task, "final", "subtitles.srt"))
     calls = [*storyboard.calls, *first_frames.reference_calls, *first_frames.calls(),
-             *(c.call for c in shot_clips.clips),
+             *(c.call for c in shot_clips.clips), *(j for c in shot_clips.clips for j in c.judge_calls),
              *(ln.call for ln in narration.lines if ln.call)]
     v = facts["video"]
     result = FinalVideo(
