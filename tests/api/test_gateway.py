@@ -283,3 +283,10 @@ def test_revising_a_cast_member_remakes_only_the_shots_showing_it(service, ana):
         assert again["status"] == "completed", again
         assert sorted(calls.read_text().splitlines()[len(before):]) == showing  # only its shots filmed again
         assert [m["revised"] for m in http.get(f"/api/v1/tasks/{task}/cast").json()] == [True, False]
+        # The task's history shows both cuts, the first still downloadable beside the new one.
+        cuts = http.get(f"/api/v1/tasks/{task}/history").json()
+        assert [c["current"] for c in cuts] == [False, True] and cuts[0]["made_at"] <= cuts[1]["made_at"]
+        for cut in cuts:
+            got = httpx.get(cut["video"], timeout=30)
+            assert got.status_code == 200 and got.content[4:8] == b"ftyp" and len(got.content) == cut["size_bytes"]
+        assert httpx.get(cuts[0]["video"], timeout=30).content != httpx.get(cuts[1]["video"], timeout=30).content

@@ -177,6 +177,14 @@ class CastRevision(BaseModel):
                              description="the member's new visual description, repeated in every shot showing it")
 
 
+class Cut(BaseModel):
+    made_at: str
+    duration: float
+    size_bytes: int
+    current: bool = Field(description="the task's video now; the others are the cuts made before it")
+    video: str = Field(description="a signed link to the cut")
+
+
 class CastEntry(BaseModel):
     id: str
     kind: str
@@ -541,6 +549,21 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
             raise HTTPException(409, str(e)) from None
         g.tracker.relaunched(task_id, run_id)
         return state(g, task_id, created_at, base_url(request))
+
+    @app.get("/api/v1/tasks/{task_id}/history", tags=["tasks"], response_model=list[Cut])
+    def history(request: Request, task_id: str, who: Who) -> list[dict[str, Any]]:
+        """Every cut the task has made, oldest first, each with a signed link: a revision's new cut
+        does not take the earlier ones away."""
+        g = gw(request)
+        owned(g, who, task_id)
+        final = final_video_of(g.store, task_id)
+        if final is None:
+            return []
+        base, signer = base_url(request), g.links
+        cuts = [{"made_at": c.made_at, "duration": c.duration, "size_bytes": c.size_bytes, "current": False,
+                 "video": base + signer.sign(link_path(task_id, f"cut_{i + 1}"))} for i, c in enumerate(final.history)]
+        return cuts + [{"made_at": final.made_at, "duration": final.duration, "size_bytes": final.size_bytes,
+                        "current": True, "video": base + signer.sign(link_path(task_id, "video"))}]
 
     @app.get("/api/v1/tasks/{task_id}/cast", tags=["tasks"], response_model=list[CastEntry])
     def get_cast(request: Request, task_id: str, who: Who) -> list[dict[str, Any]]:

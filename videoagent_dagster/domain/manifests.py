@@ -283,6 +283,16 @@ class Narration(Manifest):
     subtitles_ass: str
 
 
+class PastCut(Manifest):
+    """A cut the task made before its latest one (kept when the video was made again)."""
+
+    key: str
+    uri: str
+    made_at: str
+    duration: float
+    size_bytes: int
+
+
 class FinalVideo(Manifest):
     key: str
     uri: str
@@ -299,6 +309,8 @@ class FinalVideo(Manifest):
     shots: int
     style: str
     total_cost_usd: float  # what every result in the video cost when it was made, cache hits included
+    made_at: str = ""  # when this cut was made (ISO 8601, UTC)
+    history: list[PastCut] = Field(default_factory=list)  # the cuts made before it, oldest first
 
 
 class EditorExport(Manifest):

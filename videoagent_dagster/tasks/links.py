@@ -47,11 +47,11 @@ class LinkSigner:
 
 
 class UnknownFile(KeyError):
-    """A file name no task has (not one of FILES nor frame_N)."""
+    """A file name no task has (not one of FILES, frame_N nor cut_N)."""
 
 
 def file_key(store: MediaStore, task: str, name: str) -> str | None:
-    """Where a task's file named `name` (FILES, or frame_N) is in the media store; None while the
+    """Where a task's file named `name` (FILES, frame_N, or cut_N: an earlier cut) is in the media store; None while the
     task has not made it. The one map from the names links and the API use to storage keys."""
     from videoagent_dagster.domain.keys import manifest_key, task_media_key
     from videoagent_dagster.domain.manifests import EditorExport, FinalVideo
@@ -73,6 +73,11 @@ def file_key(store: MediaStore, task: str, name: str) -> str | None:
             if store.exists(export) else None
     if re.fullmatch(r"frame_[0-9]{1,4}", name):
         return task_media_key(task, "frames", f"shot_{int(name[6:]):03d}.png")
+    if re.fullmatch(r"cut_[0-9]{1,4}", name):  # an earlier cut, by its place in the task's history (1 = the first)
+        final = manifest_key(task, "final_video")
+        history = FinalVideo.model_validate_json(store.read_bytes(final)).history if store.exists(final) else []
+        n = int(name[4:])
+        return history[n - 1].key if 1 <= n <= len(history) else None
     raise UnknownFile(name)
 
 

@@ -2,6 +2,7 @@
 
 
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -23,11 +24,12 @@ from videoagent_dagster.defs.video.common import image_markdown
 from videoagent_dagster.defs.video.partitions import video_tasks
 from videoagent_dagster.defs.video.reuse import made_from, remember, reusable
 from videoagent_dagster.domain.brief import Brief
-from videoagent_dagster.domain.keys import task_media_key
+from videoagent_dagster.domain.keys import manifest_key, task_media_key
 from videoagent_dagster.domain.manifests import (
     FinalVideo,
     FirstFrames,
     Narration,
+    PastCut,
     ShotClips,
     Storyboard,
 )
@@ -46,6 +48,23 @@ class ComposeConfig(dg.Config):
     preset: str = "veryfast"
     crf: int = 21
     encoder: str = "auto"
+
+
+def _manifest(media_store: MediaStore, task: str) -> FinalVideo | None:
+    key = manifest_key(task, "final_video")
+    return FinalVideo.model_validate_json(media_store.read_bytes(key)) if media_store.exists(key) else None
+
+
+def past_cuts(media_store: MediaStore, task: str) -> list[PastCut]:
+    """The task's history with its current cut added, copied aside (tasks/{task}/final/history/), for
+    a new cut about to replace it; the history as it is when there is no cut yet."""
+    previous = _manifest(media_store, task)
+    if previous is None or not media_store.exists(previous.key):
+        return previous.history if previous is not None else []
+    stamp = (previous.made_at or "earlier").replace(":", "").replace("-", "").replace("+0000", "Z")
+    kept = media_store.copy(previous.key, task_media_key(task, "final", f"history/{stamp}.mp4"))
+    return [*previous.history, PastCut(key=kept, uri=media_store.uri(kept), made_at=previous.made_at or "",
+                                       duration=previous.duration, size_bytes=previous.size_bytes)]
 
 
 SUBTITLE_LANGUAGE = {"en": "eng", "zh": "zho", "ja": "jpn"}  # ISO 639-2, as MP4 subtitle tracks name them
@@ -82,12 +101,19 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
     digest = made_from(*clips, {k: v for k, v in how.items() if not isinstance(v, Path)},
                        *(how[k] for k in ("audio", "music", "burn_subtitles", "soft_subtitles")), look_at_settings())
     record = reusable(media_store, record_key, digest, video_key)
+    previous = _manifest(media_store, task)
+    made_at = previous.made_at if record and previous is not None and previous.made_at else \
+        datetime.now(timezone.utc).isoformat(timespec="seconds")
+    history = previous.history if previous is not None else []
     if record:
         video = media_store.path(video_key)
         composed = Composed(**record["composed"])
         facts, found = record["facts"], None
         context.log.info(f"final video: made earlier from the same inputs ({composed.method}), kept")
     else:
+        # A new cut of a task that had one (a revision, say): the old one is kept in the task's history,
+        # and stays where it is until the new one replaces it (media_store.writing).
+        history = past_cuts(media_store, task)
         with media_store.writing(video_key) as tmp:
             composed = compose(clips, tmp, signatures=[c.signature or None for c in shot_clips.clips],
                                detect_stretches=STRETCHES, **how)
@@ -113,7 +139,7 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
         height=v["height"], fps=v["fps"], codec=v["codec"], audio_codec=facts["audio"] and facts["audio"]["codec"],
         bitrate=facts["bitrate"], size_bytes=facts["size_bytes"], thumbnail=media_store.uri(thumb_key),
         subtitles=media_store.uri(srt_key), shots=len(storyboard.shots), style=storyboard.style,
-        total_cost_usd=round(sum(c.made_cost_usd for c in calls), 4),
+        total_cost_usd=round(sum(c.made_cost_usd for c in calls), 4), made_at=made_at, history=history,
     )
     yield dg.Output(result, metadata={
         "video": dg.MetadataValue.path(result.uri),
@@ -132,6 +158,7 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
         # what the video vendor billed for the clips this video uses, beside what it shows (offline: 0)
         "video_seconds_paid": round(sum(c.call.usage.get("video_seconds", 0.0) for c in shot_clips.clips), 3),
         "video_seconds_on_screen": round(result.duration, 3),
+        "earlier_cuts": len(history),
     })
     if found is None:
         seen = as_found(record["found"])
