@@ -80,6 +80,7 @@ class FakeVendors:
         self.edit_requests: list[dict] = []  # image edits as received: {"prompt", "images": [bytes], "model"}
         self.vision_scores: list[int] = []  # scores the vision model gives, in order (then 8)
         self.vision_requests: list[dict] = []  # {"prompt", "labels": [str], "images": [bytes]} as received
+        self.runway_images: list[dict] = []  # text_to_image bodies as received (references decoded)
         self.speech_seconds = 0.8
         self.lost: dict[str, int] = {}  # file name → 404s left
         self.jobs: dict[str, dict] = {}
@@ -134,6 +135,7 @@ class FakeVendors:
         ("anthropic.messages", "POST", r"^/anthropic/v1/messages$"),
         ("stability.generate", "POST", r"^/stability/v2beta/stable-image/generate/\w+$"),
         ("runway.create", "POST", r"^/runway/v1/image_to_video$"),
+        ("runway.image", "POST", r"^/runway/v1/text_to_image$"),
         ("runway.task", "GET", r"^/runway/v1/tasks/(?P<id>[\w-]+)$"),
         ("runway.delete", "DELETE", r"^/runway/v1/tasks/(?P<id>[\w-]+)$"),
         ("veo.create", "POST", r"^/veo/v1beta1/publishers/google/models/(?P<model>[\w.-]+):predictLongRunning$"),
@@ -351,7 +353,7 @@ class FakeVendors:
             if expired:
                 job["expired"] = expired - 1
                 return "SUCCEEDED", f"{self.url}/files/expired-{job['polls']}.mp4", None
-            name = f"clip-{job_id[:8]}.mp4"
+            name = f"image-{job_id[:8]}.png" if job.get("image") else f"clip-{job_id[:8]}.mp4"
             if job.get("lost") and name not in self.lost:
                 self.lost[name] = job["lost"]
             return "SUCCEEDED", f"{self.url}/files/{name}", None
@@ -361,6 +363,22 @@ class FakeVendors:
         assert body["promptImage"].startswith("data:image/png;base64,") and request.headers["X-Runway-Version"]
         return _json({"id": self._new_job(body.get("duration", 5)),
                       "estimatedCost": {"credits": body.get("duration", 5) * 5}})
+
+    def _runway_image(self, request: Request) -> Response:
+        """text_to_image: a task whose output is a PNG; references are data URIs, each with a tag the
+        prompt names as @tag (Runway refuses a reference it cannot read)."""
+        body = request.get_json()
+        refs = body.get("referenceImages") or []
+        for ref in refs:
+            if not ref["uri"].startswith("data:image/") or f"@{ref['tag']}" not in body["promptText"]:
+                return _json({"error": "referenceImages: each needs an image and its @tag in promptText"}, 400)
+        with self.lock:
+            self.runway_images.append({**body, "references": [base64.b64decode(r["uri"].split(",", 1)[1])
+                                                              for r in refs]})
+        job_id = self._new_job()
+        with self.lock:
+            self.jobs[job_id]["image"] = True
+        return _json({"id": job_id})
 
     def _runway_task(self, request: Request, id: str) -> Response:
         status, url, failure = self._job_state(id)
@@ -444,4 +462,6 @@ class FakeVendors:
                 return Response("Not Found", status=404, content_type="text/plain")
             clip = next((j["clip"] for j in self.jobs.values() if "clip" in j and name == f"clip-{j['id'][:8]}.mp4"),
                         self.clip)
+        if name.startswith("image-"):
+            return Response(_png(200, 112, (int(name[6:8], 16), 90, 160)), content_type="image/png")
         return Response(clip, content_type="video/mp4")

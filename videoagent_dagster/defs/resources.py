@@ -40,7 +40,7 @@ def build_resources(settings: Settings | None = None) -> dict:
         "io_manager": manifest_io_manager,
         "llm": LLMResource(chain=_from_env(s, "llm"), **vendor),
         "image_gen": ImageGenResource(chain=_from_env(s, "image"), max_concurrency=s.shot_workers("image", 4),
-                                      **vendor),
+                                      poll_s=s.video_poll_s, **vendor),
         # ffmpeg encodes are CPU-bound: one per core by default.
         "video_gen": VideoGenResource(chain=_from_env(s, "video"),
                                       max_concurrency=s.shot_workers("video", os.cpu_count() or 2),

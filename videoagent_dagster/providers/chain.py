@@ -37,7 +37,7 @@ STAGES = ("llm", "image", "video", "tts", "vision")
 # The vendor modules (one per vendor) whose providers serve each stage; each registers its own.
 STAGE_MODULES = {
     "llm": ("offline", "openai", "compatible", "anthropic"),
-    "image": ("offline", "openai", "stability"),
+    "image": ("offline", "openai", "stability", "runway"),
     "video": ("offline", "runway", "veo", "fal"),
     "tts": ("offline", "openai"),
     "vision": ("offline", "openai", "anthropic"),

@@ -52,6 +52,10 @@ class ImageGenResource(StageResource):
         return "image"
 
     max_concurrency: int = 4
+    poll_s: float = 2.0  # how often a vendor's image task is asked about (Runway's are tasks, not answers)
+
+    def provider_settings(self):
+        return {**super().provider_settings(), "poll_s": self.poll_s}
 
     def generate(self, request: FrameRequest, spend: Spending | None = None,
                  reference_hashes: tuple[str, ...] = ()) -> tuple[str, ProviderCall]:

@@ -1,13 +1,21 @@
-"""Runway image-to-video through the runwayml SDK (RUNWAYML_API_SECRET, RUNWAYML_BASE_URL)."""
+"""Runway through the runwayml SDK (RUNWAYML_API_SECRET, RUNWAYML_BASE_URL): image-to-video, and
+text-to-image with reference images."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from pathlib import Path
 
+from videoagent_dagster.media.frames import fit_image
 from videoagent_dagster.providers.chain import register
+from videoagent_dagster.providers.errors import VendorError, VendorRefused, VendorTransient
+from videoagent_dagster.providers.images import ImageProvider
 from videoagent_dagster.providers.jobs import JobState
+from videoagent_dagster.providers.retry import call_safely
 from videoagent_dagster.providers.vendor_sdk import (
     env_base_url,
+    http_client,
     orientation,
     pooled,
     require_env,
@@ -68,3 +76,51 @@ class RunwayVideo(RemoteVideoProvider):
             return JobState("failed", error=f"{reason}{f' ({code})' if code else ''}",
                             retryable=task.status == "FAILED" and code.upper().startswith("INTERNAL"))
         return JobState("running")
+
+
+@register("image", "runway", "gen4_image")
+@dataclass
+class RunwayImages(ImageProvider):
+    """Runway text-to-image (gen4_image): a frame painted from the reference images of the cast members
+    its shot shows (up to three, tagged and named in the prompt as Runway's guide asks: `@tag`), polled
+    to its end and cropped to the frame size."""
+
+    sdk_modules = ("runwayml", "httpx")
+
+    RATIOS = {"landscape": "1920:1080", "portrait": "1080:1920", "square": "1024:1024"}
+    MAX_REFERENCES = 3
+
+    def client(self, retries: int):
+        return runway_client(require_env("RUNWAYML_API_SECRET", self.name), env_base_url("RUNWAYML_BASE_URL"),
+                             retries, self.timeout())
+
+    def render(self, request, out):
+        refs = [Path(r) for r in request.references[:self.MAX_REFERENCES]]
+        tags = [f"ref{i + 1}" for i in range(len(refs))]
+        prompt = (f"{' and '.join('@' + t for t in tags)} as in the references. " if refs else "") + request.prompt
+        try:
+            task = call_safely(lambda: self.client(0).text_to_image.create(  # created once: see retry.py
+                model=self.model, prompt_text=prompt[:1000], ratio=self.RATIOS[orientation(request.width,
+                                                                                            request.height)],
+                **({"reference_images": [{"uri": frame_data_uri(r), "tag": t} for r, t in zip(refs, tags)]}
+                   if refs else {})), retries=self.retries())
+            deadline = time.monotonic() + float(self.setting("image_deadline_s", 300))
+            while True:
+                state = self.client(self.retries()).tasks.retrieve(task.id)
+                if state.status == "SUCCEEDED":
+                    break
+                if state.status in ("FAILED", "CANCELLED"):
+                    code = getattr(state, "failure_code", None) or ""
+                    message = f"{self.name} ended the image task {state.status}: {state.failure or ''} ({code})"
+                    raise (VendorTransient if code.upper().startswith("INTERNAL") else VendorRefused)(message)
+                if time.monotonic() > deadline:
+                    raise VendorTransient(f"{self.name}: the image task {task.id} was still {state.status}")
+                time.sleep(float(self.setting("poll_s", 2.0)))
+            response = http_client(self.timeout()).get(state.output[0], follow_redirects=True)
+            response.raise_for_status()
+        except VendorError:
+            raise
+        except Exception as e:  # noqa: BLE001
+            raise self.explain(e, "RUNWAYML_API_SECRET") from e
+        fit_image(response.content, out, request.width, request.height)
+        return {"images": 1}

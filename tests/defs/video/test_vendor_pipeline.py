@@ -446,3 +446,25 @@ def test_a_clip_whose_middle_frame_scores_low_is_made_again_with_the_critique(st
     final = FinalVideo.model_validate_json(store.read_bytes(manifest_key(task, "final_video")))
     looks = 4 * (1200 * 0.4 + 800 * 1.6) / 1e6  # four looks at gpt-4.1-mini prices
     assert final.total_cost_usd > looks
+
+
+def test_runway_paints_the_frames_from_the_cast_reference_images(store, instance, vendor_chains, monkeypatch):
+    """With Runway's gen4_image, each frame of a shot showing a cast member is a text-to-image task
+    carrying the member's reference image, tagged and named in the prompt."""
+    from videoagent_dagster.domain.manifests import ReferenceSheets
+
+    vendors = vendor_chains
+    monkeypatch.setenv("VIDEOAGENT_IMAGE", "runway:gen4_image")
+    task = submit(store, instance, "Lighthouses of the north", duration=5, resolution="180p", shots=2)
+    result = materialize(instance, task)
+    assert result.success and all(check_results(result).values())
+    refs = ReferenceSheets.model_validate_json(store.read_bytes(manifest_key(task, "reference_sheets")))
+    by_member = {m: store.read_bytes(r.key) for m, r in refs.by_member().items()}
+    references = [r for r in vendors.runway_images if r.get("referenceImages")]
+    assert len(vendors.runway_images) == 4 and len(references) == 2  # two reference images, then two frames
+    for r in references:
+        assert r["promptText"].startswith("@ref1 as in the references.") and r["model"] == "gen4_image"
+        assert r["references"][0] in by_member.values()
+    assert {r["references"][0] for r in references} == set(by_member.values())  # each shot its own member
+    final = FinalVideo.model_validate_json(store.read_bytes(manifest_key(task, "final_video")))
+    assert final.total_cost_usd > 4 * 0.08
