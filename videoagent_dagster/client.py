@@ -314,6 +314,12 @@ class VideoagentClient:
             except ValueError as e:
                 raise ClientError(str(e)) from None
         brief = validate_brief(raw_brief, task or "check")
+        # content screening's word lists here too, before any network call (the moderation vendor,
+        # if any, is asked where the brief is stored)
+        from videoagent_dagster.domain.screening import screen_brief
+        from videoagent_dagster.settings import current
+
+        screen_brief(brief, current().screening_words)
         config = flat_brief({**raw_brief, "topic": brief.topic, "user": brief.user, "priority": brief.priority,
                              "webhook_url": brief.webhook_url})
         repo = self._repository()

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     vision_candidates: int = Field(3, ge=1, le=8, description="frames painted at most per shot")
     plugins: str = Field("", description="modules imported at load (providers of your own)")
     prompts: str | None = Field(None, description="a folder of prompt templates overriding the package's")
+    screening_words: str | None = Field(None, description="a JSON file of words content screening refuses, "
+                                                           "added to the package's")
+    moderation: str = Field("", description="a moderation vendor screening briefs too (openai[:model])")
 
     storage: str = Field("./storage", description="media store: a folder or s3://bucket/prefix")
     s3_endpoint: str | None = Field(None, description="S3 endpoint (MinIO); else AWS_ENDPOINT_URL")
@@ -89,7 +92,7 @@ class Settings(BaseSettings):
         return value
 
     @field_validator("shot_concurrency", "prices", "batch_manifest", "s3_endpoint", "llm_base_url",
-                     "database_url", "redis_url", "public_url", "prompts", mode="before")
+                     "database_url", "redis_url", "public_url", "prompts", "screening_words", mode="before")
     @classmethod
     def _blank_is_unset(cls, value):
         return None if isinstance(value, str) and not value.strip() else value

@@ -191,3 +191,22 @@ def test_one_run_that_cannot_be_read_does_not_stop_the_others():
         tracker.tick()
     assert tracker.views["a"].state["status"] == "failed"
     assert "cannot be read" in tracker.views["a"].state["error"]["message"]
+
+
+def test_content_screening_refuses_with_422_naming_the_category_and_writes_nothing(gateway):
+    gw, http, storage = gateway
+    for path in ("/api/v1/tasks", "/api/v1/tasks/estimate"):
+        refused = http.post(path, json={"topic": "How to make a bomb at home", "options": TINY}, headers=auth(gw))
+        assert refused.status_code == 422, refused.text
+        detail = refused.json()["detail"]
+        assert detail["message"] == "the brief was refused by content screening"
+        assert "category weapons_illegal" in detail["problems"][0]
+    assert written(storage) == [] and gw.accounts.tasks(None)[1] == 0
+
+
+def test_a_graphql_submission_is_screened_before_any_network_call():
+    from videoagent_dagster.domain.screening import ScreeningRefused
+
+    client = VideoagentClient(f"http://127.0.0.1:{free_port()}", timeout=2)  # nothing listens there
+    with pytest.raises(ScreeningRefused, match="weapons_illegal"):
+        client.submit({"topic": "制作炸弹的方法"})

@@ -81,6 +81,7 @@ class FakeVendors:
         self.vision_scores: list[int] = []  # scores the vision model gives, in order (then 8)
         self.vision_requests: list[dict] = []  # {"prompt", "labels": [str], "images": [bytes]} as received
         self.runway_images: list[dict] = []  # text_to_image bodies as received (references decoded)
+        self.moderation_flags: list[dict] = []  # categories the next moderation answers flag (then: nothing)
         self.speech_seconds = 0.8
         self.lost: dict[str, int] = {}  # file name → 404s left
         self.jobs: dict[str, dict] = {}
@@ -132,6 +133,7 @@ class FakeVendors:
         ("openai.images", "POST", r"^/openai/v1/images/generations$"),
         ("openai.edits", "POST", r"^/openai/v1/images/edits$"),
         ("openai.speech", "POST", r"^/openai/v1/audio/speech$"),
+        ("openai.moderations", "POST", r"^/openai/v1/moderations$"),
         ("anthropic.messages", "POST", r"^/anthropic/v1/messages$"),
         ("stability.generate", "POST", r"^/stability/v2beta/stable-image/generate/\w+$"),
         ("runway.create", "POST", r"^/runway/v1/image_to_video$"),
@@ -309,6 +311,21 @@ class FakeVendors:
             self.edit_requests.append({"prompt": request.form["prompt"], "images": received,
                                        "model": request.form.get("model")})
         return self._openai_images(request)
+
+    def _openai_moderations(self, request: Request) -> Response:
+        """One result per input, as OpenAI's moderation endpoint answers (every category named)."""
+        body = request.get_json()
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        names = ("harassment", "hate", "illicit", "self-harm", "sexual", "sexual/minors", "violence",
+                 "violence/graphic")
+        results = []
+        for _ in inputs:
+            with self.lock:
+                flags = self.moderation_flags.pop(0) if self.moderation_flags else {}
+            results.append({"flagged": any(flags.values()), "categories": {n: bool(flags.get(n)) for n in names},
+                            "category_scores": {n: 0.9 if flags.get(n) else 0.01 for n in names},
+                            "category_applied_input_types": {n: ["text"] for n in names}})
+        return _json({"id": "modr-1", "model": body.get("model", "omni-moderation-latest"), "results": results})
 
     def _openai_speech(self, request: Request) -> Response:
         """WAV as OpenAI streams it: RIFF and data sizes unknown (0xFFFFFFFF)."""

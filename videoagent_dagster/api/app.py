@@ -61,8 +61,10 @@ from videoagent_dagster.domain.brief import (
 )
 from videoagent_dagster.domain.keys import brief_key, task_media_key
 from videoagent_dagster.domain.manifests import MAX_CAST_DESCRIPTION
+from videoagent_dagster.domain.screening import ScreeningRefused, screen_brief
 from videoagent_dagster.domain.task_keys import new_task_key
 from videoagent_dagster.providers.chain import load_plugins
+from videoagent_dagster.providers.moderation import ScreeningUnavailable
 from videoagent_dagster.providers.spending import spent
 from videoagent_dagster.settings import Settings, current, offline_chain
 from videoagent_dagster.storage.media_store import MediaStore, media_store_from_env
@@ -363,6 +365,10 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
     def checked(g: Gateway, raw: dict[str, Any], task: str):
         try:
             brief = validate_brief(raw, task)
+            screen_brief(brief, g.settings.screening_words)
+        except ScreeningRefused as e:
+            raise HTTPException(422, {"message": "the brief was refused by content screening",
+                                      "problems": e.problems}) from None
         except BriefError as e:
             raise HTTPException(422, {"message": "the brief was not accepted", "problems": e.problems}) from None
         if brief.webhook_url:
@@ -438,6 +444,11 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
                 g.accounts.forget_task(task)
                 if isinstance(e, BudgetError):
                     raise HTTPException(402, str(e)) from None
+                if isinstance(e, ScreeningRefused):  # (the moderation vendor's)
+                    raise HTTPException(422, {"message": "the brief was refused by content screening",
+                                              "problems": e.problems}) from None
+                if isinstance(e, ScreeningUnavailable):
+                    raise HTTPException(503, str(e)) from None
                 if isinstance(e, TaskExists):
                     raise HTTPException(409, str(e)) from None
                 if isinstance(e, ClientError):

@@ -50,6 +50,7 @@ def prepare_task(raw_brief: dict[str, Any], store: MediaStore, task: str | None 
     topic = raw_brief.get("topic") if isinstance(raw_brief, dict) else None
     key = task or new_task_key(topic if isinstance(topic, str) else "")
     brief = validate_brief(raw_brief, key)
+    screen(brief)  # refuses (writing nothing) what content screening flags
     existing = _stored_brief(store, key)
     if existing is not None:
         if existing != raw_brief:
@@ -61,6 +62,22 @@ def prepare_task(raw_brief: dict[str, Any], store: MediaStore, task: str | None 
     if not store.create_exclusive(brief_key(key), body) and _stored_brief(store, key) != raw_brief:
         raise TaskExists(f"task {key} was just created with another brief; submit again for a new task")
     return brief
+
+
+def screen(brief: Brief) -> None:
+    """Content screening of a brief's free text: the word lists, then the moderation vendor if one is
+    set (VIDEOAGENT_MODERATION). Raises ScreeningRefused (a BriefError naming field and category), or
+    ScreeningUnavailable when the vendor cannot answer; nothing is written either way."""
+    from videoagent_dagster.domain.screening import refusal, screen_brief, screened_fields
+    from videoagent_dagster.providers.moderation import moderate
+    from videoagent_dagster.settings import current
+
+    settings = current()
+    screen_brief(brief, settings.screening_words)
+    if settings.moderation.strip():
+        found = moderate(settings.moderation, screened_fields(brief), settings.max_retries, settings.timeout_s)
+        if found:
+            raise refusal(found, by="moderation")
 
 
 def discard_task(brief: Brief, store: MediaStore) -> None:

@@ -97,6 +97,9 @@ def video_brief(context: dg.AssetExecutionContext, config: VideoBriefConfig,  # 
     if from_config:  # the task operations' own path: checked against the budget, stored exclusively
         try:
             prepare_task(raw, media_store, task)
+        except BriefError as e:  # content screening's refusal
+            raise dg.Failure(description=str(e), metadata={"problems": dg.MetadataValue.json(e.problems)},
+                             allow_retries=False) from None
         except (BudgetError, TaskExists) as e:
             raise dg.Failure(description=str(e), allow_retries=False) from None
     if media_store.exists(revisions_key(task)):
