@@ -47,7 +47,8 @@ def test_dg_check_and_list_defs():
     assert listed.returncode == 0, listed.stderr
     found = json.loads(listed.stdout)
     assert {a["asset_key"] for a in found["assets"]} >= {"video_brief", "final_video", "editor_export"}
-    assert {s["name"] for s in found["sensors"]} == {"intake_sensor", "webhook_on_success", "webhook_on_failure"}
+    assert {s["name"] for s in found["sensors"]} == {"intake_sensor", "webhook_on_success", "webhook_on_failure",
+                                                     "vendor_jobs_on_cancel", "vendor_jobs_on_timeout"}
     assert [s["name"] for s in found["schedules"]] == ["batch_schedule"] and [j["name"] for j in found["jobs"]] == ["make_video"]
 
 

@@ -357,7 +357,7 @@ class VideoagentClient:
             "selector": {**self._repository(), "jobName": JOB},
             "runConfigData": run_config,
             "executionMetadata": {"tags": [{"key": k, "value": v} for k, v in
-                                           {PARTITION_TAG: key, **run_tags(brief)}.items()]},
+                                           {PARTITION_TAG: key, **run_tags(brief, _time_limit(brief))}.items()]},
         }})["launchRun"]
         if launched["__typename"] != "LaunchRunSuccess":
             raise ClientError(f"could not launch task {key}: {_failure(launched)}")
@@ -459,3 +459,12 @@ class VideoagentClient:
         if result["__typename"] != "LaunchRunSuccess":
             raise ClientError(f"could not retry {task}: {_failure(result)}")
         return result["run"]["runId"]
+
+
+def _time_limit(brief) -> int:
+    """The run's time limit for this brief with the configured video vendor (plan_rules.max_runtime_s)."""
+    from videoagent_dagster.domain.plan_rules import max_runtime_s
+    from videoagent_dagster.settings import current, offline_chain
+
+    settings = current()
+    return max_runtime_s(brief, None if offline_chain(settings.video) else settings.video_deadline_s)

@@ -304,11 +304,13 @@ def raw_brief_from_text(cells: dict[str, str]) -> dict[str, Any]:
     return raw_from_flat({k: from_text(BriefOptions, k, v) if k in OPTION_FIELDS else v for k, v in cells.items()})
 
 
-def run_tags(brief: Brief) -> dict[str, str]:
-    """Tags for a task's runs: priority (urgent work overtakes queued normal work) and user (for
-    the per-user concurrency limit in dagster.yaml). Here, free of Dagster, for the GraphQL client."""
+def run_tags(brief: Brief, max_runtime: int | None = None) -> dict[str, str]:
+    """Tags for a task's runs: priority (urgent work overtakes queued normal work), user (for the
+    per-user concurrency limit in dagster.yaml) and, when given, the run's time limit (Dagster's run
+    monitoring stops a run past `dagster/max_runtime`). Here, free of Dagster, for the GraphQL client."""
     return {"dagster/priority": PRIORITY_TAG[brief.priority], "videoagent/user": brief.user,
-            "videoagent/priority": brief.priority}
+            "videoagent/priority": brief.priority,
+            **({"dagster/max_runtime": str(max_runtime)} if max_runtime else {})}
 
 
 def flat_brief(raw: dict[str, Any]) -> dict[str, Any]:

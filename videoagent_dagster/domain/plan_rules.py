@@ -87,6 +87,22 @@ def _plan_to_clips(total: int, fps: int, usual: int, fixed: bool, lengths: list[
     return frames
 
 
+# What a run's time limit allows besides its clips: writing, painting and speaking (each call under
+# its own timeout), and composing (about what encoding takes on a slow machine: 3 s a second of video).
+PLANNING_ALLOWANCE_S = 900
+COMPOSE_S_PER_VIDEO_S = 3
+OFFLINE_CLIP_ALLOWANCE_S = 60
+
+
+def max_runtime_s(brief: Brief, vendor_deadline_s: float | None) -> int:
+    """The longest a task's run may take: every clip waiting its vendor's whole deadline in turn
+    (shots x deadline; offline, a minute a clip), plus planning and composing — not one flat limit
+    that stops a long vendor-backed video whose clip jobs may each wait 15 minutes."""
+    per_clip = vendor_deadline_s if vendor_deadline_s is not None else OFFLINE_CLIP_ALLOWANCE_S
+    shots = len(plan_shots(brief.options.duration, brief.options.fps, brief.options.shots))
+    return int(PLANNING_ALLOWANCE_S + shots * per_clip + COMPOSE_S_PER_VIDEO_S * brief.options.duration)
+
+
 @dataclass(frozen=True)
 class PlanRequest:
     """What the brief asks of a plan."""

@@ -80,6 +80,15 @@ def screen(brief: Brief) -> None:
             raise refusal(found, by="moderation")
 
 
+def task_run_tags(brief: Brief) -> dict[str, str]:
+    """run_tags with the run's time limit for this brief and the configured video vendor."""
+    from videoagent_dagster.domain.plan_rules import max_runtime_s
+    from videoagent_dagster.settings import current, offline_chain
+
+    settings = current()
+    return run_tags(brief, max_runtime_s(brief, None if offline_chain(settings.video) else settings.video_deadline_s))
+
+
 def discard_task(brief: Brief, store: MediaStore) -> None:
     """Undo prepare_task for a task that could not be started: its brief and its budget reservation
     go, so nothing half-made is left behind."""

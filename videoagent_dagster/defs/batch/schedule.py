@@ -27,7 +27,7 @@ from videoagent_dagster.domain.brief import (
 from videoagent_dagster.settings import Settings, current
 from videoagent_dagster.storage.media_store import MediaStore
 from videoagent_dagster.tasks.budget import BudgetError
-from videoagent_dagster.tasks.operations import run_tags, submit_once
+from videoagent_dagster.tasks.operations import submit_once, task_run_tags
 
 PARTITION_TAG = "dagster/partition"  # the tag Dagster gives a partition's runs
 # Every field of the brief is a column (options by their own name); only topic is required.
@@ -96,7 +96,7 @@ def submit_manifest(context: dg.ScheduleEvaluationContext, media_store: MediaSto
             context.log.warning(f"{uri} line {line} not submitted: {e}")
             continue
         rows_asked.append((dg.RunRequest(run_key=f"batch:{identity[:32]}", partition_key=brief.task,
-                                         tags={**run_tags(brief), "videoagent/batch": f"{uri}:{line}"[-200:]}), new))
+                                         tags={**task_run_tags(brief), "videoagent/batch": f"{uri}:{line}"[-200:]}), new))
     # A row taken by an earlier tick is asked for again while its task has no run: that tick's run
     # requests may never have become runs (the daemon died first). Its task and budget were settled
     # then (submit_once); the run key is the same. A schedule's run keys only dedupe within a tick,

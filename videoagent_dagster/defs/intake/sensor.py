@@ -13,7 +13,7 @@ from videoagent_dagster.defs.video.partitions import video_tasks
 from videoagent_dagster.domain.brief import BriefError
 from videoagent_dagster.storage.media_store import MediaStore
 from videoagent_dagster.tasks.budget import BudgetError
-from videoagent_dagster.tasks.operations import run_tags, submit_once
+from videoagent_dagster.tasks.operations import submit_once, task_run_tags
 
 ACCEPTED, REJECTED = "accepted", "rejected"
 
@@ -52,7 +52,7 @@ def take_brief(inbox: MediaStore, store: MediaStore, key: str) -> tuple[str, dic
             f"{key} was not accepted ({when}):\n" + "".join(f"- {p}\n" for p in problems)).encode("utf-8"))
         _move(inbox, key, REJECTED)
         return None
-    return brief.task, {**run_tags(brief), "videoagent/intake": key[:200], "videoagent/intake_id": identity[:16]}
+    return brief.task, {**task_run_tags(brief), "videoagent/intake": key[:200], "videoagent/intake_id": identity[:16]}
 
 
 @dg.sensor(job_name=MAKE_VIDEO, minimum_interval_seconds=10, default_status=dg.DefaultSensorStatus.RUNNING,
