@@ -91,6 +91,15 @@ def _parser() -> argparse.ArgumentParser:
     shot.add_argument("--out", type=Path)
     shot.add_argument("--quiet", action="store_true")
 
+    for name, help_text in (("backup", "write a backup: the Dagster database and the media store's briefs and "
+                                       "manifests (the media itself stays in the store)"),
+                            ("restore", "restore a backup into the database (its objects replaced) and the store")):
+        part = sub.add_parser(name, help=help_text)
+        part.add_argument("archive", type=Path, help="the .tar.gz")
+        part.add_argument("--database", default=os.environ.get("DAGSTER_POSTGRES_URL"),
+                          help="the Dagster PostgreSQL database (default: $DAGSTER_POSTGRES_URL; without one, the "
+                               "local instance's SQLite files in $DAGSTER_HOME)")
+
     ui = sub.add_parser("ui", help="open the Dagster UI (dagster dev) on the same local instance")
     ui.add_argument("--port", type=int, default=3000)
 
@@ -155,6 +164,8 @@ def _command(argv: list[str] | None) -> int:
         return _keys(args)
     if args.command == "ui":
         return _ui(args.port)
+    if args.command in ("backup", "restore"):
+        return _backup(args)
     if args.command == "cast":
         return _cast(args)
     if args.command == "shot":
@@ -188,6 +199,23 @@ def _cast(args: argparse.Namespace) -> int:
         print(f"{args.member}: revised; " + ("running the task again" if args.run else
                                              f"`videoagent resume {args.task}` makes the shots showing it again"))
     return _run_again(args, store) if args.run else 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from videoagent_dagster.storage.media_store import media_store_from_env
+    from videoagent_dagster.tasks.backup import BackupError, backup, restore
+
+    home = Path(os.environ["DAGSTER_HOME"]) if os.environ.get("DAGSTER_HOME") else None
+    try:
+        done = (backup if args.command == "backup" else restore)(args.archive, media_store_from_env(),
+                                                                 database_url=args.database, dagster_home=home)
+    except BackupError as e:
+        print(f"videoagent: {e}", file=sys.stderr)
+        return 1
+    verb = "backed up" if args.command == "backup" else "restored"
+    print(f"{verb}: {done['database']} database, {done['store_files']} store files of {done['tasks']} tasks "
+          f"({args.archive}, made {done['made_at']})")
+    return 0
 
 
 def _run_again(args: argparse.Namespace, store) -> int:
