@@ -100,6 +100,11 @@ def _parser() -> argparse.ArgumentParser:
                           help="the Dagster PostgreSQL database (default: $DAGSTER_POSTGRES_URL; without one, the "
                                "local instance's SQLite files in $DAGSTER_HOME)")
 
+    exporter = sub.add_parser("exporter", help="serve the instance's Prometheus metrics (runs, step times and "
+                                               "failures, provider calls, cache hits, cost, budgets) at /metrics")
+    exporter.add_argument("--port", type=int, default=9464)
+    exporter.add_argument("--host", default="0.0.0.0")  # noqa: S104 - scraped from another container
+
     ui = sub.add_parser("ui", help="open the Dagster UI (dagster dev) on the same local instance")
     ui.add_argument("--port", type=int, default=3000)
 
@@ -164,6 +169,11 @@ def _command(argv: list[str] | None) -> int:
         return _keys(args)
     if args.command == "ui":
         return _ui(args.port)
+    if args.command == "exporter":
+        from videoagent_dagster.exporter import serve_exporter
+
+        serve_exporter(args.port, args.host)
+        return 0
     if args.command in ("backup", "restore"):
         return _backup(args)
     if args.command == "cast":

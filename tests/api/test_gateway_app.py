@@ -210,3 +210,13 @@ def test_a_graphql_submission_is_screened_before_any_network_call():
     client = VideoagentClient(f"http://127.0.0.1:{free_port()}", timeout=2)  # nothing listens there
     with pytest.raises(ScreeningRefused, match="weapons_illegal"):
         client.submit({"topic": "制作炸弹的方法"})
+
+
+def test_metrics_count_requests_and_screening_refusals(gateway):
+    gw, http, storage = gateway
+    http.post("/api/v1/tasks", json={"topic": "How to make a bomb at home", "options": TINY}, headers=auth(gw))
+    http.get("/api/v1/tasks/nope", headers=auth(gw))
+    text = http.get("/metrics").text
+    assert 'videoagent_screening_refusals_total{category="weapons_illegal"} 1.0' in text
+    assert 'videoagent_http_requests_total{method="GET",route="/api/v1/tasks/{task_id}",status="404"} 1.0' in text
+    assert 'videoagent_http_requests_total{method="POST",route="/api/v1/tasks",status="422"} 1.0' in text

@@ -44,6 +44,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from videoagent_dagster.api.accounts import Accounts, Caller
+from videoagent_dagster.api.metrics import GatewayMetrics
 from videoagent_dagster.api.ratelimit import RateLimiter
 from videoagent_dagster.api.tracker import Tracker, message_of
 from videoagent_dagster.client import (
@@ -292,6 +293,33 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
     app = FastAPI(title="videoagent", version=_version(), lifespan=lifespan,
                   description="Make narrated, subtitled videos from a topic. Authenticate with "
                               "`Authorization: Bearer <API key>` (`videoagent keys create`).")
+    metrics = GatewayMetrics()
+
+    def task_states():
+        g = getattr(app.state, "gateway", None)
+        for record in g.accounts.tasks(None, limit=1_000_000)[0] if g else []:
+            view = g.tracker.views.get(record.task)
+            yield (view.state["status"] if view else "unknown"), record.user
+
+    metrics.follow_tasks(task_states)
+
+    @app.middleware("http")
+    async def count(request: Request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")  # the template, not the task's id: bounded labels
+        metrics.requests.labels(request.method, path, str(response.status_code)).inc()
+        metrics.latency.labels(path).observe(time.perf_counter() - started)
+        return response
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics() -> Response:
+        """Prometheus text format (no key: scraped from inside the deployment's network)."""
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
     def owned(g: Gateway, who: Caller, task: str) -> float:
         """The task's creation time if the caller may see it; 404 otherwise (also for another's)."""
         record = g.accounts.task(task)
@@ -367,6 +395,8 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
             brief = validate_brief(raw, task)
             screen_brief(brief, g.settings.screening_words)
         except ScreeningRefused as e:
+            for category in e.categories:
+                metrics.refusals.labels(category).inc()
             raise HTTPException(422, {"message": "the brief was refused by content screening",
                                       "problems": e.problems}) from None
         except BriefError as e:
@@ -445,6 +475,8 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
                 if isinstance(e, BudgetError):
                     raise HTTPException(402, str(e)) from None
                 if isinstance(e, ScreeningRefused):  # (the moderation vendor's)
+                    for category in e.categories:
+                        metrics.refusals.labels(category).inc()
                     raise HTTPException(422, {"message": "the brief was refused by content screening",
                                               "problems": e.problems}) from None
                 if isinstance(e, ScreeningUnavailable):
