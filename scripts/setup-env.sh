@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepare this checkout: system tools (ffmpeg, espeak-ng, Noto CJK and Color Emoji fonts), a virtualenv in
 # .venv with videoagent and its dev extras. Safe to run again; it skips what is already there.
-# --tests also installs what only the tests use: Debian's chromium, for the creator page's test.
+# --tests also installs what only the tests use: Debian's chromium (the creator page's test) and prometheus
+# (promtool, which checks and unit-tests the alert rules).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ fc-list 2>/dev/null | grep -i "Noto Sans CJK" >/dev/null || need+=(fonts-noto-cj
 fc-list 2>/dev/null | grep -i "Noto Color Emoji" >/dev/null || need+=(fonts-noto-color-emoji)
 if [ "${1:-}" = "--tests" ]; then
   command -v chromium >/dev/null || need+=(chromium)
+  command -v promtool >/dev/null || need+=(prometheus)  # promtool checks and unit-tests the alert rules
 fi
 if ((${#need[@]})); then
   echo "setup: installing ${need[*]}" >&2

@@ -113,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--dagster-url", help="a running Dagster webserver to use instead of starting one")
+    serve.add_argument("--metrics-port", type=int, help="serve the gateway's Prometheus metrics on this port (not on "
+                                                        "the public one)")
 
     keys = sub.add_parser("keys", help="API keys of the REST gateway: create, list, revoke")
     keys_sub = keys.add_subparsers(dest="keys_command", required=True)
@@ -163,7 +165,7 @@ def _command(argv: list[str] | None) -> int:
     if args.command == "serve":
         from videoagent_dagster.api.serve import serve
 
-        return serve(args.host, args.port, args.dagster_url)
+        return serve(args.host, args.port, args.dagster_url, args.metrics_port)
     ensure_dagster_home()
     if args.command == "keys":
         return _keys(args)

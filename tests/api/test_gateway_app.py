@@ -216,7 +216,10 @@ def test_metrics_count_requests_and_screening_refusals(gateway):
     gw, http, storage = gateway
     http.post("/api/v1/tasks", json={"topic": "How to make a bomb at home", "options": TINY}, headers=auth(gw))
     http.get("/api/v1/tasks/nope", headers=auth(gw))
-    text = http.get("/metrics").text
+    from prometheus_client import generate_latest
+
+    assert http.get("/metrics").status_code == 404  # not on the public port: its numbers name users
+    text = generate_latest(http.app.state.metrics.registry).decode()
     assert 'videoagent_screening_refusals_total{category="weapons_illegal"} 1.0' in text
     assert 'videoagent_http_requests_total{method="GET",route="/api/v1/tasks/{task_id}",status="404"} 1.0' in text
     assert 'videoagent_http_requests_total{method="POST",route="/api/v1/tasks",status="422"} 1.0' in text

@@ -313,12 +313,9 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
         metrics.latency.labels(path).observe(time.perf_counter() - started)
         return response
 
-    @app.get("/metrics", include_in_schema=False)
-    def prometheus_metrics() -> Response:
-        """Prometheus text format (no key: scraped from inside the deployment's network)."""
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+    # Scraped on a port of its own (`videoagent serve --metrics-port`), not the public one: the
+    # numbers name users.
+    app.state.metrics = metrics
 
     def owned(g: Gateway, who: Caller, task: str) -> float:
         """The task's creation time if the caller may see it; 404 otherwise (also for another's)."""

@@ -57,7 +57,7 @@ def stop(proc: subprocess.Popen) -> None:
             pass
 
 
-def serve(host: str, port: int, dagster_url: str | None) -> int:
+def serve(host: str, port: int, dagster_url: str | None, metrics_port: int | None = None) -> int:
     import uvicorn
 
     from videoagent_dagster.api.app import Gateway, create_app
@@ -84,7 +84,13 @@ def serve(host: str, port: int, dagster_url: str | None) -> int:
         # uvicorn shuts down on SIGTERM, then raises the signal again: exit through `finally` then,
         # so the Dagster processes started here stop with the gateway.
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        uvicorn.run(create_app(gateway), host=host, port=port, log_level="warning")
+        app = create_app(gateway)
+        if metrics_port:  # Prometheus's, on a port of its own (the public one does not show them)
+            from prometheus_client import start_http_server
+
+            start_http_server(metrics_port, addr=host, registry=app.state.metrics.registry)
+            print(f"videoagent: metrics on http://{host}:{metrics_port}/metrics", flush=True)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
     finally:
         if dagster is not None:
             stop(dagster)
