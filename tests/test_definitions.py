@@ -49,7 +49,8 @@ def test_dg_check_and_list_defs():
     assert {a["asset_key"] for a in found["assets"]} >= {"video_brief", "final_video", "editor_export"}
     assert {s["name"] for s in found["sensors"]} == {"intake_sensor", "webhook_on_success", "webhook_on_failure",
                                                      "vendor_jobs_on_cancel", "vendor_jobs_on_timeout"}
-    assert [s["name"] for s in found["schedules"]] == ["batch_schedule"] and [j["name"] for j in found["jobs"]] == ["make_video"]
+    assert sorted(s["name"] for s in found["schedules"]) == ["batch_schedule", "retention_schedule"]
+    assert sorted(j["name"] for j in found["jobs"]) == ["make_video", "retention"]
 
 
 def test_what_the_ui_materialises_runs_on_the_same_executor_as_make_video():

@@ -105,6 +105,10 @@ def _parser() -> argparse.ArgumentParser:
     exporter.add_argument("--port", type=int, default=9464)
     exporter.add_argument("--host", default="0.0.0.0")  # noqa: S104 - scraped from another container
 
+    pin = sub.add_parser("pin", help="keep a task whatever its age (retention leaves it alone); --unpin to let it go")
+    pin.add_argument("task")
+    pin.add_argument("--unpin", action="store_true")
+
     ui = sub.add_parser("ui", help="open the Dagster UI (dagster dev) on the same local instance")
     ui.add_argument("--port", type=int, default=3000)
 
@@ -171,6 +175,17 @@ def _command(argv: list[str] | None) -> int:
         return _keys(args)
     if args.command == "ui":
         return _ui(args.port)
+    if args.command == "pin":
+        from videoagent_dagster.storage.media_store import media_store_from_env
+        from videoagent_dagster.tasks.retention import pin
+
+        store = media_store_from_env()
+        if not store.exists(f"briefs/{args.task}.json"):
+            print(f"videoagent: no task {args.task!r} (storage {store.base})", file=sys.stderr)
+            return 2
+        pin(store, args.task, not args.unpin)
+        print(f"{args.task}: {'unpinned' if args.unpin else 'pinned: retention leaves it alone'}")
+        return 0
     if args.command == "exporter":
         from videoagent_dagster.exporter import serve_exporter
 

@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     intake: str = Field("./intake", description="where the intake sensor looks")
     batch_manifest: str | None = Field(None, description="CSV manifest of briefs for the batch schedule")
     batch_cron: str = Field("0 * * * *", description="the batch schedule's timetable")
+    retain_intermediate_h: float = Field(24.0, gt=0, description="hours a task's frames, clips and audio are kept "
+                                                                "after its final video")
+    retain_final_days: float = Field(30.0, gt=0, description="days a task (its final video, files, partition "
+                                                           "and runs) is kept")
+    retain_cache_days: float = Field(30.0, gt=0, description="days a provider result stays in the cache")
+    retention_cron: str = Field("30 3 * * *", description="the retention schedule's timetable")
 
     shot_concurrency: int | None = Field(None, ge=1, description="shots generated at once per stage")
     daily_budget_usd: float = Field(50.0, ge=0, description="per-user daily budget")

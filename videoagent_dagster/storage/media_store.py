@@ -64,6 +64,7 @@ class Storage(Protocol):
     def exists(self, key: str) -> bool: ...
     def read_bytes(self, key: str) -> bytes: ...
     def list(self, prefix: str) -> list[str]: ...
+    def entries(self, prefix: str) -> list[tuple[str, int, float]]: ...  # (key, bytes, modified epoch s)
     def publish(self, key: str, written: Path, final: Path) -> None: ...  # a finished file becomes `key`
     def create_exclusive(self, key: str, data: bytes) -> bool: ...
     def copy(self, src_key: str, dst_key: str) -> None: ...
@@ -94,6 +95,13 @@ class LocalFolder:
         folder = self.base.joinpath(*check_key(prefix)) if prefix else self.base
         return sorted(p.relative_to(self.base).as_posix() for p in folder.rglob("*")
                       if p.is_file() and not p.name.startswith(".tmp-")) if folder.is_dir() else []
+
+    def entries(self, prefix: str) -> list[tuple[str, int, float]]:
+        out = []
+        for key in self.list(prefix):
+            st = self._file(key).stat()
+            out.append((key, st.st_size, st.st_mtime))
+        return out
 
     def publish(self, key: str, written: Path, final: Path) -> None:
         os.replace(written, final)
@@ -192,6 +200,14 @@ class S3Bucket:
             keys += [o["Key"][skip:] for o in page.get("Contents", [])]
         return sorted(keys)
 
+    def entries(self, prefix: str) -> list[tuple[str, int, float]]:
+        full = (self._object(prefix).rstrip("/") + "/") if prefix else (f"{self.prefix}/" if self.prefix else "")
+        skip = len(self.prefix) + 1 if self.prefix else 0
+        out = []
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=full):
+            out += [(o["Key"][skip:], o["Size"], o["LastModified"].timestamp()) for o in page.get("Contents", [])]
+        return sorted(out)
+
     def publish(self, key: str, written: Path, final: Path) -> None:
         self._s3.upload_file(str(written), self.bucket, self._object(key))
         head = self._head(key)
@@ -280,6 +296,10 @@ class MediaStore(dg.ConfigurableResource):
     def list(self, prefix: str = "") -> list[str]:
         """Keys under a folder-like prefix (`ledger/20261128/ana`; '' for all), sorted."""
         return self.storage.list(prefix)
+
+    def entries(self, prefix: str = "") -> list[tuple[str, int, float]]:
+        """(key, size in bytes, when last written: epoch seconds) under a prefix, sorted by key."""
+        return self.storage.entries(prefix)
 
     def sha256(self, key: str) -> str:
         h = hashlib.sha256()
