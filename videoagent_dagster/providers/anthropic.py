@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from videoagent_dagster.providers.chain import register
 from videoagent_dagster.providers.errors import VendorRefused
-from videoagent_dagster.providers.llm import SYSTEM_PROMPT, Answer, LLMProvider
+from videoagent_dagster.providers.llm import SYSTEM_PROMPT, Answer, LLMProvider, attached_images
 from videoagent_dagster.providers.vendor_sdk import env_base_url, require_env, shared
 
 
@@ -56,22 +56,12 @@ class AnthropicMessages(LLMProvider):
 
 
 def user_content(prompt: str, inputs: dict) -> str | list[dict]:
-    """The user's turn: the prompt, and each image of `inputs["images"]` (base64 blocks) after a line naming it."""
-    import base64
-    import mimetypes
-    from pathlib import Path
-
-    images = inputs.get("images") or []
-    if not images:
-        return prompt
+    """The user's turn: the prompt, and each attached image (a base64 block) after a line naming it."""
     blocks: list[dict] = [{"type": "text", "text": prompt}]
-    for label, path in images:
-        data = Path(path).read_bytes()
+    for label, media_type, data in attached_images(inputs):
         blocks += [{"type": "text", "text": f"Image: {label}"},
-                   {"type": "image", "source": {"type": "base64",
-                                                "media_type": mimetypes.guess_type(str(path))[0] or "image/png",
-                                                "data": base64.b64encode(data).decode("ascii")}}]
-    return blocks
+                   {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}]
+    return blocks if len(blocks) > 1 else prompt
 
 
 @register("vision", "anthropic", "claude-sonnet-5-5")

@@ -185,10 +185,11 @@ def ask_structured(store, stage_kind: str, providers: list[LLMProvider], stage: 
     return schema.model_validate_json(store.read_bytes(key)), call
 
 
-def image_data_url(path: Path) -> str:
-    """An image file as a data: URL (what chat APIs take for an image part)."""
+def attached_images(inputs: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """The images a vision question carries (`inputs["images"]`: label, file), as (label, media
+    type, base64 data): what each vendor wraps in its own kind of image part."""
     import base64
     import mimetypes
 
-    kind = mimetypes.guess_type(path.name)[0] or "image/png"
-    return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+    return [(label, mimetypes.guess_type(str(path))[0] or "image/png",
+             base64.b64encode(Path(path).read_bytes()).decode("ascii")) for label, path in inputs.get("images") or []]

@@ -19,7 +19,7 @@ from videoagent_dagster.providers.llm import (
     SYSTEM_PROMPT,
     Answer,
     LLMProvider,
-    image_data_url,
+    attached_images,
     strict_schema,
 )
 from videoagent_dagster.providers.retry import call_safely
@@ -110,15 +110,12 @@ register("llm", "openai", "gpt-4.1")(OpenAIChat)
 
 
 def user_content(prompt: str, inputs: dict) -> str | list[dict]:
-    """The user's turn: the prompt, and each image of `inputs["images"]` after a line naming it."""
-    images = inputs.get("images") or []
-    if not images:
-        return prompt
+    """The user's turn: the prompt, and each attached image (a data URL) after a line naming it."""
     parts: list[dict] = [{"type": "text", "text": prompt}]
-    for label, path in images:
+    for label, media_type, data in attached_images(inputs):
         parts += [{"type": "text", "text": f"Image: {label}"},
-                  {"type": "image_url", "image_url": {"url": image_data_url(Path(path)), "detail": "low"}}]
-    return parts
+                  {"type": "image_url", "image_url": {"url": f"data:{media_type};base64,{data}", "detail": "low"}}]
+    return parts if len(parts) > 1 else prompt
 
 
 @register("vision", "openai", "gpt-4.1-mini")
