@@ -112,6 +112,7 @@ def main() -> int:
 
     fake = FakeVendors().start()
     fake.latency.update({"openai.chat": LATENCY["llm"], "openai.images": LATENCY["image"],
+                         "openai.edits": LATENCY["image"],  # (frames of shots showing the cast: image edits)
                          "openai.speech": LATENCY["tts"]})
     fake.job_seconds = LATENCY["video"]
     os.environ.update(fake.env())
@@ -182,7 +183,8 @@ def load() -> str:
     return f"load average {one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} cores"
 
 
-VENDOR_CALLS = ("openai.chat", "openai.images", "runway.create", "openai.speech")
+VENDOR_CALLS = ("openai.chat", "openai.images", "openai.edits", "runway.create", "openai.speech")
+
 
 
 def run_once(shots: int, kind: str) -> tuple[float, dict[str, float], bool]:
