@@ -49,9 +49,18 @@ def test_the_exporter_counts_what_the_runs_did(store, any_instance):
     assert value(text, "videoagent_step_seconds_count", step="final_video") == 1
     assert value(text, "videoagent_provider_calls_total", stage="first_frames",
                  provider="offline:pillow-storyboard-1") == 2  # two shots painted
+    assert value(text, "videoagent_provider_latency_seconds_count", stage="first_frames",
+                 provider="offline:pillow-storyboard-1") == 2  # each painting's time
     assert value(text, "videoagent_runs", status="started") == 0
     assert value(text, "videoagent_budget_limit_usd") == 50
     assert value(text, "videoagent_budget_committed_usd", user="ana") == 0  # offline: nothing to pay
+    # a refusal from any way in (here the task operations, as the CLI and intake use them) is counted
+    from videoagent_dagster.domain.screening import ScreeningRefused
+
+    with pytest.raises(ScreeningRefused):
+        create_task({"topic": "How to make a bomb at home"}, store, instance)
+    text = generate_latest(metrics.registry).decode()
+    assert value(text, "videoagent_screening_refusals_today", category="weapons_illegal", way="task operations") == 1
     # Again: every provider result comes from the cache; only what happened since is folded in.
     assert run_in_process(instance, task).success
     metrics.refresh()

@@ -6,6 +6,7 @@ event type), so a scrape costs what happened since the last one."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable
 
@@ -36,6 +37,8 @@ class InstanceMetrics:
                                   registry=self.registry)
         self.cost = Counter("videoagent_provider_cost_usd", "What the stages paid their providers", ["stage", "provider"],
                             registry=self.registry)
+        self.latency = Histogram("videoagent_provider_latency_seconds", "How long a provider call took (cache misses)",
+                                 ["stage", "provider"], buckets=STEP_BUCKETS, registry=self.registry)
         self.runs_finished = Counter("videoagent_runs_finished", "Runs that ended, by how", ["status"],
                                      registry=self.registry)
         self.registry.register(_Live(self))
@@ -95,6 +98,7 @@ class InstanceMetrics:
         materialization = entry.asset_materialization
         stage = materialization.asset_key.to_user_string()
         meta = {k: getattr(v, "value", v) for k, v in materialization.metadata.items()}
+        tables = [v for v in materialization.metadata.values() if isinstance(v, dg.TableMetadataValue)]
         providers = [p for p in str(meta.get("providers") or meta.get("provider") or "").split(", ") if p]
         provider = providers[0] if len(providers) == 1 else ("mixed" if providers else "none")
         calls = meta.get("provider_calls")
@@ -108,6 +112,15 @@ class InstanceMetrics:
             self.cache_hits.labels(stage).inc(hits)
         if meta.get("cost_usd"):
             self.cost.labels(stage, provider).inc(float(meta["cost_usd"]))
+        # each call's latency, from the stage's table of calls (or the one call of a single-call stage)
+        for value in tables:
+            for row in value.records:
+                data = row.data
+                if "latency_s" in data and "provider" in data and not data.get("cached"):
+                    self.latency.labels(stage, f"{data['provider']}:{data.get('model', '')}").observe(
+                        float(data["latency_s"]))
+        if "latency_s" in meta and not meta.get("cached") and len(providers) == 1:
+            self.latency.labels(stage, providers[0]).observe(float(meta["latency_s"]))
 
     def _run_end(self, entry) -> None:
         self.runs_finished.labels(entry.dagster_event.event_type_value.removeprefix("PIPELINE_")
@@ -148,6 +161,19 @@ class _Live:
             spent.add_metric([user], committed_today(self.owner.store, user, day))
         yield spent
         yield limit
+        refused = GaugeMetricFamily("videoagent_screening_refusals_today", "Briefs content screening refused today, "
+                                    "by category and way in (CLI, intake, schedule, REST…)", labels=["category", "way"])
+        counts: dict[tuple[str, str], int] = {}
+        for key in self.owner.store.list(f"screening/{day}"):
+            try:
+                record = json.loads(self.owner.store.read_bytes(key))
+            except (ValueError, FileNotFoundError):
+                continue
+            for category in record.get("categories", []):
+                counts[category, record.get("way", "")] = counts.get((category, record.get("way", "")), 0) + 1
+        for (category, way), n in sorted(counts.items()):
+            refused.add_metric([category, way], n)
+        yield refused
 
 
 def serve_exporter(port: int, host: str = "0.0.0.0") -> None:  # noqa: S104 - scraped from another container

@@ -54,7 +54,8 @@ def test_the_cli_refuses_before_anything_is_written(workdir, capsys):
     assert main(["make", "How to make a bomb at home", "--duration", "5", "--resolution", "180p"]) == 2
     err = capsys.readouterr().err
     assert "refused by content screening" in err and "weapons_illegal" in err
-    assert not (workdir / "storage").exists() or not any((workdir / "storage").rglob("*.json"))
+    written = [p.relative_to(workdir / "storage").parts[0] for p in (workdir / "storage").rglob("*.json")]
+    assert written == ["screening"]  # only the refusal's count (categories, way in): no brief, no task
 
 
 def test_intake_refuses_a_screened_brief_into_rejected_with_the_reason(store, instance, workdir, monkeypatch):
@@ -68,6 +69,8 @@ def test_intake_refuses_a_screened_brief_into_rejected_with_the_reason(store, in
     assert inbox.list() == ["rejected/ana/bad.json", "rejected/ana/bad.json.error.txt"]
     assert "category weapons_illegal" in inbox.read_bytes("rejected/ana/bad.json.error.txt").decode()
     assert not store.exists("briefs") and not list(store.list("briefs"))
+    (record,) = [json.loads(store.read_bytes(k)) for k in store.list("screening")]
+    assert record["categories"] == ["weapons_illegal"] and "制作炸弹" not in json.dumps(record, ensure_ascii=False)
 
 
 def test_a_moderation_vendor_flags_what_no_list_names_and_its_outage_accepts_nothing(store, instance, vendors,

@@ -89,6 +89,7 @@ from videoagent_dagster.tasks.operations import (
     discard_task,
     final_video_of,
     prepare_task,
+    record_refusal,
     revise_cast,
     revise_shot,
 )
@@ -394,6 +395,7 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
         except ScreeningRefused as e:
             for category in e.categories:
                 metrics.refusals.labels(category).inc()
+            record_refusal(g.store, e, "REST")
             raise HTTPException(422, {"message": "the brief was refused by content screening",
                                       "problems": e.problems}) from None
         except BriefError as e:

@@ -66,6 +66,11 @@ def spend_prefix(task: str) -> str:
     return f"spend/{task}"
 
 
+def screening_refusal_key(day: str, refusal: str) -> str:
+    """One brief content screening refused (its categories and way in; not its text), for the metrics."""
+    return f"screening/{day}/{refusal}.json"
+
+
 def intake_index_key(identity: str) -> str:
     """Which task an intake object or manifest row (by its sha256 identity) became."""
     return f"intake-index/{identity[:2]}/{identity}.json"

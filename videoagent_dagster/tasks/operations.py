@@ -24,9 +24,11 @@ from videoagent_dagster.domain.keys import (
     intake_index_key,
     manifest_key,
     revisions_key,
+    screening_refusal_key,
 )
 from videoagent_dagster.domain.manifests import MAX_CAST_DESCRIPTION, Cast, FinalVideo, Storyboard
 from videoagent_dagster.domain.plan_rules import PlanRequest, revise_shots, revision_problems
+from videoagent_dagster.domain.screening import ScreeningRefused
 from videoagent_dagster.domain.task_keys import new_task_key
 from videoagent_dagster.storage.media_store import MediaStore
 from videoagent_dagster.tasks.budget import release, reserve
@@ -50,7 +52,11 @@ def prepare_task(raw_brief: dict[str, Any], store: MediaStore, task: str | None 
     topic = raw_brief.get("topic") if isinstance(raw_brief, dict) else None
     key = task or new_task_key(topic if isinstance(topic, str) else "")
     brief = validate_brief(raw_brief, key)
-    screen(brief)  # refuses (writing nothing) what content screening flags
+    try:
+        screen(brief)  # refuses what content screening flags: no task is made, nothing paid
+    except ScreeningRefused as e:
+        record_refusal(store, e)
+        raise
     existing = _stored_brief(store, key)
     if existing is not None:
         if existing != raw_brief:
@@ -78,6 +84,18 @@ def screen(brief: Brief) -> None:
         found = moderate(settings.moderation, screened_fields(brief), settings.max_retries, settings.timeout_s)
         if found:
             raise refusal(found, by="moderation")
+
+
+def record_refusal(store: MediaStore, refused: ScreeningRefused, way: str = "task operations") -> None:
+    """Count a refusal for the metrics (the exporter reads today's): its categories and where it came
+    in, never the brief's text."""
+    import uuid
+    from datetime import datetime, timezone
+
+    now = datetime.now(timezone.utc)
+    store.write_bytes(screening_refusal_key(now.strftime("%Y%m%d"), uuid.uuid4().hex),
+                      json.dumps({"categories": refused.categories, "way": way,
+                                  "at": now.isoformat(timespec="seconds")}).encode())
 
 
 def task_run_tags(brief: Brief) -> dict[str, str]:

@@ -88,9 +88,10 @@ def plan(store: MediaStore, rules: Retention, *, busy: set[str], now: float | No
             if doomed:
                 out.tasks_trimmed.append(task)
                 out.delete.update(doomed)
-    for key, size, modified in store.entries("cache"):
-        if now - modified > rules.cache_s:
-            out.delete[key] = size
+    for prefix in ("cache", "screening"):  # provider results; refusal records (metrics)
+        for key, size, modified in store.entries(prefix):
+            if now - modified > rules.cache_s:
+                out.delete[key] = size
     return out
 
 
