@@ -50,7 +50,8 @@ class Settings(BaseSettings):
                                                                 "after its final video")
     retain_final_days: float = Field(30.0, gt=0, description="days a task (its final video, files, partition "
                                                            "and runs) is kept")
-    retain_cache_days: float = Field(30.0, gt=0, description="days a provider result stays in the cache")
+    retain_cache_days: float = Field(30.0, gt=0, description="days a provider result stays in the cache after "
+                                                           "its last use")
     retention_cron: str = Field("30 3 * * *", description="the retention schedule's timetable")
 
     shot_concurrency: int | None = Field(None, ge=1, description="shots generated at once per stage")

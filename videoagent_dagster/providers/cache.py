@@ -24,8 +24,12 @@ def cache_key(stage: str, provider: str, model: str, prompt: str, params: dict[s
 
 
 def cached(store: MediaStore, key: str, ext: str) -> str | None:
+    """The result's key when the cache has it (marked used now: retention forgets unused results)."""
     media_key = cache_media_key(key, ext)
-    return media_key if store.exists(media_key) else None
+    if not store.exists(media_key):
+        return None
+    store.touch(media_key)
+    return media_key
 
 
 def evict(store: MediaStore, key: str, ext: str) -> None:

@@ -69,6 +69,7 @@ class Storage(Protocol):
     def create_exclusive(self, key: str, data: bytes) -> bool: ...
     def copy(self, src_key: str, dst_key: str) -> None: ...
     def delete(self, key: str) -> None: ...
+    def touch(self, key: str) -> None: ...  # mark an object used now (retention ages the cache by it)
     def presigned_url(self, key: str, expires_s: int) -> str | None: ...  # None: serve the bytes yourself
 
 
@@ -136,6 +137,12 @@ class LocalFolder:
 
     def delete(self, key: str) -> None:
         self._file(key).unlink(missing_ok=True)
+
+    def touch(self, key: str) -> None:
+        try:
+            os.utime(self._file(key))
+        except FileNotFoundError:
+            pass
 
     def presigned_url(self, key: str, expires_s: int) -> str | None:
         return None  # a folder has no URL of its own: the gateway serves it
@@ -232,6 +239,15 @@ class S3Bucket:
 
     def delete(self, key: str) -> None:
         self._s3.delete_object(Bucket=self.bucket, Key=self._object(key))
+
+    def touch(self, key: str) -> None:
+        # S3 has no utime: an object copied onto itself is written anew. Done at most once a day an
+        # object (a cache hit in every run would otherwise copy it every time).
+        head = self._head(key)
+        if head is not None and time.time() - head["LastModified"].timestamp() > 86400:
+            self._s3.copy_object(Bucket=self.bucket, Key=self._object(key), MetadataDirective="REPLACE",
+                                 CopySource={"Bucket": self.bucket, "Key": self._object(key)},
+                                 Metadata=head.get("Metadata", {}))
         self.base.joinpath(*check_key(key)).unlink(missing_ok=True)  # and its local copy
 
     def presigned_url(self, key: str, expires_s: int) -> str | None:
@@ -296,6 +312,10 @@ class MediaStore(dg.ConfigurableResource):
     def list(self, prefix: str = "") -> list[str]:
         """Keys under a folder-like prefix (`ledger/20261128/ana`; '' for all), sorted."""
         return self.storage.list(prefix)
+
+    def touch(self, key: str) -> None:
+        """Mark `key` as used now (retention keeps cache entries by their last use)."""
+        self.storage.touch(key)
 
     def entries(self, prefix: str = "") -> list[tuple[str, int, float]]:
         """(key, size in bytes, when last written: epoch seconds) under a prefix, sorted by key."""

@@ -3,8 +3,8 @@
 A task's intermediate media (frames, clips, audio, reference images) expire a while after its final
 video was made (default 24 h); the whole task — its final video, manifests, brief, revisions and
 its Dagster partition with the partition's runs — after a longer while (default 30 days); provider
-results in the cache after they have gone unwritten for a while (default 30 days: a result is
-written once, when made). A task with a run in progress, or pinned (`videoagent pin`), is never
+results in the cache after they have gone unused for a while (default 30 days; a cache hit marks
+one used). A task with a run in progress, or pinned (`videoagent pin`), is never
 touched. The plan is made first and can be looked at (a dry run) before anything is deleted."""
 
 from __future__ import annotations
@@ -88,11 +88,23 @@ def plan(store: MediaStore, rules: Retention, *, busy: set[str], now: float | No
             if doomed:
                 out.tasks_trimmed.append(task)
                 out.delete.update(doomed)
-    for prefix in ("cache", "screening"):  # provider results; refusal records (metrics)
-        for key, size, modified in store.entries(prefix):
-            if now - modified > rules.cache_s:
-                out.delete[key] = size
+    # Provider results unused for cache_s (a hit marks one used), with what they cost when made
+    # (`.made.json`, kept while its result is); refusal records for the metrics, by age.
+    results = store.entries("cache")
+    used = {_result_of(key) for key, _, modified in results
+            if not key.endswith(".made.json") and now - modified <= rules.cache_s}
+    for key, size, modified in results:
+        if _result_of(key) not in used:
+            out.delete[key] = size
+    for key, size, modified in store.entries("screening"):
+        if now - modified > rules.cache_s:
+            out.delete[key] = size
     return out
+
+
+def _result_of(key: str) -> str:
+    """cache/ab/{sha}.png and cache/ab/{sha}.made.json are one result: {sha}."""
+    return key.rsplit("/", 1)[-1].split(".", 1)[0]
 
 
 def apply(store: MediaStore, planned: Plan) -> int:

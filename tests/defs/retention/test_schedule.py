@@ -90,3 +90,19 @@ def test_thousands_of_old_tasks_are_pruned_and_the_instance_stays_fast(store, in
     assert report["tasks_forgotten"] == n and report["runs_pruned"] == 50
     assert instance.get_dynamic_partitions(TASK_PARTITIONS) == [] and not store.list("briefs")
     assert took < 120, took  # (about 15 s on this 2-core machine)
+
+
+def test_a_cache_entry_is_kept_while_it_is_used(store, instance):
+    import os
+
+    from videoagent_dagster.providers.cache import cached
+    from videoagent_dagster.tasks.retention import Retention, plan
+
+    month_ago = time.time() - 40 * 86400
+    for name in ("used", "unused"):
+        for key in (f"cache/{name[:2]}/{name}.png", f"cache/{name[:2]}/{name}.made.json"):
+            store.write_bytes(key, b"x")
+            os.utime(store.path(key), (month_ago, month_ago))
+    assert cached(store, "used", "png")  # a hit this run
+    doomed = set(plan(store, Retention(), busy=set()).delete)
+    assert doomed == {"cache/un/unused.png", "cache/un/unused.made.json"}  # the used one, with its cost, stays
