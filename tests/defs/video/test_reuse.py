@@ -24,9 +24,10 @@ def _sha(path) -> str:
 
 
 def _stamp(path) -> tuple[int, int]:
-    """Which file is there: a file made again is a new one (written beside, then moved in)."""
+    """Which file is there: a file made again is a new one (written beside, then moved in). (Not its
+    time: a task's clip is a hard link to its cache entry, whose time a cache hit renews.)"""
     st = path.stat()
-    return st.st_ino, st.st_mtime_ns
+    return st.st_ino, st.st_size
 
 
 def _must_not_run(*args, **kwargs):
