@@ -40,8 +40,9 @@ def cpu_seconds() -> float:
 
 def run_once(task: str, instance) -> tuple[float, float, dict[str, float], bool]:
     """(wall seconds, CPU seconds, seconds per step, success) of one run of the task's video."""
-    from videoagent_dagster.tasks.local_run import run_in_process, step_seconds
+    from videoagent_dagster.tasks.local_run import make_video_job, run_in_process, step_seconds
 
+    make_video_job()  # the code location, loaded before the clock, as a run worker or `videoagent make` has it
     cpu, started = cpu_seconds(), time.perf_counter()
     result = run_in_process(instance, task)
     wall = time.perf_counter() - started

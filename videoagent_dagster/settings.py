@@ -138,7 +138,9 @@ def offline_chain(chain: str) -> bool:
     return all(p.strip().split(":")[0] in ("", "offline") for p in chain.split(","))
 
 
-def _snapshot() -> tuple[tuple[str, str], ...]:
+def environment_snapshot() -> tuple[tuple[str, str], ...]:
+    """The variables the settings are read from, as they are now (what a cache of anything built
+    from the settings is keyed by)."""
     return tuple(sorted((k, v) for k, v in os.environ.items()
                         if k.startswith("VIDEOAGENT_") or k == "AWS_ENDPOINT_URL"))
 
@@ -155,4 +157,4 @@ def _read(snapshot: tuple[tuple[str, str], ...]) -> Settings:
 
 def current() -> Settings:
     """The settings as the environment holds them now."""
-    return _read(_snapshot())
+    return _read(environment_snapshot())

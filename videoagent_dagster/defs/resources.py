@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 
@@ -52,19 +53,28 @@ def build_resources(settings: Settings | None = None) -> dict:
 
 
 def warm_up_process(settings: Settings) -> None:
-    """Start, in the background, the H.264 encoder choice (an ffmpeg probe), remembered for the
-    process: a run worker loads the definitions before its run starts, so the final cut finds it
-    made. (The vendors' SDK imports and clients are warmed by each stage resource's setup, with its
-    own settings, in the processes that run steps only.)"""
+    """Start, in the background, what every run of this process would otherwise do first: the
+    H.264 encoder choice (an ffmpeg probe) and the import of the configured chains' vendor SDKs
+    (a third of a second each, and up to a second while a run's first steps compete for the
+    interpreter). A run worker loads the definitions before its run starts, so its first vendor
+    call and its final cut find them done. (The SDK clients are built by each stage resource's
+    setup, with its own settings, in the processes that run steps only.)"""
     from videoagent_dagster.media.encoders import pick_h264_encoder
+    from videoagent_dagster.providers.chain import sdk_modules
 
-    def choose_encoder() -> None:
+    def warm() -> None:
         try:
             pick_h264_encoder(settings.h264_encoder)  # remembered for the process
         except Exception:  # noqa: BLE001 - the run that composes reports it
             pass
+        for stage, chain in settings.chains().items():
+            for module in sdk_modules(stage, chain):
+                try:
+                    importlib.import_module(module)
+                except Exception:  # noqa: BLE001 - a missing SDK is reported, with the fix, at the first call
+                    pass
 
-    threading.Thread(target=choose_encoder, daemon=True, name="warm-up-encoder").start()
+    threading.Thread(target=warm, daemon=True, name="warm-up-process").start()
 
 
 @dg.definitions

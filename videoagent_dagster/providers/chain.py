@@ -231,6 +231,15 @@ def serve_request(store: MediaStore, stage: str, chain: str, request: Any, *, pr
                      input_hashes=input_hashes or [], ext=ext, produce=produce, what=what, spend=spend)
 
 
+def sdk_modules(stage: str, chain: str) -> list[str]:
+    """The vendor SDK modules a stage's chain calls through ([] for an unknown provider: the first
+    call reports it, with the known ones)."""
+    try:
+        return [m for p in parse_chain(stage, chain) for m in p.sdk_modules]
+    except ValueError:
+        return []
+
+
 def warm_up(stage: str, chain: str, settings: dict[str, Any] | None = None) -> None:
     """Import the chain's vendor SDKs and build their clients (Provider.prepare) in the background:
     a run's resources are set up before its first step, so the imports (a third of a second each)

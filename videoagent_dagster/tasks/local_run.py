@@ -3,14 +3,24 @@ above `definitions` (it loads the code location); the task operations below it d
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import dagster as dg
 
 from videoagent_dagster.definitions import build_defs
+from videoagent_dagster.settings import environment_snapshot
 
 
 def make_video_job() -> dg.JobDefinition:
     """The make_video job as this code location defines it: what `dg.reconstructable` points at
-    when a run is executed here, outside the webserver."""
+    when a run is executed here, outside the webserver. Dagster resolves it three times a run;
+    the definitions are built once for the settings as they are (as a run worker loads its code
+    location once), and again only when the settings change."""
+    return _make_video_job(environment_snapshot())
+
+
+@lru_cache(maxsize=4)
+def _make_video_job(settings: tuple[tuple[str, str], ...]) -> dg.JobDefinition:
     return build_defs().resolve_job_def("make_video")
 
 
