@@ -464,7 +464,6 @@ class VideoagentClient:
 def _time_limit(brief) -> int:
     """The run's time limit for this brief with the configured video vendor (plan_rules.max_runtime_s)."""
     from videoagent_dagster.domain.plan_rules import max_runtime_s
-    from videoagent_dagster.settings import current, offline_chain
+    from videoagent_dagster.settings import current
 
-    settings = current()
-    return max_runtime_s(brief, None if offline_chain(settings.video) else settings.video_deadline_s)
+    return max_runtime_s(brief, current().clip_deadline_s())

@@ -122,6 +122,11 @@ class Settings(BaseSettings):
             return self.shot_concurrency
         return local_default if offline_chain(self.chain(stage)) else 16
 
+    def clip_deadline_s(self) -> float | None:
+        """How long one clip may wait on the video vendor (None offline: the clips are made here),
+        what a run's time limit allows each clip (plan_rules.max_runtime_s)."""
+        return None if offline_chain(self.video) else self.video_deadline_s
+
     def s3_endpoint_url(self) -> str | None:
         return self.s3_endpoint or os.environ.get("AWS_ENDPOINT_URL") or None
 

@@ -101,10 +101,9 @@ def record_refusal(store: MediaStore, refused: ScreeningRefused, way: str = "tas
 def task_run_tags(brief: Brief) -> dict[str, str]:
     """run_tags with the run's time limit for this brief and the configured video vendor."""
     from videoagent_dagster.domain.plan_rules import max_runtime_s
-    from videoagent_dagster.settings import current, offline_chain
+    from videoagent_dagster.settings import current
 
-    settings = current()
-    return run_tags(brief, max_runtime_s(brief, None if offline_chain(settings.video) else settings.video_deadline_s))
+    return run_tags(brief, max_runtime_s(brief, current().clip_deadline_s()))
 
 
 def discard_task(brief: Brief, store: MediaStore) -> None:
