@@ -238,6 +238,7 @@ def videos(tmp_path_factory):
             seen[name] = (facts, look_at(made[name], facts))
         return seen[name]
 
+    look.files = made
     return look
 
 
@@ -312,6 +313,11 @@ def test_decodes_cleanly_fails_an_undecodable_tail(videos, name):
     assert results["decodes_cleanly"].metadata["decoder_errors"].value != "none"
     _, good = videos("good")
     assert good["errors"] == ""
+    # As final_video looks, the stretches found while composing: the picture is only decoded (no
+    # deblocking), and what does not decode is still found.
+    known = {"black": [], "frozen": []}
+    assert "[error]" in look_at(videos.files[name], facts, known)["errors"]
+    assert look_at(videos.files["good"], probe(videos.files["good"]), known)["errors"] == ""
 
 
 @pytest.mark.parametrize(("name", "lufs_between", "peak_above"), [
