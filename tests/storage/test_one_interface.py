@@ -39,3 +39,32 @@ def test_copying_onto_a_link_of_itself_leaves_nothing_behind(tmp_path):
     store.copy("a/x.bin", "b/x.bin")
     store.copy("a/x.bin", "b/x.bin")  # b/x.bin is already a hard link to a/x.bin
     assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["x.bin"]
+
+
+def test_touch_renews_an_s3_object_at_most_once_a_day(s3, tmp_path, monkeypatch):
+    """Retention ages the cache by last use; S3 has no utime, so touch copies an object onto itself
+    (its bytes and metadata kept) — only when it was last written more than a day ago."""
+    import time
+    import types
+
+    from videoagent_dagster.storage import media_store
+
+    store = MediaStore(root="s3://videos/renew", cache_dir=str(tmp_path / "cache"))
+    store.write_bytes("cache/ab/clip.mp4", b"clip bytes")
+    s3.copy_object(Bucket="videos", Key="renew/cache/ab/clip.mp4", MetadataDirective="REPLACE",
+                   CopySource={"Bucket": "videos", "Key": "renew/cache/ab/clip.mp4"}, Metadata={"cost-usd": "0.25"})
+    [(_, _, written)] = store.entries("cache")
+    time.sleep(1.1)  # S3 times are in whole seconds
+    store.touch("cache/ab/clip.mp4")  # written a second ago: left as it is
+    assert store.entries("cache")[0][2] == written
+    two_days_on = time.time() + 2 * 86400
+    with monkeypatch.context() as later:
+        later.setattr(media_store, "time", types.SimpleNamespace(time=lambda: two_days_on))
+        store.touch("cache/ab/clip.mp4")
+    [(key, size, renewed)] = store.entries("cache")
+    assert (key, size) == ("cache/ab/clip.mp4", len(b"clip bytes")) and renewed > written
+    assert store.read_bytes("cache/ab/clip.mp4") == b"clip bytes"
+    head = s3.head_object(Bucket="videos", Key="renew/cache/ab/clip.mp4")
+    assert head["Metadata"] == {"cost-usd": "0.25"}
+    store.touch("cache/ab/gone.mp4")  # a key that is not there: nothing happens
+    assert store.entries("cache") == [("cache/ab/clip.mp4", size, renewed)]
