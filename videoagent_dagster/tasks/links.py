@@ -54,11 +54,12 @@ def file_key(store: MediaStore, task: str, name: str) -> str | None:
     """Where a task's file named `name` (FILES, frame_N, or cut_N: an earlier cut) is in the media store; None while the
     task has not made it. The one map from the names links and the API use to storage keys."""
     from videoagent_dagster.domain.keys import manifest_key, task_media_key
-    from videoagent_dagster.domain.manifests import EditorExport, FinalVideo
+    from videoagent_dagster.domain.manifests import EditorExport
+    from videoagent_dagster.tasks.operations import final_video_of
 
     if name == "video":
-        final = manifest_key(task, "final_video")
-        return FinalVideo.model_validate_json(store.read_bytes(final)).key if store.exists(final) else None
+        final = final_video_of(store, task)
+        return final.key if final is not None else None
     if name == "thumbnail":
         return task_media_key(task, "final", "thumbnail.jpg")
     if name in ("subtitles.srt", "subtitles.ass"):
@@ -74,8 +75,8 @@ def file_key(store: MediaStore, task: str, name: str) -> str | None:
     if re.fullmatch(r"frame_[0-9]{1,4}", name):
         return task_media_key(task, "frames", f"shot_{int(name[6:]):03d}.png")
     if re.fullmatch(r"cut_[0-9]{1,4}", name):  # an earlier cut, by its place in the task's history (1 = the first)
-        final = manifest_key(task, "final_video")
-        history = FinalVideo.model_validate_json(store.read_bytes(final)).history if store.exists(final) else []
+        final = final_video_of(store, task)
+        history = final.history if final is not None else []
         n = int(name[4:])
         return history[n - 1].key if 1 <= n <= len(history) else None
     raise UnknownFile(name)

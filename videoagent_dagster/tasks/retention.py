@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from videoagent_dagster.domain.keys import brief_key, manifest_key, revisions_key
-from videoagent_dagster.domain.manifests import FinalVideo
 from videoagent_dagster.storage.media_store import MediaStore
 
 INTERMEDIATE = ("frames", "clips", "audio", "references")
@@ -49,10 +48,13 @@ class Plan:
 
 def _made_at(store: MediaStore, task: str, modified: float | None) -> float | None:
     """When the task's final video was made (its manifest's made_at, else when the manifest was written)."""
-    key = manifest_key(task, "final_video")
+    from videoagent_dagster.tasks.operations import final_video_of
+
     try:
-        final = FinalVideo.model_validate_json(store.read_bytes(key))
-    except (FileNotFoundError, ValueError):
+        final = final_video_of(store, task)
+    except ValueError:  # a manifest that does not parse: as if none (nothing of the task expires)
+        return None
+    if final is None:
         return None
     if final.made_at:
         return datetime.fromisoformat(final.made_at).timestamp()

@@ -24,7 +24,7 @@ from videoagent_dagster.defs.video.common import image_markdown
 from videoagent_dagster.defs.video.partitions import video_tasks
 from videoagent_dagster.defs.video.reuse import made_from, remember, reusable
 from videoagent_dagster.domain.brief import Brief
-from videoagent_dagster.domain.keys import manifest_key, task_media_key
+from videoagent_dagster.domain.keys import task_media_key
 from videoagent_dagster.domain.manifests import (
     FinalVideo,
     FirstFrames,
@@ -38,6 +38,7 @@ from videoagent_dagster.media.picture import thumbnail
 from videoagent_dagster.media.probe import probe
 from videoagent_dagster.settings import current
 from videoagent_dagster.storage.media_store import MediaStore
+from videoagent_dagster.tasks.operations import final_video_of
 
 
 class ComposeConfig(dg.Config):
@@ -50,15 +51,10 @@ class ComposeConfig(dg.Config):
     encoder: str = "auto"
 
 
-def _manifest(media_store: MediaStore, task: str) -> FinalVideo | None:
-    key = manifest_key(task, "final_video")
-    return FinalVideo.model_validate_json(media_store.read_bytes(key)) if media_store.exists(key) else None
-
-
-def past_cuts(media_store: MediaStore, task: str) -> list[PastCut]:
-    """The task's history with its current cut added, copied aside (tasks/{task}/final/history/), for
-    a new cut about to replace it; the history as it is when there is no cut yet."""
-    previous = _manifest(media_store, task)
+def past_cuts(media_store: MediaStore, task: str, previous: FinalVideo | None) -> list[PastCut]:
+    """The task's history with its current cut (`previous`, its final_video manifest) added, copied
+    aside (tasks/{task}/final/history/), for a new cut about to replace it; the history as it is
+    when there is no cut yet."""
     if previous is None or not media_store.exists(previous.key):
         return previous.history if previous is not None else []
     stamp = (previous.made_at or "earlier").replace(":", "").replace("-", "").replace("+0000", "Z")
@@ -101,7 +97,7 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
     digest = made_from(*clips, {k: v for k, v in how.items() if not isinstance(v, Path)},
                        *(how[k] for k in ("audio", "music", "burn_subtitles", "soft_subtitles")), look_at_settings())
     record = reusable(media_store, record_key, digest, video_key)
-    previous = _manifest(media_store, task)
+    previous = final_video_of(media_store, task)
     made_at = previous.made_at if record and previous is not None and previous.made_at else \
         datetime.now(timezone.utc).isoformat(timespec="seconds")
     history = previous.history if previous is not None else []
@@ -113,7 +109,7 @@ def final_video(context: dg.AssetExecutionContext, config: ComposeConfig, video_
     else:
         # A new cut of a task that had one (a revision, say): the old one is kept in the task's history,
         # and stays where it is until the new one replaces it (media_store.writing).
-        history = past_cuts(media_store, task)
+        history = past_cuts(media_store, task, previous)
         with media_store.writing(video_key) as tmp:
             composed = compose(clips, tmp, signatures=[c.signature or None for c in shot_clips.clips],
                                detect_stretches=STRETCHES, **how)
