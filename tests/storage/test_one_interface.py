@@ -68,3 +68,10 @@ def test_touch_renews_an_s3_object_at_most_once_a_day(s3, tmp_path, monkeypatch)
     assert head["Metadata"] == {"cost-usd": "0.25"}
     store.touch("cache/ab/gone.mp4")  # a key that is not there: nothing happens
     assert store.entries("cache") == [("cache/ab/clip.mp4", size, renewed)]
+
+    # Its local copy is kept by a touch (a cache hit reads it next), and goes when the object is deleted.
+    local = store.path("cache/ab/clip.mp4")
+    store.touch("cache/ab/clip.mp4")
+    assert local.read_bytes() == b"clip bytes"
+    store.delete("cache/ab/clip.mp4")
+    assert not local.exists() and store.entries("cache") == []

@@ -239,6 +239,7 @@ class S3Bucket:
 
     def delete(self, key: str) -> None:
         self._s3.delete_object(Bucket=self.bucket, Key=self._object(key))
+        self.base.joinpath(*check_key(key)).unlink(missing_ok=True)  # and its local copy
 
     def touch(self, key: str) -> None:
         # S3 has no utime: an object copied onto itself is written anew. Done at most once a day an
@@ -248,7 +249,6 @@ class S3Bucket:
             self._s3.copy_object(Bucket=self.bucket, Key=self._object(key), MetadataDirective="REPLACE",
                                  CopySource={"Bucket": self.bucket, "Key": self._object(key)},
                                  Metadata=head.get("Metadata", {}))
-        self.base.joinpath(*check_key(key)).unlink(missing_ok=True)  # and its local copy
 
     def presigned_url(self, key: str, expires_s: int) -> str | None:
         return self._s3.generate_presigned_url("get_object", Params={"Bucket": self.bucket, "Key": self._object(key)},
