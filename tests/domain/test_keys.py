@@ -17,6 +17,7 @@ MADE = {
     "brief_key": keys.brief_key("{task}"),
     "music_key": keys.music_key("{track}"),
     "revisions_key": keys.revisions_key("{task}"),
+    "pin_key": keys.pin_key("{task}"),
     "manifest_key": keys.manifest_key("{task}", "{asset}"),
     "task_media_key": keys.task_media_key("{task}", "clips", "shot_NNN.mp4"),
     "cache_media_key": _pattern(keys.cache_media_key(SHA, "{ext}")),

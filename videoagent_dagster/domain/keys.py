@@ -19,6 +19,11 @@ def revisions_key(task: str) -> str:
     return f"tasks/{task}/revisions.json"
 
 
+def pin_key(task: str) -> str:
+    """A task retention leaves alone whatever its age (its presence is the pin: `videoagent pin`)."""
+    return f"tasks/{task}/pinned"
+
+
 def music_key(name: str) -> str:
     """A track of the music library."""
     return f"music/{name}"

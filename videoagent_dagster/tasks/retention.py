@@ -14,15 +14,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from videoagent_dagster.domain.keys import brief_key, manifest_key, revisions_key
+from videoagent_dagster.domain.keys import brief_key, manifest_key, pin_key, revisions_key
 from videoagent_dagster.storage.media_store import MediaStore
 
 INTERMEDIATE = ("frames", "clips", "audio", "references")
-
-
-def pin_key(task: str) -> str:
-    """A task kept whatever its age (its presence is the pin)."""
-    return f"tasks/{task}/pinned"
 
 
 @dataclass(frozen=True)
