@@ -123,12 +123,16 @@ class PlanRequest:
                    frames=tuple(planned) if storyboard and clip_lengths else None)
 
 
+def join_overlap_s(brief: Brief) -> float:
+    """How long two shots of the brief overlap at a join: TRANSITION_SECONDS unless it asks for cuts."""
+    return 0.0 if brief.options.transition == "cut" else TRANSITION_SECONDS
+
+
 def shot_frames(brief: Brief, clip_lengths: tuple[float, ...] | None = None) -> list[int]:
     """The brief's shots in frames, planned to a video vendor's clip lengths where it sells set
-    lengths (a join overlaps TRANSITION_SECONDS unless the brief asks for cuts)."""
+    lengths (each clip running join_overlap_s into the next shot)."""
     o = brief.options
-    overlap = 0.0 if o.transition == "cut" else TRANSITION_SECONDS
-    return plan_shots(o.duration, o.fps, o.shots, clip_lengths, overlap)
+    return plan_shots(o.duration, o.fps, o.shots, clip_lengths, join_overlap_s(brief))
 
 
 def speaking_seconds(text: str, language: str) -> float:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from videoagent_dagster.domain.brief import Brief
 from videoagent_dagster.domain.keys import ledger_key, ledger_prefix
-from videoagent_dagster.domain.plan_rules import CHARS_PER_SECOND, TRANSITION_SECONDS, shot_frames
+from videoagent_dagster.domain.plan_rules import CHARS_PER_SECOND, join_overlap_s, shot_frames
 from videoagent_dagster.providers.chain import parse_chain
 from videoagent_dagster.providers.pricing import cost_of
 from videoagent_dagster.providers.spending import spent
@@ -68,7 +68,7 @@ def estimate(brief: Brief, chains: dict[str, str] | None = None) -> Estimate:
     vision = first.get("vision")
     looks = vision is not None and vision.name != "offline"
     painted = shots * (min(CANDIDATES_PER_SHOT, current().vision_candidates) if looks else 1)
-    overlap = 0 if o.transition == "cut" else round(TRANSITION_SECONDS * o.fps)
+    overlap = round(join_overlap_s(brief) * o.fps)
     clips = [f + (overlap if i < len(frames) - 1 else 0) for i, f in enumerate(frames)]  # a clip runs into the next shot
     billed = [min((d for d in durations if d >= c / o.fps - 1e-6), default=max(durations)) if durations
               else c / o.fps for c in clips]
