@@ -176,11 +176,12 @@ def _command(argv: list[str] | None) -> int:
     if args.command == "ui":
         return _ui(args.port)
     if args.command == "pin":
+        from videoagent_dagster.domain.keys import brief_key
         from videoagent_dagster.storage.media_store import media_store_from_env
         from videoagent_dagster.tasks.retention import pin
 
         store = media_store_from_env()
-        if not store.exists(f"briefs/{args.task}.json"):
+        if not store.exists(brief_key(args.task)):
             print(f"videoagent: no task {args.task!r} (storage {store.base})", file=sys.stderr)
             return 2
         pin(store, args.task, not args.unpin)

@@ -137,6 +137,9 @@ class _Live:
     def collect(self) -> Iterable:
         import time
 
+        from collections import Counter as Tally
+
+        from videoagent_dagster.domain.keys import ledger_day_prefix, screening_day_prefix
         from videoagent_dagster.tasks.budget import committed_today
 
         instance = self.owner.instance
@@ -156,21 +159,20 @@ class _Live:
         limit = GaugeMetricFamily("videoagent_budget_limit_usd", "The daily budget per user")
         limit.add_metric([], self.owner.budget)
         day = time.strftime("%Y%m%d", time.gmtime())
-        users = sorted({k.split("/")[2] for k in self.owner.store.list(f"ledger/{day}") if k.count("/") >= 3})
+        users = sorted({k.split("/")[2] for k in self.owner.store.list(ledger_day_prefix(day)) if k.count("/") >= 3})
         for user in users:
             spent.add_metric([user], committed_today(self.owner.store, user, day))
         yield spent
         yield limit
         refused = GaugeMetricFamily("videoagent_screening_refusals_today", "Briefs content screening refused today, "
                                     "by category and way in (CLI, intake, schedule, REST…)", labels=["category", "way"])
-        counts: dict[tuple[str, str], int] = {}
-        for key in self.owner.store.list(f"screening/{day}"):
+        counts: Tally[tuple[str, str]] = Tally()
+        for key in self.owner.store.list(screening_day_prefix(day)):
             try:
                 record = json.loads(self.owner.store.read_bytes(key))
             except (ValueError, FileNotFoundError):
                 continue
-            for category in record.get("categories", []):
-                counts[category, record.get("way", "")] = counts.get((category, record.get("way", "")), 0) + 1
+            counts.update((category, record.get("way", "")) for category in record.get("categories", []))
         for (category, way), n in sorted(counts.items()):
             refused.add_metric([category, way], n)
         yield refused

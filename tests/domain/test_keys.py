@@ -26,6 +26,8 @@ MADE = {
     "spend_prefix": keys.spend_prefix("{task}") + "/{call}.json",
     "intake_index_key": _pattern(keys.intake_index_key(SHA)),
     "screening_refusal_key": keys.screening_refusal_key("{YYYYMMDD}", "{id}"),
+    "screening_day_prefix": keys.screening_day_prefix("{YYYYMMDD}") + "/",
+    "ledger_day_prefix": keys.ledger_day_prefix("{YYYYMMDD}") + "/",
     "takeover_key": re.sub(r"/[0-9a-f]{2}/[0-9a-f]{64}", "/{aa}/{sha256}", keys.takeover_key("jobs/x.claim", "t")),
 }
 

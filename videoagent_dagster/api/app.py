@@ -318,6 +318,12 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
     # numbers name users.
     app.state.metrics = metrics
 
+    def refused(e: ScreeningRefused) -> HTTPException:
+        """A brief content screening refused: counted by category, answered 422 with its problems."""
+        for category in e.categories:
+            metrics.refusals.labels(category).inc()
+        return HTTPException(422, {"message": "the brief was refused by content screening", "problems": e.problems})
+
     def owned(g: Gateway, who: Caller, task: str) -> float:
         """The task's creation time if the caller may see it; 404 otherwise (also for another's)."""
         record = g.accounts.task(task)
@@ -393,11 +399,8 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
             brief = validate_brief(raw, task)
             screen_brief(brief, g.settings.screening_words)
         except ScreeningRefused as e:
-            for category in e.categories:
-                metrics.refusals.labels(category).inc()
             record_refusal(g.store, e, "REST")
-            raise HTTPException(422, {"message": "the brief was refused by content screening",
-                                      "problems": e.problems}) from None
+            raise refused(e) from None
         except BriefError as e:
             raise HTTPException(422, {"message": "the brief was not accepted", "problems": e.problems}) from None
         if brief.webhook_url:
@@ -474,10 +477,7 @@ def create_app(gateway: Gateway | None = None, *, follow: bool = True) -> FastAP
                 if isinstance(e, BudgetError):
                     raise HTTPException(402, str(e)) from None
                 if isinstance(e, ScreeningRefused):  # (the moderation vendor's)
-                    for category in e.categories:
-                        metrics.refusals.labels(category).inc()
-                    raise HTTPException(422, {"message": "the brief was refused by content screening",
-                                              "problems": e.problems}) from None
+                    raise refused(e) from None
                 if isinstance(e, ScreeningUnavailable):
                     raise HTTPException(503, str(e)) from None
                 if isinstance(e, TaskExists):

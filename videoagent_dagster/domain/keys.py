@@ -57,9 +57,14 @@ def job_key(key: str, ext: str = "json") -> str:
     return f"{JOBS_PREFIX}{key[:2]}/{key}.{ext}"
 
 
+def ledger_day_prefix(day: str) -> str:
+    """Every user's ledger of a day (a folder per user)."""
+    return f"ledger/{day}"
+
+
 def ledger_prefix(day: str, user: str) -> str:
     """Each task's estimate for a user's day, for the daily budget."""
-    return f"ledger/{day}/{user}"
+    return f"{ledger_day_prefix(day)}/{user}"
 
 
 def ledger_key(day: str, user: str, task: str) -> str:
@@ -71,9 +76,14 @@ def spend_prefix(task: str) -> str:
     return f"spend/{task}"
 
 
+def screening_day_prefix(day: str) -> str:
+    """The refusals of content screening on a day."""
+    return f"screening/{day}"
+
+
 def screening_refusal_key(day: str, refusal: str) -> str:
     """One brief content screening refused (its categories and way in; not its text), for the metrics."""
-    return f"screening/{day}/{refusal}.json"
+    return f"{screening_day_prefix(day)}/{refusal}.json"
 
 
 def intake_index_key(identity: str) -> str:

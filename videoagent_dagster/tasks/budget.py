@@ -120,7 +120,7 @@ def reserve(brief: Brief, store: MediaStore, chains: dict[str, str] | None = Non
     budget = daily_budget()
     day = _day(brief.task)
     try:
-        with store.holding(f"ledger/{day}/{brief.user}/.lock", wait_s=LEDGER_WAIT_S, stale_after_s=60):
+        with store.holding(f"{ledger_prefix(day, brief.user)}/.lock", wait_s=LEDGER_WAIT_S, stale_after_s=60):
             if est.total > 0:
                 spent = committed_today(store, brief.user, day, exclude=brief.task)
                 if spent + est.total > budget:
