@@ -22,6 +22,12 @@ def value(text: str, name: str, **labels) -> float:
     return float(m.group(1))
 
 
+def scraped(metrics: InstanceMetrics) -> str:
+    """What a scrape shows, the event log since the last one folded in first (as the exporter does)."""
+    metrics.refresh()
+    return generate_latest(metrics.registry).decode()
+
+
 @pytest.fixture(params=["one log", "a log per run"])
 def any_instance(request, instance, workdir):
     """An instance with one event log (as PostgreSQL keeps it), and the test instance (SQLite: a log per run)."""
@@ -43,8 +49,7 @@ def test_the_exporter_counts_what_the_runs_did(store, any_instance):
                         "options": {"duration": 5, "resolution": "180p", "shots": 2}}, store, instance).task
     metrics = InstanceMetrics(instance, store, daily_budget_usd=50)
     assert run_in_process(instance, task).success
-    metrics.refresh()
-    text = generate_latest(metrics.registry).decode()
+    text = scraped(metrics)
     assert value(text, "videoagent_runs_finished_total", status="success") == 1
     assert value(text, "videoagent_step_seconds_count", step="final_video") == 1
     assert value(text, "videoagent_provider_calls_total", stage="first_frames",
@@ -63,8 +68,7 @@ def test_the_exporter_counts_what_the_runs_did(store, any_instance):
     assert value(text, "videoagent_screening_refusals_today", category="weapons_illegal", way="task operations") == 1
     # Again: every provider result comes from the cache; only what happened since is folded in.
     assert run_in_process(instance, task).success
-    metrics.refresh()
-    text = generate_latest(metrics.registry).decode()
+    text = scraped(metrics)
     assert value(text, "videoagent_runs_finished_total", status="success") == 2
     assert value(text, "videoagent_cache_hits_total", stage="first_frames") == 2
     assert value(text, "videoagent_provider_calls_total", stage="first_frames",
@@ -74,7 +78,6 @@ def test_the_exporter_counts_what_the_runs_did(store, any_instance):
 
 def test_videoagent_exporter_serves_them(workdir):
     import os
-    import subprocess
     import sys
     from pathlib import Path
 
@@ -97,4 +100,3 @@ def test_videoagent_exporter_serves_them(workdir):
         assert value(text, "videoagent_runs", status="queued") == 0 and "videoagent_step_seconds" in text
     finally:
         stop_groups([proc])
-    assert subprocess  # (imported for start_group's children)
