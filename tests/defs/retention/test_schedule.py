@@ -31,9 +31,7 @@ def run_retention(instance, store, dry_run=False) -> dict:
     result = retention.execute_in_process(instance=instance, resources={"media_store": store},
                                           run_config={"ops": {"apply_retention": {"config": {"dry_run": dry_run}}}})
     assert result.success
-    out = result.get_step_success_events()[0]
     meta = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"][0]
-    assert out
     return {k: v.value for k, v in meta.event_specific_data.metadata.items()}
 
 
